@@ -1,0 +1,114 @@
+"""Train the frame VAE on a tensor of uint8 frames; save it in the diffusers layout.
+
+The data side (which frames, from where) belongs to the caller (`tv2tv train-vae`);
+this module only sees tensors. Checkpoints are written to a temporary directory and
+renamed, so a killed run leaves the last complete one.
+"""
+from __future__ import annotations
+
+import json
+import math
+import os
+import shutil
+import time
+from pathlib import Path
+
+import torch
+from tqdm import tqdm
+
+from . import precision
+from .vae import VAEConfig, build_vae, calibrate_scale, decode, encode, psnr, vae_loss
+
+
+def lr_at(progress: float, base: float, warmup: float = 0.02) -> float:
+    """Linear warmup, then cosine to 5% of base; progress in [0, 1]."""
+    if progress < warmup:
+        return base * progress / warmup
+    p = min(1.0, (progress - warmup) / (1 - warmup))
+    return base * (0.05 + 0.95 * 0.5 * (1 + math.cos(math.pi * p)))
+
+
+@torch.no_grad()
+def heldout_psnr(vae, frames: torch.Tensor, batch: int = 256) -> float:
+    vae.eval()
+    total, n = 0.0, 0
+    for i in range(0, len(frames), batch):
+        x = frames[i:i + batch]
+        rec = decode(vae, encode(vae, x.to(vae.device))).cpu()
+        total += psnr(rec, x) * len(x)
+        n += len(x)
+    vae.train()
+    return total / n
+
+
+def save_atomic(vae, out: Path, extra: dict):
+    tmp = out.with_name(out.name + ".tmp")
+    shutil.rmtree(tmp, ignore_errors=True)
+    vae.save_pretrained(tmp)  # config.json + diffusion_pytorch_model.safetensors
+    (tmp / "training.json").write_text(json.dumps(extra, indent=2))
+    old = out.with_name(out.name + ".old")
+    if out.exists():
+        os.replace(out, old)
+    os.replace(tmp, out)
+    shutil.rmtree(old, ignore_errors=True)
+
+
+def train_vae(train: torch.Tensor, heldout: torch.Tensor, out, cfg: VAEConfig = VAEConfig(),
+              max_steps: int = 10_000, max_minutes: float | None = None, batch: int = 64, lr: float = 1e-3,
+              device: str = "auto", precision_mode: str = "auto", eval_every: int = 500, seed: int = 0,
+              progress: bool = True) -> dict:
+    """train/heldout: uint8 (N, H, W, 3) CPU tensors. Returns the final summary."""
+    torch.manual_seed(seed)
+    dev = precision.resolve_device(device)
+    dtype = precision.autocast_dtype(dev, precision_mode)
+    out = Path(out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    vae = build_vae(cfg).to(dev)
+    opt = torch.optim.AdamW(vae.parameters(), lr=lr, weight_decay=0.0, betas=(0.9, 0.99))
+    gen = torch.Generator().manual_seed(seed)
+    log = open(out.with_suffix(".metrics.jsonl"), "a")
+    t0, step, best = time.perf_counter(), 0, -1.0
+    info = precision.describe(dev, dtype)
+    bar = tqdm(total=max_steps, desc="train vae", disable=not progress)
+    ev = heldout[: min(len(heldout), 2048)]
+    data = train.to(dev) if dev.type == "cuda" else train  # a few GB of uint8 frames fit on a GPU
+    while step < max_steps:
+        elapsed = time.perf_counter() - t0
+        prog = max(step / max_steps, elapsed / (60 * max_minutes) if max_minutes else 0.0)
+        if prog >= 1.0:
+            break
+        for g in opt.param_groups:
+            g["lr"] = lr_at(prog, lr)
+        idx = torch.randint(len(train), (batch,), generator=gen)
+        x = data[idx.to(data.device)]
+        flip = (torch.rand(batch, generator=gen) < 0.5).to(x.device)  # mirror images are as valid as the originals
+        x = torch.where(flip[:, None, None, None], x.flip(2), x).to(dev, non_blocking=True)
+        with precision.autocast(dev, dtype):
+            loss, parts = vae_loss(vae, x, cfg)
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(vae.parameters(), 1.0)
+        opt.step()
+        step += 1
+        bar.update(1)
+        if step % 50 == 0:
+            rec = {"step": step, "loss": loss.item(), **parts, "lr": opt.param_groups[0]["lr"],
+                   "frames_per_s": step * batch / (time.perf_counter() - t0)}
+            log.write(json.dumps(rec) + "\n")
+            bar.set_postfix(loss=f"{loss.item():.4f}")
+        if step % eval_every == 0 and len(ev):
+            p = heldout_psnr(vae, ev)
+            log.write(json.dumps({"step": step, "heldout_psnr": p, "minutes": (time.perf_counter() - t0) / 60}) + "\n")
+            log.flush()
+            bar.set_postfix(loss=f"{loss.item():.4f}", psnr=f"{p:.2f}")
+            save_atomic(vae, out, {"step": step, "heldout_psnr": p, **info})
+    bar.close()
+    calibrate_scale(vae, train[torch.randperm(len(train), generator=gen)[:4096]])
+    final = heldout_psnr(vae, heldout) if len(heldout) else float("nan")
+    summary = {"step": step, "heldout_psnr": final, "heldout_frames": len(heldout), "train_frames": len(train),
+               "minutes": (time.perf_counter() - t0) / 60, "batch": batch, "lr": lr,
+               "params": sum(p.numel() for p in vae.parameters()), "config": cfg.__dict__, **info}
+    save_atomic(vae, out, summary)
+    log.write(json.dumps({"final": summary}) + "\n")
+    log.close()
+    return summary

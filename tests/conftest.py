@@ -1,0 +1,25 @@
+"""Shared fixtures: small datasets recorded by the tests from the real engines."""
+import os
+
+import pytest
+
+os.environ.setdefault("SDL_VIDEODRIVER", "dummy")
+
+
+@pytest.fixture(scope="session")
+def doom_data(tmp_path_factory):
+    """3 short Doom episodes (both default scenarios), recorded once per test session."""
+    from tv2tv_env.record import record
+
+    out = tmp_path_factory.mktemp("doom") / "data"
+    record("doom", episodes=3, max_chunks=12, out=out, seed=0, progress=False)
+    return out
+
+
+@pytest.fixture(scope="session")
+def crafter_data(tmp_path_factory):
+    from tv2tv_env.record import record
+
+    out = tmp_path_factory.mktemp("crafter") / "data"
+    record("crafter", episodes=2, max_chunks=10, out=out, seed=0, progress=False)
+    return out

@@ -1,0 +1,68 @@
+"""The `tv2tv` command as a user runs it (real console script, real engines)."""
+import subprocess
+import sys
+
+import pytest
+
+COMMANDS = ["record", "validate", "train", "play", "bench", "speed", "demo"]
+
+
+def tv2tv(*args, cwd=None):
+    return subprocess.run([sys.executable, "-m", "tv2tv_env.cli", *map(str, args)], capture_output=True,
+                          text=True, cwd=cwd, timeout=300)
+
+
+def test_help_lists_every_command():
+    r = tv2tv("--help")
+    assert r.returncode == 0
+    for c in COMMANDS:
+        assert c in r.stdout
+    for c in COMMANDS:
+        assert tv2tv(c, "--help").returncode == 0
+
+
+def test_record_then_validate(tmp_path):
+    out = tmp_path / "d"
+    r = tv2tv("record", "--game", "doom", "--episodes", 2, "--max-chunks", 40, "--out", out, "--quiet")
+    assert r.returncode == 0, r.stderr
+    v = tv2tv("validate", out)
+    assert v.returncode == 0, v.stdout
+    assert "2 good episodes" in v.stdout
+    png = tmp_path / "strip.png"
+    s = tv2tv("strip", out, "--out", png)
+    assert s.returncode == 0 and png.stat().st_size > 10_000
+
+
+def test_validate_names_a_bad_episode(doom_data, tmp_path):
+    import shutil
+    d = tmp_path / "d"
+    shutil.copytree(doom_data, d)
+    victim = sorted((d / "episodes").glob("*.h5"))[0]
+    victim.write_bytes(b"\x00" * 100)
+    v = tv2tv("validate", d)
+    assert v.returncode == 1
+    assert f"BAD {victim.name}" in v.stdout
+
+
+@pytest.mark.parametrize("args, words", [
+    (["record", "--game", "pong", "--episodes", 1, "--max-chunks", 1, "--out", "{tmp}/x"], "unknown game"),
+    (["record", "--game", "doom", "--episodes", 1, "--max-chunks", 1, "--out", "{tmp}/x", "--width", 4], "frame size"),
+    (["validate", "{tmp}/nothing"], "does not exist"),
+])
+def test_user_errors_are_one_line(tmp_path, args, words):
+    r = tv2tv(*[str(a).format(tmp=tmp_path) for a in args])
+    assert r.returncode == 2
+    assert words in r.stderr and "Traceback" not in r.stderr
+    assert len(r.stderr.strip().splitlines()) == 1
+
+
+def test_unbuilt_commands_say_so():
+    r = tv2tv("bench")
+    assert r.returncode == 1 and "not implemented yet" in r.stderr
+
+
+def test_demo_writes_a_strip(tmp_path):
+    r = tv2tv("demo", "--headless", "--quiet", "--out", tmp_path / "demo")
+    assert r.returncode == 0, r.stderr
+    assert (tmp_path / "demo" / "strip.png").stat().st_size > 10_000
+    assert "strip.png" in r.stdout

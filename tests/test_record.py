@@ -1,0 +1,118 @@
+"""Recording from the real engines: shapes, text, determinism, splits, workers."""
+import json
+
+import numpy as np
+import pytest
+
+from tv2tv_env import dataset
+from tv2tv_env.errors import UserError
+from tv2tv_env.games import make_game
+from tv2tv_env.games.doom import ACTION_NAMES as DOOM_ACTIONS
+from tv2tv_env.games.doom import BUTTON_NAMES, UNSEEN_PHRASES
+from tv2tv_env.record import heldout_indices, play_episode, record
+
+
+@pytest.mark.parametrize("fixture", ["doom_data", "crafter_data"])
+def test_recorded_dataset_is_valid(fixture, request):
+    root = request.getfixturevalue(fixture)
+    meta, rep = dataset.validate(root)
+    assert rep.bad == [] and rep.incomplete == []
+    assert len(rep.good) >= 2
+    assert {s for *_, s in rep.good} == {"train", "heldout"}  # a held-out split exists
+    for _, ep in dataset.iter_episodes(root):
+        T = len(ep)
+        assert ep.frames.shape == (T, 4, 64, 64, 3) and ep.frames.dtype == np.uint8
+        assert ep.start_frame.shape == (64, 64, 3)
+        assert all(t.strip() for t in ep.text)
+        assert ep.buttons.shape == (T, len(meta["button_names"]))
+        assert ep.reward.dtype == np.float32 and ep.terminated.shape == (T,)
+        assert ep.frames.std() > 5  # real pictures, not blank frames
+        assert all(isinstance(json.loads(e), dict) for e in ep.events)
+
+
+def test_doom_frames_change_with_actions(doom_data):
+    """Consecutive chunks of real play differ (the engine runs; frames are not frozen)."""
+    _, ep = next(dataset.iter_episodes(doom_data))
+    diffs = np.abs(ep.frames[1:, -1].astype(int) - ep.frames[:-1, -1].astype(int)).mean(axis=(1, 2, 3))
+    assert (diffs > 0.5).mean() > 0.5
+
+
+def test_doom_buttons_match_action_names(doom_data):
+    _, ep = next(dataset.iter_episodes(doom_data))
+    for a, b in zip(ep.action, ep.buttons):
+        pressed = {BUTTON_NAMES[i] for i in np.flatnonzero(b)}
+        assert pressed == set(DOOM_ACTIONS[a].split("+")) - {"idle"}
+
+
+def test_same_seed_same_episode():
+    game = make_game("doom", scenarios=["defend_the_center"])
+    try:
+        a = play_episode(game, seed=7, max_chunks=6)
+        b = play_episode(game, seed=7, max_chunks=6)
+        c = play_episode(game, seed=8, max_chunks=6)
+    finally:
+        game.close()
+    assert np.array_equal(a.frames, b.frames) and a.text == b.text
+    assert not (np.array_equal(a.frames, c.frames) and a.text == c.text)
+
+
+def test_crafter_same_seed_same_world():
+    game = make_game("crafter")
+    a, b = game.reset(3), game.reset(3)
+    c = game.reset(4)
+    assert np.array_equal(a, b) and not np.array_equal(a, c)
+
+
+def test_scripted_player_uses_every_doom_action():
+    """The scripted player (with its random share) covers the whole action vocabulary."""
+    game = make_game("doom")
+    seen = set()
+    try:
+        for seed in range(4):
+            ep = play_episode(game, seed=seed, max_chunks=80)
+            seen |= set(ep.action.tolist())
+    finally:
+        game.close()
+    assert seen == set(range(len(DOOM_ACTIONS)))
+
+
+def test_unseen_wordings_never_recorded(doom_data):
+    unseen = {p for ps in UNSEEN_PHRASES.values() for p in ps}
+    for _, ep in dataset.iter_episodes(doom_data):
+        for t in ep.text:
+            assert not any(u in t for u in unseen), t
+
+
+def test_workers_record_the_same_data_as_one_process(tmp_path):
+    one = record("crafter", 2, 5, tmp_path / "one", seed=11, workers=1, progress=False)
+    two = record("crafter", 2, 5, tmp_path / "two", seed=11, workers=2, progress=False)
+    assert one["chunks"] == two["chunks"]
+    for (_, a), (_, b) in zip(dataset.iter_episodes(tmp_path / "one"), dataset.iter_episodes(tmp_path / "two")):
+        assert np.array_equal(a.frames, b.frames) and a.text == b.text
+
+
+def test_appending_continues_numbering(tmp_path):
+    record("crafter", 1, 3, tmp_path / "d", seed=0, progress=False)
+    s = record("crafter", 1, 3, tmp_path / "d", seed=1, progress=False)
+    assert s["first_episode"] == 1
+    assert [p.name for p in dataset.episode_paths(tmp_path / "d")] == ["ep_000000.h5", "ep_000001.h5"]
+
+
+def test_heldout_indices():
+    assert heldout_indices(1, 0.1, 0) == set()
+    assert len(heldout_indices(2, 0.1, 0)) == 1
+    assert len(heldout_indices(100, 0.1, 0)) == 10
+    assert heldout_indices(50, 0.1, 3) == heldout_indices(50, 0.1, 3)
+
+
+@pytest.mark.parametrize("kwargs, words", [
+    (dict(game_name="pong"), "unknown game"),
+    (dict(game_name="doom", height=8), "frame size"),
+    (dict(game_name="doom", episodes=0), "at least 1"),
+    (dict(game_name="doom", game_kwargs={"scenarios": ["no_such_map"]}), "unknown Doom scenario"),
+])
+def test_bad_record_arguments(tmp_path, kwargs, words):
+    args = dict(episodes=1, max_chunks=2, out=tmp_path / "x", progress=False)
+    args.update(kwargs)
+    with pytest.raises(UserError, match=words):
+        record(**args)

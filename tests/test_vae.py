@@ -1,0 +1,44 @@
+"""The frame VAE: shapes, a real training signal, save/load, PSNR."""
+import math
+
+import torch
+
+from model.train_vae import train_vae
+from model.vae import VAEConfig, build_vae, decode, encode, psnr
+
+TINY = VAEConfig(block_out_channels=(16, 32), layers_per_block=1, latent_channels=4, norm_num_groups=8)
+
+
+def test_psnr():
+    a = torch.randint(0, 256, (2, 8, 8, 3), dtype=torch.uint8)
+    assert math.isinf(psnr(a, a))
+    b = a.clone()
+    b[:, 0, 0, 0] ^= 1
+    assert 50 < psnr(a, b) < math.inf
+
+
+def test_encode_decode_shapes():
+    vae = build_vae(TINY)
+    x = torch.randint(0, 256, (3, 32, 32, 3), dtype=torch.uint8)
+    z = encode(vae, x)
+    assert z.shape == (3, 4, 16, 16)
+    assert decode(vae, z).shape == x.shape and decode(vae, z).dtype == torch.uint8
+
+
+def test_training_improves_and_reloads(doom_data, tmp_path):
+    from diffusers import AutoencoderKL
+
+    from tv2tv_env.dataset import load_frames
+
+    frames = torch.from_numpy(load_frames(doom_data, "all"))[:, ::2, ::2].contiguous()  # 32x32 for speed
+    train, held = frames[:96], frames[96:128]
+    out = tmp_path / "vae"
+    s = train_vae(train, held, out, TINY, max_steps=120, batch=16, lr=2e-3, device="cpu",
+                  precision_mode="fp32", eval_every=60, progress=False)
+    vae0 = build_vae(TINY)
+    from model.train_vae import heldout_psnr
+    assert s["heldout_psnr"] > heldout_psnr(vae0, held) + 3
+    vae = AutoencoderKL.from_pretrained(out)
+    assert abs(heldout_psnr(vae, held) - s["heldout_psnr"]) < 1e-3
+    z = encode(vae, train[:64])
+    assert abs(z.mean().item()) < 0.2 and 0.7 < z.std().item() < 1.3  # calibrated latent scale

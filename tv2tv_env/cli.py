@@ -1,0 +1,205 @@
+"""The `tv2tv` command line: one subcommand per job; `tv2tv <command> --help` for each.
+
+User mistakes (a `UserError`) print one line and exit with status 2; nothing else is
+caught, so real bugs keep their traceback.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import sys
+
+from .errors import UserError
+
+NOT_YET = {
+    "train": "issue 9 (the world model and its training)",
+    "play": "issue 5 (the Gymnasium env and keyboard play)",
+    "bench": "issue 6 (the controllability benchmark)",
+    "speed": "issue 5 (the Gymnasium env and its speed figures)",
+}
+
+
+def cmd_record(a):
+    from .record import record
+
+    summary = record(a.game, a.episodes, a.max_chunks, a.out, seed=a.seed, workers=a.workers,
+                     height=a.height, width=a.width, frames_per_chunk=a.frames_per_chunk,
+                     heldout=a.heldout, compression=a.compression, progress=not a.quiet,
+                     game_kwargs={"scenarios": a.scenario} if a.scenario else None)
+    print(json.dumps(summary))
+    return 0
+
+
+def cmd_validate(a):
+    from .dataset import validate
+
+    meta, rep = validate(a.dir)
+    chunks = sum(n for _, n, _ in rep.good)
+    held = sum(1 for *_, s in rep.good if s == "heldout")
+    print(f"{a.dir}: {meta['game']} {meta['height']}x{meta['width']}, {meta['frames_per_chunk']} frames/chunk")
+    print(f"  {len(rep.good)} good episodes ({len(rep.good) - held} train, {held} held out), "
+          f"{chunks} chunks, {chunks * meta['frames_per_chunk']} frames")
+    for name in rep.incomplete:
+        print(f"  note: {name} is an unfinished episode (recording running or killed); ignored")
+    for name, why in rep.bad:
+        print(f"  BAD {name}: {why}")
+    if not rep.good and not rep.bad:
+        print("  no episodes")
+        return 1
+    return 1 if rep.bad else 0
+
+
+def cmd_strip(a):
+    import numpy as np
+
+    from .dataset import iter_episodes
+    from .strip import frame_strip
+
+    for path, ep in iter_episodes(a.dir, "all"):
+        if a.episode is not None and ep.attrs.get("episode") != a.episode:
+            continue
+        s = min(a.start, max(0, len(ep) - 1))
+        e = min(len(ep), s + a.chunks)
+        title = f"{ep.attrs['game']} / {ep.attrs.get('scenario')} / {path.name} chunks {s + 1}-{e} (recorded)"
+        img = frame_strip(np.asarray(ep.frames[s:e]), ep.text[s:e], scale=a.scale, title=title)
+        img.save(a.out)
+        print(a.out)
+        return 0
+    raise UserError(f"no readable episode{'' if a.episode is None else f' {a.episode}'} in {a.dir}")
+
+
+def cmd_train_vae(a):
+    import torch
+
+    from model.train_vae import train_vae
+    from model.vae import VAEConfig
+
+    from .dataset import load_frames, read_meta
+
+    meta = read_meta(a.data)
+    train = torch.from_numpy(load_frames(a.data, "train", a.max_frames))
+    held = torch.from_numpy(load_frames(a.data, "heldout", 4096))
+    print(f"train-vae: {len(train)} train frames, {len(held)} held-out frames of {meta['game']}", file=sys.stderr)
+    summary = train_vae(train, held, a.out, VAEConfig(latent_channels=a.latent_channels), max_steps=a.max_steps,
+                        max_minutes=a.max_minutes, batch=a.batch, lr=a.lr, device=a.device,
+                        eval_every=a.eval_every, progress=not a.quiet)
+    summary["data"] = str(a.data)
+    summary["game"] = meta["game"]
+    print(json.dumps(summary))
+    return 0
+
+
+def cmd_demo(a):
+    """Until the default model ships (issue 7), the demo shows the ground it stands on:
+    real Doom play recorded with text, checked, and drawn as a frame strip."""
+    from pathlib import Path
+
+    from .dataset import validate
+    from .record import record
+
+    out = Path(a.out)
+    data = out / "recording"
+    if (data / "dataset.json").exists():  # the demo's own earlier recording: start afresh
+        import shutil
+        shutil.rmtree(data)
+    summary = record("doom", 2, 24, data, seed=a.seed, progress=not a.quiet)
+    _, rep = validate(data)
+    if rep.bad:
+        raise UserError(f"the demo recording in {data} has bad episodes: {rep.bad}")
+    a2 = argparse.Namespace(dir=data, out=out / "strip.png", episode=None, start=4, chunks=6, scale=2)
+    cmd_strip(a2)
+    print(f"demo: recorded {summary['chunks']} chunks of real Doom play with text "
+          f"({summary['frames_per_second']} frames/s) into {data}")
+    print(f"demo: frame strip with the text of each chunk: {out / 'strip.png'}")
+    print("demo: the playable world model arrives with the default checkpoint (issue 7)")
+    return 0
+
+
+def cmd_not_yet(a):
+    print(f"tv2tv {a.command}: not implemented yet; it arrives with {NOT_YET[a.command]}", file=sys.stderr)
+    return 1
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="tv2tv", description="TV2TV Gym: a text-controllable neural game world.")
+    sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    r = sub.add_parser("record", help="record real game play (frames + text) into an HDF5 dataset",
+                       description="Record real game play from a real engine with a scripted player.")
+    r.add_argument("--game", required=True, help="doom or crafter")
+    r.add_argument("--episodes", type=int, required=True, help="episodes to record")
+    r.add_argument("--max-chunks", type=int, required=True, help="chunks per episode at most (episodes end early on death)")
+    r.add_argument("--out", required=True, help="dataset directory (created; an existing one of the same game is appended to)")
+    r.add_argument("--seed", type=int, default=0, help="episode i uses seed+i (default 0)")
+    r.add_argument("--workers", type=int, default=1, help="parallel recording processes (default 1)")
+    r.add_argument("--height", type=int, default=64)
+    r.add_argument("--width", type=int, default=64)
+    r.add_argument("--frames-per-chunk", type=int, default=4, help="frames an action is held for (default 4)")
+    r.add_argument("--heldout", type=float, default=0.1, help="fraction of episodes held out (default 0.1)")
+    r.add_argument("--scenario", action="append", help="Doom only: scenario(s), e.g. defend_the_center or freedoom2:MAP01")
+    r.add_argument("--compression", default="gzip", choices=["gzip", "lzf"], help="HDF5 compression (default gzip)")
+    r.add_argument("--quiet", action="store_true", help="no progress bar")
+    r.set_defaults(func=cmd_record)
+
+    v = sub.add_parser("validate", help="check every episode of a dataset", description="Check every episode: "
+                       "shapes, dtypes, lengths, text present, checksums. Exit 0 only when all is well.")
+    v.add_argument("dir")
+    v.set_defaults(func=cmd_validate)
+
+    s = sub.add_parser("strip", help="draw a PNG of recorded frames with their text")
+    s.add_argument("dir")
+    s.add_argument("--out", default="strip.png")
+    s.add_argument("--episode", type=int, default=None, help="episode index (default: the first readable)")
+    s.add_argument("--start", type=int, default=0, help="first chunk")
+    s.add_argument("--chunks", type=int, default=6, help="rows (chunks) to draw")
+    s.add_argument("--scale", type=int, default=2)
+    s.set_defaults(func=cmd_strip)
+
+    t = sub.add_parser("train-vae", help="train the frame VAE on a recorded dataset",
+                       description="Train the frame VAE (diffusers AutoencoderKL) from scratch on recorded frames; "
+                       "writes OUT (config.json + safetensors) and OUT.metrics.jsonl; reports held-out PSNR.")
+    t.add_argument("--data", required=True, help="dataset directory from `tv2tv record`")
+    t.add_argument("--out", required=True, help="output directory for the VAE")
+    t.add_argument("--max-steps", type=int, default=20000)
+    t.add_argument("--max-minutes", type=float, default=None, help="stop after this many minutes (cosine LR follows)")
+    t.add_argument("--batch", type=int, default=64)
+    t.add_argument("--lr", type=float, default=1e-3)
+    t.add_argument("--latent-channels", type=int, default=8)
+    t.add_argument("--max-frames", type=int, default=None, help="use at most this many training frames")
+    t.add_argument("--eval-every", type=int, default=500)
+    t.add_argument("--device", default="auto", help="auto (CUDA if present), cpu or cuda")
+    t.add_argument("--quiet", action="store_true")
+    t.set_defaults(func=cmd_train_vae)
+
+    for name, what in [("train", "train the world model"), ("play", "play the world model in a window"),
+                       ("bench", "run the controllability benchmark"), ("speed", "measure generation speed")]:
+        q = sub.add_parser(name, help=f"{what} (not implemented yet)", description=f"{what}: not implemented yet, "
+                           f"see {NOT_YET[name]}.")
+        q.set_defaults(func=cmd_not_yet)
+    d = sub.add_parser("demo", help="the main demo (today: record real play and draw it)",
+                       description="Until the default model ships: record a short real Doom session with text, "
+                       "validate it and draw a frame strip. Headless always works.")
+    d.add_argument("--out", default="out/demo", help="where to write the recording and strip.png")
+    d.add_argument("--seed", type=int, default=0)
+    d.add_argument("--headless", action="store_true", help="never open a window (the default today)")
+    d.add_argument("--quiet", action="store_true")
+    d.set_defaults(func=cmd_demo)
+    return p
+
+
+def main(argv=None) -> int:
+    logging.basicConfig(level=logging.WARNING, format="%(levelname)s: %(message)s")
+    args = build_parser().parse_args(argv)
+    try:
+        return args.func(args)
+    except UserError as e:
+        print(f"tv2tv {args.command}: error: {e}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print(f"tv2tv {args.command}: interrupted; completed episodes/checkpoints are kept", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())
