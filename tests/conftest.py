@@ -23,3 +23,15 @@ def crafter_data(tmp_path_factory):
     out = tmp_path_factory.mktemp("crafter") / "data"
     record("crafter", episodes=2, max_chunks=10, out=out, seed=0, progress=False)
     return out
+
+
+@pytest.fixture(scope="session")
+def doom_latent_data(tmp_path_factory):
+    """4 Doom episodes with their latent cache, encoded by the shipped VAE."""
+    from tv2tv_env.latents import cache_latents
+    from tv2tv_env.record import record
+
+    out = tmp_path_factory.mktemp("doom_latent") / "data"
+    record("doom", episodes=4, max_chunks=16, out=out, seed=50, progress=False)
+    cache_latents(out, "checkpoints/doom-small/vae", progress=False)
+    return out

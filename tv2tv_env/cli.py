@@ -8,12 +8,12 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import os
 import sys
 
 from .errors import UserError
 
 NOT_YET = {
-    "train": "issue 9 (the world model and its training)",
     "play": "issue 5 (the Gymnasium env and keyboard play)",
     "bench": "issue 6 (the controllability benchmark)",
     "speed": "issue 5 (the Gymnasium env and its speed figures)",
@@ -90,6 +90,55 @@ def cmd_train_vae(a):
     return 0
 
 
+def cmd_encode(a):
+    from .latents import encode_dataset
+
+    summary = encode_dataset(a.data, a.vae, batch=a.batch, progress=not a.quiet, device=a.device,
+                             precision_mode=a.precision)
+    summary["data"] = str(a.data)
+    print(json.dumps(summary))
+    return 0
+
+
+def cmd_tokenizer(a):
+    from pathlib import Path
+
+    import numpy as np
+
+    from model.tokenizer import special_ids, train_tokenizer
+
+    from .dataset import iter_episodes, read_meta
+    from .text_corpus import describer_corpus
+
+    corpus = describer_corpus(a.game)
+    recorded = []
+    if a.data:
+        meta = read_meta(a.data)
+        if meta["game"] != a.game:
+            raise UserError(f"{a.data} is a {meta['game']} dataset, not {a.game}; pass --game {meta['game']}")
+        for _, ep in iter_episodes(a.data, "all", frames=False):
+            recorded += ep.text
+    tok = train_tokenizer(corpus + recorded, vocab_size=a.vocab_size)
+    out = Path(a.out)
+    out.mkdir(parents=True, exist_ok=True)
+    tok.save_pretrained(str(out))
+    measured = recorded or corpus  # tokens per chunk text: the recorded texts when given
+    counts = np.array([len(ids) for ids in tok(measured, add_special_tokens=False)["input_ids"]])
+    print(json.dumps({"out": str(out), "game": a.game, "vocab_size": len(tok), "special_ids": special_ids(tok),
+                      "corpus_texts": len(corpus), "recorded_texts": len(recorded),
+                      "tokens_per_text": {"of": "recorded" if recorded else "corpus", "mean": round(float(counts.mean()), 2),
+                                          "p99": int(np.percentile(counts, 99)), "max": int(counts.max())}}))
+    return 0
+
+
+def cmd_export(a):
+    from .export_minari import export_minari
+
+    summary = export_minari(a.minari, a.dataset_id, out=a.out)
+    print(json.dumps(summary))
+    return 0
+
+
 def cmd_demo(a):
     """Until the default model ships (issue 7), the demo shows the ground it stands on:
     real Doom play recorded with text, checked, and drawn as a frame strip."""
@@ -113,6 +162,18 @@ def cmd_demo(a):
           f"({summary['frames_per_second']} frames/s) into {data}")
     print(f"demo: frame strip with the text of each chunk: {out / 'strip.png'}")
     print("demo: the playable world model arrives with the default checkpoint (issue 7)")
+    return 0
+
+
+def cmd_train(a):
+    from .train_world import run_training
+
+    result = run_training(a.data, a.out, config=a.config, max_steps=a.max_steps, max_minutes=a.max_minutes,
+                          resume=a.resume, batch_size=a.batch_size, lr=a.lr, grad_accum=a.grad_accum, vae=a.vae,
+                          tokenizer=a.tokenizer, device=a.device, eval_every=a.eval_every, seed=a.seed,
+                          samples=not a.no_samples, progress=not a.quiet)
+    if int(os.environ.get("RANK", 0)) == 0:  # under torchrun, one process reports
+        print(json.dumps(result))
     return 0
 
 
@@ -172,7 +233,60 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--quiet", action="store_true")
     t.set_defaults(func=cmd_train_vae)
 
-    for name, what in [("train", "train the world model"), ("play", "play the world model in a window"),
+    e = sub.add_parser("encode", help="encode every recorded frame with a trained VAE (the latent cache)",
+                       description="Encode every frame of a dataset once with a trained VAE and keep the latents in "
+                       "DATA/latents/<key>/ (key: a hash of the VAE's files). Episodes already cached are skipped.")
+    e.add_argument("--data", required=True, help="dataset directory from `tv2tv record`")
+    e.add_argument("--vae", required=True, help="VAE directory from `tv2tv train-vae`")
+    e.add_argument("--batch", type=int, default=256, help="frames per forward pass (default 256)")
+    e.add_argument("--device", default="auto", help="auto (CUDA if present), cpu or cuda")
+    e.add_argument("--precision", default="auto", choices=["auto", "bf16", "fp32"],
+                   help="auto: bf16 only where the device runs it natively")
+    e.add_argument("--quiet", action="store_true")
+    e.set_defaults(func=cmd_encode)
+
+    k = sub.add_parser("tokenizer", help="train the text tokenizer (byte-level BPE) on the describer's text",
+                       description="Train a byte-level BPE on every phrasing the game's describer can write (plus the "
+                       "recorded texts of --data) and save it as a Hugging Face fast tokenizer in OUT.")
+    k.add_argument("--game", required=True, help="doom or crafter")
+    k.add_argument("--out", required=True, help="output directory (tokenizer.json, tokenizer_config.json)")
+    k.add_argument("--data", default=None, help="also train on the texts of this recorded dataset")
+    k.add_argument("--vocab-size", type=int, default=512)
+    k.set_defaults(func=cmd_tokenizer)
+
+    x = sub.add_parser("export", help="export a recorded dataset to another format (today: Minari)",
+                       description="Export a recorded dataset as a Minari dataset (needs the optional extra: "
+                       "pip install -e \".[minari]\"). One Minari step per chunk: observation = the chunk's last "
+                       "frame, action = its text; the chunk's frames and action id go into infos.")
+    x.add_argument("--minari", required=True, metavar="DIR", help="dataset directory from `tv2tv record`")
+    x.add_argument("--dataset-id", required=True, metavar="NAME", help="Minari id, (namespace/)name-vN, e.g. tv2tv/doom-v0")
+    x.add_argument("--out", default=None, metavar="MINARI_ROOT",
+                   help="Minari datasets root (default: $MINARI_DATASETS_PATH, else ~/.minari/datasets)")
+    x.set_defaults(func=cmd_export)
+
+    tr = sub.add_parser("train", help="train the TV2TV world model on a recorded dataset",
+                        description="Train the MoT world model on a dataset's latent cache (run `tv2tv encode` "
+                        "first). Writes RUN/ckpt (atomic), RUN/metrics.jsonl and RUN/samples. SIGTERM saves and "
+                        "exits; --resume continues exactly. Multi-GPU: torchrun --nproc-per-node N -m tv2tv_env.cli train ...")
+    tr.add_argument("--data", required=True, help="dataset directory (with its latent cache)")
+    tr.add_argument("--out", required=True, help="run directory")
+    tr.add_argument("--config", default="small", help="tiny, small, base, or a JSON file (default small)")
+    tr.add_argument("--max-steps", type=int, default=1000)
+    tr.add_argument("--max-minutes", type=float, default=None, help="wall-clock budget (the LR schedule follows it)")
+    tr.add_argument("--resume", action="store_true", help="continue the run in --out from its checkpoint")
+    tr.add_argument("--batch-size", type=int, default=16, help="global batch in windows (default 16)")
+    tr.add_argument("--grad-accum", type=int, default=1)
+    tr.add_argument("--lr", type=float, default=1e-3)
+    tr.add_argument("--vae", default="checkpoints/doom-small/vae")
+    tr.add_argument("--tokenizer", default="checkpoints/doom-small/tokenizer")
+    tr.add_argument("--device", default="auto", help="auto (CUDA if present), cpu or cuda")
+    tr.add_argument("--eval-every", type=int, default=200)
+    tr.add_argument("--seed", type=int, default=0)
+    tr.add_argument("--no-samples", action="store_true", help="do not draw sample rollouts")
+    tr.add_argument("--quiet", action="store_true")
+    tr.set_defaults(func=cmd_train)
+
+    for name, what in [("play", "play the world model in a window"),
                        ("bench", "run the controllability benchmark"), ("speed", "measure generation speed")]:
         q = sub.add_parser(name, help=f"{what} (not implemented yet)", description=f"{what}: not implemented yet, "
                            f"see {NOT_YET[name]}.")

@@ -275,6 +275,37 @@ def iter_episodes(root, split: str = "all", frames: bool = True, verify: bool = 
         yield path, ep
 
 
+def iter_window_starts(root, window: int, load, split: str = "train", seed: int = 0, epochs: int | None = 1,
+                       shuffle: bool = True) -> Iterator[tuple[Path, object, int]]:
+    """The order of training windows, shared by `iter_windows` and the latent cache's
+    `tv2tv_env.latents.iter_latent_windows`: yields (episode path, load(path), start).
+
+    `load(path)` returns the episode's data (anything with `len()` = chunks) or raises
+    BadEpisode, which is logged and skipped. With `shuffle`, episode order and window
+    starts are drawn from `seed`, epoch by epoch; the same arguments give the same order
+    whatever `load` returns.
+    """
+    rng = np.random.default_rng(seed)
+    paths = [p for p, _ in iter_episodes(root, split, frames=False)]
+    if not paths:
+        raise UserError(f"no usable {split} episodes in {root}")
+    epoch = 0
+    while epochs is None or epoch < epochs:
+        order = rng.permutation(len(paths)) if shuffle else np.arange(len(paths))
+        for i in order:
+            try:
+                ep = load(paths[i])
+            except BadEpisode as e:
+                log.warning("skipping bad episode %s: %s", paths[i].name, e)
+                continue
+            starts = np.arange(0, len(ep) - window + 1)
+            if shuffle:
+                starts = rng.permutation(starts)
+            for s in starts:
+                yield paths[i], ep, int(s)
+        epoch += 1
+
+
 def iter_windows(root, window: int, split: str = "train", seed: int = 0, epochs: int | None = 1,
                  shuffle: bool = True) -> Iterator[dict]:
     """Windows of `window` consecutive chunks for training, as numpy arrays.
@@ -284,30 +315,14 @@ def iter_windows(root, window: int, split: str = "train", seed: int = 0, epochs:
     Each window: frames (window, F, H, W, 3), prev_frame (H, W, 3) (the frame before the
     window), text (list), action, buttons, reward, terminated.
     """
-    rng = np.random.default_rng(seed)
-    paths = [p for p, _ in iter_episodes(root, split, frames=False)]
-    if not paths:
-        raise UserError(f"no usable {split} episodes in {root}")
     meta = read_meta(root)
-    epoch = 0
-    while epochs is None or epoch < epochs:
-        order = rng.permutation(len(paths)) if shuffle else np.arange(len(paths))
-        for i in order:
-            try:
-                ep = read_episode(paths[i], meta, verify=False)
-            except BadEpisode as e:
-                log.warning("skipping bad episode %s: %s", paths[i].name, e)
-                continue
-            starts = np.arange(0, len(ep) - window + 1)
-            if shuffle:
-                starts = rng.permutation(starts)
-            for s in starts:
-                prev = ep.start_frame if s == 0 else ep.frames[s - 1, -1]
-                yield {"frames": ep.frames[s:s + window], "prev_frame": prev,
-                       "text": ep.text[s:s + window], "action": ep.action[s:s + window],
-                       "buttons": ep.buttons[s:s + window], "reward": ep.reward[s:s + window],
-                       "terminated": ep.terminated[s:s + window], "episode": paths[i].name, "start": int(s)}
-        epoch += 1
+    for path, ep, s in iter_window_starts(root, window, lambda p: read_episode(p, meta, verify=False),
+                                          split, seed, epochs, shuffle):
+        prev = ep.start_frame if s == 0 else ep.frames[s - 1, -1]
+        yield {"frames": ep.frames[s:s + window], "prev_frame": prev,
+               "text": ep.text[s:s + window], "action": ep.action[s:s + window],
+               "buttons": ep.buttons[s:s + window], "reward": ep.reward[s:s + window],
+               "terminated": ep.terminated[s:s + window], "episode": path.name, "start": s}
 
 
 def load_frames(root, split: str = "train", max_frames: int | None = None, seed: int = 0) -> np.ndarray:

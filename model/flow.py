@@ -1,0 +1,100 @@
+"""Training objective: flow matching on noisy chunks + next-token text + reward/end heads.
+
+Time convention (the one `diffusers.FlowMatchEulerDiscreteScheduler` uses): sigma 1 is pure
+noise, 0 is data; x_sigma = sigma * noise + (1 - sigma) * x0; the model predicts the
+velocity noise - x0. Flow times are drawn logit-normal (SD3). Clean context chunks get a
+small noise level too (context-noise augmentation, from GameNGen/DIAMOND), with the level
+given to the model, so long rollouts drift less.
+"""
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+
+from .sequence import CLEAN, NOISY, attention_mask, build_layout
+
+
+def patchify(lat: torch.Tensor, p: int) -> torch.Tensor:
+    """(B, K, F, C, h, w) -> (B, K, (h/p)*(w/p), F*C*p*p): a chunk's frames stacked on channels."""
+    B, K, Fr, C, h, w = lat.shape
+    x = lat.reshape(B, K, Fr * C, h // p, p, w // p, p)
+    return x.permute(0, 1, 3, 5, 2, 4, 6).reshape(B, K, (h // p) * (w // p), Fr * C * p * p)
+
+
+def unpatchify(x: torch.Tensor, frames: int, channels: int, size: int, p: int) -> torch.Tensor:
+    """Inverse of `patchify`: (B, K, n, P) -> (B, K, F, C, h, w)."""
+    B, K = x.shape[:2]
+    g = size // p
+    x = x.reshape(B, K, g, g, frames * channels, p, p).permute(0, 1, 4, 2, 5, 3, 6)
+    return x.reshape(B, K, frames, channels, size, size)
+
+
+def scatter_video(layout, chunk_values: torch.Tensor) -> torch.Tensor:
+    """(B, K, n, P) per-chunk patch values -> (B, L, P) at the layout's video positions."""
+    B, K, n, P = chunk_values.shape
+    idx = (layout.chunk.clamp(min=0) * n + layout.spatial).unsqueeze(-1).expand(-1, -1, P)
+    return chunk_values.reshape(B, K * n, P).gather(1, idx)
+
+
+def scatter_chunk_scalar(layout, values: torch.Tensor) -> torch.Tensor:
+    """(B, K) per-chunk scalar -> (B, L) at video positions (0 elsewhere)."""
+    return values.gather(1, layout.chunk.clamp(min=0)) * (layout.chunk >= 0)
+
+
+def draw_randomness(cfg, B: int, K: int, gen: torch.Generator) -> dict:
+    """Every random number of a training step for a batch of B windows of K chunks: text
+    dropout, context-noise level, logit-normal flow time and the two noises. Drawn for the
+    global batch and sliced by rows, so that any split of the batch sees the same numbers."""
+    shape = (B, K, cfg.tokens_per_chunk, cfg.patch_dim)
+    return {"drop": torch.rand(B, K, generator=gen) < cfg.text_dropout,
+            "s": torch.rand(B, K, generator=gen) * cfg.context_noise_max,
+            "t": torch.sigmoid(torch.randn(B, K, generator=gen)),
+            "n_clean": torch.randn(shape, generator=gen), "n_flow": torch.randn(shape, generator=gen)}
+
+
+def training_loss(model, latents: torch.Tensor, texts: list[list[list[int]]], reward: torch.Tensor,
+                  terminated: torch.Tensor, special: dict, gen: torch.Generator | None = None,
+                  rand: dict | None = None):
+    """latents: (B, K, F, C, h, w) normalised VAE latents; texts[b][k]: token ids.
+    Returns (loss, dict of float parts). The random parts (text dropout `drop`, context noise
+    level `s`, flow time `t`, noises `n_clean`, `n_flow`) come from `rand`, or are drawn from `gen`."""
+    cfg = model.module.config if hasattr(model, "module") else model.config
+    core = model.module if hasattr(model, "module") else model
+    dev = latents.device
+    B, K = latents.shape[:2]
+    x0 = patchify(latents, cfg.patch)
+    if rand is None:
+        g = gen if gen is not None else torch.Generator().manual_seed(torch.seed() % 2**63)
+        rand = draw_randomness(cfg, B, K, g)
+    drop = rand["drop"].tolist()
+    texts = [[[] if drop[b][k] else list(texts[b][k]) for k in range(K)] for b in range(B)]
+    targets = [[k >= cfg.first_target_chunk for k in range(K)] for _ in range(B)]
+    lay = build_layout(texts, cfg.tokens_per_chunk, special, targets).to(dev)
+
+    s, t = rand["s"].to(dev), rand["t"].to(dev)  # context noise level; logit-normal flow time
+    n_clean, n_flow = rand["n_clean"].to(dev), rand["n_flow"].to(dev)
+    x_clean = s[..., None, None] * n_clean + (1 - s[..., None, None]) * x0
+    x_t = t[..., None, None] * n_flow + (1 - t[..., None, None]) * x0
+    v_target = n_flow - x0
+
+    noisy = lay.kind == NOISY
+    video = torch.where(noisy[..., None], scatter_video(lay, x_t), scatter_video(lay, x_clean))
+    tlevel = torch.where(noisy, scatter_chunk_scalar(lay, t), scatter_chunk_scalar(lay, s))
+    tlevel = tlevel * ((lay.kind == CLEAN) | noisy)
+    mask = attention_mask(lay.kind, lay.order, lay.chunk)
+    out = model(lay.ids, lay.kind, lay.order, lay.spatial, video, tlevel, mask, cond=lay.cond)
+
+    loss_flow = F.mse_loss(out.velocity[noisy].float(), scatter_video(lay, v_target)[noisy].float())
+    tpos = lay.target != -100
+    logits = core.text_logits(out.hidden[tpos]).float()
+    loss_text = F.cross_entropy(logits, lay.target[tpos]) if tpos.any() else logits.sum() * 0
+    h_eof = out.hidden.gather(1, lay.eof.unsqueeze(-1).expand(-1, -1, out.hidden.shape[-1]))
+    r_pred, e_logit = core.reward_end(h_eof)
+    loss_reward = F.mse_loss(r_pred.float(), reward.float())
+    loss_end = F.binary_cross_entropy_with_logits(e_logit.float(), terminated.float())
+    loss = (cfg.loss_flow * loss_flow + cfg.loss_text * loss_text + cfg.loss_reward * loss_reward
+            + cfg.loss_end * loss_end)
+    parts = {"loss_flow": loss_flow.item(), "loss_text": loss_text.item(),
+             "loss_reward": loss_reward.item(), "loss_end": loss_end.item(),
+             "tokens": int((lay.kind != 0).sum()), "predicted_chunks": int(noisy.sum()) // cfg.tokens_per_chunk}
+    return loss, parts

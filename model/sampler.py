@@ -1,0 +1,232 @@
+"""Streaming sampler: generate a game one chunk at a time with a KV cache (DESIGN.md, "Inference").
+
+For each step and each stream of the batch:
+1. Append the chunk's text and <bof> to the cache. Without text, the model writes its own
+   (sampled token by token until it emits <bof>): it "thinks" what happens next.
+2. Sample the chunk's latents with a few Euler steps of the flow ODE
+   (`diffusers.FlowMatchEulerDiscreteScheduler`); each step runs only the chunk's 16 noisy
+   tokens against the cache. Classifier-free guidance runs the conditional and the
+   unconditional branch (same past, no text for this chunk) as one batch.
+3. Append the clean chunk and <eof>; read reward and episode end at <eof>.
+4. Keep at most `context_chunks` chunks: when there are more, drop the oldest and rebuild.
+
+Works on token ids and latents; text and frames are the caller's business.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+from diffusers import FlowMatchEulerDiscreteScheduler
+
+from .flow import patchify, unpatchify
+from .sequence import CLEAN, NOISY, PAD, TEXT, attention_mask, build_layout
+
+
+@dataclass
+class ChunkResult:
+    latents: torch.Tensor  # (B, F, C, h, w) the new chunk, normalised VAE latents
+    text_ids: list  # per stream: the token ids that drove the chunk
+    thought: list  # per stream: True when the model wrote the text itself
+    reward: torch.Tensor  # (B,) predicted reward
+    end_prob: torch.Tensor  # (B,) predicted probability that the episode ends here
+
+
+class StreamingSampler:
+    def __init__(self, model, special: dict, steps: int | None = None, guidance: float | None = None,
+                 context_chunks: int | None = None, max_text_tokens: int = 24, temperature: float = 1.0):
+        cfg = model.config
+        self.model, self.special = model, special
+        self.steps = steps or cfg.sampling_steps
+        self.guidance = cfg.guidance if guidance is None else guidance
+        self.context_chunks = context_chunks or cfg.context_chunks
+        self.max_text_tokens, self.temperature = max_text_tokens, temperature
+        self.scheduler = FlowMatchEulerDiscreteScheduler(num_train_timesteps=1000, shift=1.0)
+        self.history = None
+
+    # --- cache --------------------------------------------------------------------------
+    @property
+    def device(self):
+        return next(self.model.parameters()).device
+
+    def reset(self, context_latents: torch.Tensor, context_texts: list, prompts: list | None = None):
+        """Start B streams from real context chunks: latents (B, Kc, F, C, h, w), texts[b][k] ids."""
+        cfg = self.model.config
+        patches = patchify(context_latents.to(self.device, torch.float32), cfg.patch)
+        B, K = patches.shape[:2]
+        self.prompts = [list(p) for p in prompts] if prompts else [[] for _ in range(B)]
+        self.history = [[(list(context_texts[b][k]), patches[b, k]) for k in range(K)] for b in range(B)]
+        self._rebuild()
+
+    @torch.no_grad()
+    def _rebuild(self):
+        """Run the retained history (prompt + last `context_chunks` chunks) into a fresh cache."""
+        cfg, dev = self.model.config, self.device
+        self.history = [h[-self.context_chunks:] for h in self.history]
+        texts = [[t for t, _ in h] for h in self.history]
+        lay = build_layout(texts, cfg.tokens_per_chunk, self.special, [[False] * len(h) for h in self.history],
+                           prompts=self.prompts).to(dev)
+        vals = torch.stack([torch.stack([p for _, p in h]) for h in self.history])  # (B, K, n, P)
+        B, K, n, P = vals.shape
+        idx = (lay.chunk.clamp(min=0) * n + lay.spatial).unsqueeze(-1).expand(-1, -1, P)
+        video = vals.reshape(B, K * n, P).gather(1, idx)
+        mask = attention_mask(lay.kind, lay.order, lay.chunk)
+        out = self.model(lay.ids, lay.kind, lay.order, lay.spatial, video, torch.zeros_like(lay.order, dtype=torch.float),
+                         mask, cond=lay.cond)
+        self.k = [kv[0] for kv in out.kv]
+        self.v = [kv[1] for kv in out.kv]
+        self.key_kind, self.key_order, self.key_chunk = lay.kind, lay.order, lay.chunk
+        last = lay.eof[:, -1]
+        rows = torch.arange(B, device=dev)
+        self.last_hidden = out.hidden[rows, last]
+        self.next_order = lay.order[rows, last] + 1
+        self.n_chunks = K
+
+    def _run(self, ids, kind, order, chunk, spatial, video, tlevel, ext_cond=None, keep_states=None, append=True):
+        """Run new tokens (B, n) against the cache; optionally append them to it."""
+        k_kind = torch.cat([self.key_kind, kind], 1)
+        k_order = torch.cat([self.key_order, order], 1)
+        k_chunk = torch.cat([self.key_chunk, chunk], 1)
+        mask = attention_mask(kind, order, chunk, k_kind, k_order, k_chunk)
+        past = list(zip(self.k, self.v))
+        out = self.model(ids, kind, order, spatial, video, tlevel, mask, ext_cond=ext_cond, past=past,
+                         keep_states=keep_states)
+        if append:
+            self.k = [torch.cat([a, kv[0]], 2) for a, kv in zip(self.k, out.kv)]
+            self.v = [torch.cat([a, kv[1]], 2) for a, kv in zip(self.v, out.kv)]
+            self.key_kind, self.key_order, self.key_chunk = k_kind, k_order, k_chunk
+        return out
+
+    def _truncate(self, length):
+        self.k = [a[:, :, :length] for a in self.k]
+        self.v = [a[:, :, :length] for a in self.v]
+        for name in ["key_kind", "key_order", "key_chunk"]:
+            setattr(self, name, getattr(self, name)[:, :length])
+
+    def _select_rows(self, rows):
+        self.k = [a[rows] for a in self.k]
+        self.v = [a[rows] for a in self.v]
+        for name in ["key_kind", "key_order", "key_chunk", "next_order", "last_hidden"]:
+            setattr(self, name, getattr(self, name)[rows])
+
+    # --- one chunk ----------------------------------------------------------------------
+    def _text_tokens(self, texts):
+        """Append each stream's text + <bof>; returns per-layer <bof> states (B, d)."""
+        dev, B = self.device, len(texts)
+        seqs = [list(t) + [self.special["bof"]] for t in texts]
+        n = max(len(s) for s in seqs)
+        ids = torch.full((B, n), self.special["pad"], dtype=torch.long)
+        kind = torch.full((B, n), PAD, dtype=torch.long)
+        order = torch.full((B, n), 1 << 30, dtype=torch.long)
+        for b, s in enumerate(seqs):
+            ids[b, :len(s)] = torch.tensor(s)
+            kind[b, :len(s)] = TEXT
+            order[b, :len(s)] = self.next_order[b].cpu() + torch.arange(len(s))
+        bof_at = torch.tensor([len(s) - 1 for s in seqs], device=dev)
+        ids, kind, order = ids.to(dev), kind.to(dev), order.to(dev)
+        zeros = torch.zeros_like(ids)
+        out = self._run(ids, kind, order, zeros - 1, zeros, torch.zeros(B, n, self.model.config.patch_dim, device=dev),
+                        zeros.float(), keep_states=bof_at)
+        self.next_order = self.next_order + bof_at + 1
+        return out.states
+
+    @torch.no_grad()
+    def _think(self, rows, generators):
+        """Let the model write text for `rows` until it emits <bof>. Returns token id lists."""
+        written = {b: [] for b in rows}
+        # Sampling is done one token at a time for all streams, so that the cache stays one
+        # batch; streams that are not thinking (or are done) get padding that nobody sees.
+        active = set(rows)
+        logits = self.model.text_logits(self.last_hidden)
+        bof = self.special["bof"]
+        for _ in range(self.max_text_tokens):
+            if not active:
+                break
+            B = logits.shape[0]
+            ids = torch.full((B, 1), self.special["pad"], dtype=torch.long)
+            kind = torch.full((B, 1), PAD, dtype=torch.long)
+            order = torch.full((B, 1), 1 << 30, dtype=torch.long)
+            for b in list(active):
+                p = torch.softmax(logits[b].float().cpu() / max(self.temperature, 1e-4), -1)
+                tok = int(torch.multinomial(p, 1, generator=generators[b]))
+                if tok == bof:
+                    active.discard(b)
+                    continue
+                written[b].append(tok)
+                ids[b, 0], kind[b, 0], order[b, 0] = tok, TEXT, int(self.next_order[b])
+            if not (kind == TEXT).any():
+                break
+            dev = self.device
+            ids, kind, order = ids.to(dev), kind.to(dev), order.to(dev)
+            zeros = torch.zeros_like(ids)
+            out = self._run(ids, kind, order, zeros - 1, zeros,
+                            torch.zeros(B, 1, self.model.config.patch_dim, device=dev), zeros.float())
+            step = (kind[:, 0] == TEXT).long()
+            self.next_order = self.next_order + step
+            logits = torch.where(step[:, None].bool(), self.model.text_logits(out.hidden[:, 0]), logits)
+        return written
+
+    @torch.no_grad()
+    def step(self, texts: list, generators: list) -> ChunkResult:
+        """texts[b]: token ids of the command, or None/[] to let the model write it.
+        generators[b]: a torch.Generator per stream (noise and text sampling)."""
+        cfg, dev = self.model.config, self.device
+        B = len(texts)
+        thought = [not t for t in texts]
+        # 1. the model writes text where none was given; the thought is then rolled back out
+        # of the cache and fed like a given command, so that both take the same path below
+        # (and the unconditional branch never sees it)
+        if any(thought):
+            length, next_order, last = self.k[0].shape[2], self.next_order.clone(), self.last_hidden
+            written = self._think([b for b in range(B) if thought[b]], generators)
+            self._truncate(length)
+            self.next_order, self.last_hidden = next_order, last
+            texts = [written[b] if thought[b] else texts[b] for b in range(B)]
+        texts = [list(t) for t in texts]
+        guided = self.guidance != 1.0
+        if guided:  # conditional rows 0..B-1, unconditional rows B..2B-1 (no text for this chunk)
+            self._select_rows(torch.cat([torch.arange(B), torch.arange(B)]).to(dev))
+            states = self._text_tokens(texts + [[] for _ in range(B)])
+        else:
+            states = self._text_tokens(texts)
+        # 2. Euler steps over the chunk's noisy tokens
+        n, P = cfg.tokens_per_chunk, cfg.patch_dim
+        x = torch.stack([torch.randn(n, P, generator=g) for g in generators]).to(dev)
+        R = 2 * B if guided else B
+        kind = torch.full((R, n), NOISY, dtype=torch.long, device=dev)
+        order = self.next_order[:, None].expand(R, n).contiguous()
+        chunk = torch.full((R, n), self.n_chunks, dtype=torch.long, device=dev)
+        spatial = torch.arange(n, device=dev)[None].expand(R, n).contiguous()
+        ids = torch.full((R, n), self.special["pad"], dtype=torch.long, device=dev)
+        self.scheduler.set_timesteps(self.steps)
+        for t in self.scheduler.timesteps:
+            sigma = (t / 1000.0).to(dev)
+            xin = torch.cat([x, x]) if guided else x
+            out = self._run(ids, kind, order, chunk, spatial, xin, sigma.expand(R, n).float(), ext_cond=states, append=False)
+            v = out.velocity
+            if guided:
+                v = v[B:] + self.guidance * (v[:B] - v[B:])
+            x = self.scheduler.step(v, t, x).prev_sample
+        if guided:
+            self._select_rows(torch.arange(B, device=dev))
+            states = [s[:B] for s in states]
+        # 3. append the clean chunk and <eof>; read reward and end at <eof>
+        kind = torch.cat([torch.full((B, n), CLEAN, dtype=torch.long), torch.full((B, 1), TEXT, dtype=torch.long)], 1).to(dev)
+        order = torch.cat([self.next_order[:, None].expand(B, n), self.next_order[:, None] + 1], 1)
+        chunk = torch.cat([torch.full((B, n), self.n_chunks, dtype=torch.long, device=dev),
+                           torch.full((B, 1), -1, dtype=torch.long, device=dev)], 1)
+        spatial = torch.cat([torch.arange(n, device=dev)[None].expand(B, n), torch.zeros(B, 1, dtype=torch.long, device=dev)], 1)
+        ids = torch.full((B, n + 1), self.special["pad"], dtype=torch.long, device=dev)
+        ids[:, n] = self.special["eof"]
+        video = torch.cat([x, torch.zeros(B, 1, P, device=dev)], 1)
+        out = self._run(ids, kind, order, chunk, spatial, video, torch.zeros(B, n + 1, device=dev), ext_cond=states)
+        self.last_hidden = out.hidden[:, n]
+        reward, end_logit = self.model.reward_end(self.last_hidden)
+        self.next_order = self.next_order + 2
+        self.n_chunks += 1
+        for b in range(B):
+            self.history[b].append((texts[b], x[b]))
+        if self.n_chunks > self.context_chunks:
+            self._rebuild()
+        lat = unpatchify(x[:, None], cfg.frames_per_chunk, cfg.latent_channels, cfg.latent_size, cfg.patch)[:, 0]
+        return ChunkResult(lat, texts, thought, reward.float(), torch.sigmoid(end_logit.float()))

@@ -1,0 +1,197 @@
+"""The world model: attention rules, KV-cache equivalence, gradient routing, save/load."""
+import random
+
+import pytest
+import torch
+
+from model.config import get_config
+from model.flow import patchify, scatter_video, training_loss
+from model.mot import TV2TVModel
+from model.sampler import StreamingSampler
+from model.sequence import CLEAN, NOISY, PAD, TEXT, attention_mask, build_layout
+
+SPECIAL = {"pad": 0, "bos": 1, "bof": 2, "eof": 3}
+
+
+def random_batch(rng, B, K, vocab=40):
+    texts = [[[rng.randrange(4, vocab) for _ in range(rng.randrange(0, 5))] for _ in range(K)] for _ in range(B)]
+    targets = [[rng.random() < 0.6 for _ in range(K)] for _ in range(B)]
+    return texts, targets
+
+
+def reference_mask(texts, targets, n):
+    """The rules of DESIGN.md written out token by token, for one sample, in stream order.
+
+    Stream: <bos> | text_k <bof> V_k <eof> | ..., then noisy copies. Each token is
+    (role, chunk, index-in-stream); a noisy token's index is its clean twin's chunk start."""
+    toks = [("text", None, 0)]
+    for k, t in enumerate(texts):
+        for _ in list(t) + ["bof"]:
+            toks.append(("text", None, len(toks)))
+        start = len(toks)
+        for _ in range(n):
+            toks.append(("clean", k, start))
+        toks.append(("text", None, len(toks)))
+    clean_start = {c: s for r, c, s in toks if r == "clean"}
+    for k in range(len(texts)):
+        if targets[k]:
+            toks += [("noisy", k, clean_start[k])] * n
+    L = len(toks)
+    m = torch.zeros(L, L, dtype=torch.bool)
+    for i, (rq, cq, sq) in enumerate(toks):
+        for j, (rk, ck, sk) in enumerate(toks):
+            if rk == "noisy":  # nothing sees a noisy chunk, except the chunk itself
+                ok = rq == "noisy" and cq == ck
+            elif rq == "noisy":  # a noisy chunk sees everything before its chunk
+                ok = sk < sq
+            elif rq == "clean" and rk == "clean" and cq == ck:  # both ways inside a chunk
+                ok = True
+            else:  # causal stream
+                ok = sk <= (sq if rq != "clean" else sq) and (j <= i or (rk == "clean" and ck == cq))
+            m[i, j] = ok
+    return m
+
+
+@pytest.mark.parametrize("seed", range(8))
+def test_mask_matches_reference(seed):
+    rng = random.Random(seed)
+    B, K, n = 3, rng.randrange(1, 5), rng.choice([1, 4])
+    texts, targets = random_batch(rng, B, K)
+    lay = build_layout(texts, n, SPECIAL, targets)
+    mask = attention_mask(lay.kind, lay.order, lay.chunk)
+    for b in range(B):
+        ref = reference_mask(texts[b], targets[b], n)
+        L = ref.shape[0]
+        assert torch.equal(mask[b, :L, :L], ref)
+        assert not mask[b, :L, L:].any()  # nobody sees padding
+
+
+def test_text_sees_earlier_clean_chunks_not_later():
+    lay = build_layout([[[5, 6], [7]]], 2, SPECIAL, [[True, True]])
+    m = attention_mask(lay.kind, lay.order, lay.chunk)[0]
+    kind, chunk = lay.kind[0], lay.chunk[0]
+    second_text = (lay.ids[0] == 7).nonzero().item()
+    assert m[second_text, (kind == CLEAN) & (chunk == 0)].all()
+    assert not m[second_text, (kind == CLEAN) & (chunk == 1)].any()
+    assert not m[:, kind == NOISY][kind != NOISY].any()
+
+
+def make_model(**kw):
+    torch.manual_seed(0)
+    cfg = get_config("tiny", vocab_size=40, **kw)
+    m = TV2TVModel(cfg).eval()
+    # adaLN-Zero starts the video tower as the identity; perturb it so the test is not trivial
+    with torch.no_grad():
+        for p in m.parameters():
+            p.add_(torch.randn_like(p) * 0.02)
+    return m
+
+
+def full_forward_velocity(model, latents, texts, sigma, x_noisy):
+    """One pass over the whole stream with a noisy copy of the last chunk only."""
+    cfg = model.config
+    B, K = latents.shape[:2]
+    lay = build_layout(texts, cfg.tokens_per_chunk, SPECIAL, [[k == K - 1 for k in range(K)]] * B)
+    x0 = patchify(latents, cfg.patch)
+    vals = x0.clone()
+    vals[:, -1] = x_noisy
+    noisy = lay.kind == NOISY
+    video = torch.where(noisy[..., None], scatter_video(lay, vals), scatter_video(lay, x0))
+    tlevel = noisy.float() * sigma
+    out = model(lay.ids, lay.kind, lay.order, lay.spatial, video, tlevel,
+                attention_mask(lay.kind, lay.order, lay.chunk), cond=lay.cond)
+    return out.velocity[noisy].view(B, cfg.tokens_per_chunk, -1), out, lay
+
+
+def test_kv_cache_streaming_equals_full_forward():
+    torch.manual_seed(1)
+    model = make_model()
+    cfg = model.config
+    B, K = 2, 3
+    lat = torch.randn(B, K, cfg.frames_per_chunk, cfg.latent_channels, cfg.latent_size, cfg.latent_size)
+    texts = [[[5, 6, 7], [8], [9, 10]], [[11], [12, 13, 14, 15], []]]
+    x_noisy = torch.randn(B, cfg.tokens_per_chunk, cfg.patch_dim)
+    sigma = 0.7
+    v_full, out_full, lay = full_forward_velocity(model, lat, texts, sigma, x_noisy)
+
+    s = StreamingSampler(model, SPECIAL, guidance=1.0, context_chunks=8)
+    s.reset(lat[:, :-1], [t[:-1] for t in texts])
+    states = s._text_tokens([t[-1] for t in texts])
+    n = cfg.tokens_per_chunk
+    kind = torch.full((B, n), NOISY)
+    order = s.next_order[:, None].expand(B, n)
+    out = s._run(torch.zeros(B, n, dtype=torch.long), kind, order, torch.full((B, n), K - 1),
+                 torch.arange(n)[None].expand(B, n), x_noisy, torch.full((B, n), sigma), ext_cond=states, append=False)
+    assert torch.allclose(out.velocity, v_full, atol=1e-5), (out.velocity - v_full).abs().max()
+    # text logits at the last chunk's <bof> from the cache equal the full pass's
+    bof_full = out_full.hidden[torch.arange(B), lay.bof[:, -1]]
+    assert torch.allclose(model.text_logits(states[-1]), model.text_logits(bof_full), atol=1e-5)
+    # and the logits after the context's last <eof> (what the model would write next)
+    eof_full = out_full.hidden[torch.arange(B), lay.eof[:, -2]]
+    s2 = StreamingSampler(model, SPECIAL, guidance=1.0, context_chunks=8)
+    s2.reset(lat[:, :-1], [t[:-1] for t in texts])
+    assert torch.allclose(model.text_logits(s2.last_hidden), model.text_logits(eof_full), atol=1e-5)
+
+
+def test_flow_loss_gradients_reach_video_tower_and_shared_attention():
+    model = make_model()
+    cfg = model.config
+    B, K = 2, 3
+    lat = torch.randn(B, K, cfg.frames_per_chunk, cfg.latent_channels, cfg.latent_size, cfg.latent_size)
+    texts = [[[5, 6], [7], [8]]] * B
+    model.config.loss_text = model.config.loss_reward = model.config.loss_end = 0.0
+    model.config.text_dropout = 0.0
+    loss, _ = training_loss(model, lat, texts, torch.zeros(B, K), torch.zeros(B, K), SPECIAL, torch.Generator().manual_seed(0))
+    loss.backward()
+    blk = model.blocks[0]
+    for p in [blk.v_qkv.weight, blk.v_mlp[0].weight, blk.v_ada[1].weight, model.patch_in.weight]:
+        assert p.grad is not None and p.grad.abs().sum() > 0
+    # the noisy tokens attend to text keys and values: the flow loss trains the text tower's QKV too
+    assert blk.t_qkv.weight.grad.abs().sum() > 0
+
+
+def test_text_only_batch_leaves_video_tower_untouched():
+    model = make_model()
+    ids = torch.tensor([[1, 5, 6, 7, 8, 9]])
+    kind = torch.full_like(ids, TEXT)
+    order = torch.arange(6)[None]
+    out = model(ids, kind, order, torch.zeros_like(ids), torch.zeros(1, 6, model.config.patch_dim),
+                torch.zeros(1, 6), attention_mask(kind, order, torch.full_like(ids, -1)), cond=torch.zeros_like(ids))
+    logits = model.text_logits(out.hidden[0, :-1])
+    torch.nn.functional.cross_entropy(logits, ids[0, 1:]).backward()
+    for blk in model.blocks:
+        for p in list(blk.v_mlp.parameters()) + list(blk.v_qkv.parameters()):
+            assert p.grad is None or p.grad.abs().sum() == 0
+        assert blk.t_mlp[0].weight.grad.abs().sum() > 0
+
+
+def test_sampler_is_deterministic_and_thinks():
+    model = make_model()
+    cfg = model.config
+    lat = torch.randn(2, 2, cfg.frames_per_chunk, cfg.latent_channels, cfg.latent_size, cfg.latent_size)
+    texts = [[[5], [6]], [[7], [8]]]
+
+    def rollout(seed):
+        s = StreamingSampler(model, SPECIAL, steps=3, guidance=2.0, context_chunks=3, max_text_tokens=4)
+        s.reset(lat, texts)
+        gens = [torch.Generator().manual_seed(seed + b) for b in range(2)]
+        outs = [s.step([[9, 10], []], gens) for _ in range(4)]  # crosses the context limit: rebuilds
+        return outs
+
+    a, b, c = rollout(0), rollout(0), rollout(1)
+    for x, y in zip(a, b):
+        assert torch.equal(x.latents, y.latents) and x.text_ids == y.text_ids
+    assert not torch.equal(a[-1].latents, c[-1].latents)
+    assert a[0].thought == [False, True] and a[0].text_ids[0] == [9, 10]
+    assert len(a[0].text_ids[1]) <= 4 and all(t != SPECIAL["bof"] for t in a[0].text_ids[1])
+    assert a[0].latents.shape == (2, cfg.frames_per_chunk, cfg.latent_channels, cfg.latent_size, cfg.latent_size)
+    assert ((a[0].end_prob >= 0) & (a[0].end_prob <= 1)).all()
+
+
+def test_save_and_load_roundtrip(tmp_path):
+    model = make_model()
+    model.save_pretrained(tmp_path / "m")
+    loaded = TV2TVModel.from_pretrained(tmp_path / "m")
+    assert loaded.config == model.config
+    for (n1, p1), (n2, p2) in zip(model.state_dict().items(), loaded.state_dict().items()):
+        assert n1 == n2 and torch.equal(p1, p2)

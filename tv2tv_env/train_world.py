@@ -1,0 +1,113 @@
+"""`tv2tv train`: wire a recorded dataset (latent cache + tokenizer) to the training loop.
+
+A run directory holds everything needed to use it:
+
+    RUN/ckpt/model/      EMA weights, config.json + model.safetensors (Hugging Face layout)
+    RUN/ckpt/train_state.pt   raw weights, optimizer, EMA, step (for --resume)
+    RUN/vae/ RUN/tokenizer/   copies of the VAE and tokenizer the run was trained with
+    RUN/metrics.jsonl    one JSON object per logged step (loss, loss_flow, loss_text, lr, chunks_per_s...)
+    RUN/samples/         held-out rollouts drawn as images during training
+"""
+from __future__ import annotations
+
+import json
+import os
+import shutil
+from dataclasses import replace
+from pathlib import Path
+
+import torch
+
+from model.config import get_config
+from model.tokenizer import load_tokenizer, special_ids
+from model.train import TrainArgs, find_checkpoint, train
+
+from .dataset import read_meta
+from .errors import UserError
+from .strip import frame_strip
+from .training_data import LatentWindows
+
+DEFAULT_VAE = "checkpoints/doom-small/vae"
+DEFAULT_TOKENIZER = "checkpoints/doom-small/tokenizer"
+
+
+def _fit_config_to_data(vae_dir, cfg, meta):
+    """Latent shape and frames per chunk come from the VAE and the dataset, not the config name."""
+    path = Path(vae_dir) / "config.json"
+    if not path.exists():
+        raise UserError(f"no VAE at {vae_dir} (config.json missing); train one with `tv2tv train-vae`")
+    vc = json.loads(path.read_text())
+    factor = 2 ** (len(vc["block_out_channels"]) - 1)
+    want = dict(latent_channels=vc["latent_channels"], latent_size=meta["height"] // factor,
+                frames_per_chunk=meta["frames_per_chunk"])
+    return replace(cfg, **want)
+
+
+def make_sampler_strip(run: Path, vae_dir, held: LatentWindows, special: dict, captions: list[str]):
+    """A callback drawing one held-out rollout: real and generated chunks, same commands."""
+    from diffusers import AutoencoderKL
+
+    from model.sampler import StreamingSampler
+    from model.vae import decode
+
+    vae = AutoencoderKL.from_pretrained(vae_dir, torch_dtype=torch.float32, low_cpu_mem_usage=False).eval()
+    batch = held.get([0])
+
+    def sample(model, step):
+        K = batch["latents"].shape[1]
+        ctx = max(1, model.config.first_target_chunk)
+        s = StreamingSampler(model, special)
+        s.reset(batch["latents"][:, :ctx], [batch["texts"][0][:ctx]])
+        gen = [torch.Generator().manual_seed(0)]
+        fake = [s.step([batch["texts"][0][k]], gen).latents[0].cpu() for k in range(ctx, K)]
+        rows, texts = [], []
+        for k in range(K - ctx):
+            rows += [decode(vae, batch["latents"][0, ctx + k]), decode(vae, fake[k])]
+            texts += [f"real: {captions[ctx + k]}", "generated from the same text"]
+        img = frame_strip(torch.stack(rows).numpy(), texts, title=f"step {step}: held-out rollout")
+        (run / "samples").mkdir(exist_ok=True)
+        img.save(run / "samples" / f"step_{step:06d}.png")
+
+    return sample
+
+
+def run_training(data, out, config="small", max_steps=1000, max_minutes=None, resume=False, batch_size=16,
+                 lr=1e-3, grad_accum=1, vae=DEFAULT_VAE, tokenizer=DEFAULT_TOKENIZER, device="auto",
+                 eval_every=200, seed=0, samples=True, progress=True, overrides: dict | None = None) -> dict:
+    run = Path(out)
+    meta = read_meta(data)
+    if not Path(tokenizer, "tokenizer.json").exists():
+        raise UserError(f"no tokenizer at {tokenizer}; make one with `tv2tv tokenizer --game {meta['game']} --out DIR`")
+    tok = load_tokenizer(tokenizer)
+    special = special_ids(tok)
+    try:
+        cfg = get_config(config, vocab_size=len(tok), game=meta["game"], **(overrides or {}))
+    except (ValueError, TypeError) as e:
+        raise UserError(str(e)) from None
+    cfg = _fit_config_to_data(vae, cfg, meta)
+    if find_checkpoint(run) is not None and not resume:
+        raise UserError(f"{run} already holds a checkpoint; pass --resume to continue it or choose another --out")
+    rank = int(os.environ.get("RANK", 0))
+    if "RANK" in os.environ and not torch.distributed.is_initialized():
+        backend = "nccl" if torch.cuda.is_available() and device != "cpu" else "gloo"
+        torch.distributed.init_process_group(backend)
+    train_set = LatentWindows(data, vae, tok, cfg.window_chunks, "train", progress=progress and rank == 0)
+    held = LatentWindows(data, vae, tok, cfg.window_chunks, "heldout")
+    if rank == 0:
+        run.mkdir(parents=True, exist_ok=True)
+        for src, name in [(vae, "vae"), (tokenizer, "tokenizer")]:
+            if not (run / name).exists():
+                shutil.copytree(src, run / name)
+    eval_batches = held.fixed_batches(min(batch_size, 32), 4)
+    sample_fn = None
+    if samples and rank == 0:
+        e, s = held.index[0]
+        captions = [tok.decode(t) for t in held.texts[e][s:s + cfg.window_chunks]]
+        sample_fn = make_sampler_strip(run, vae, held, special, captions)
+    args = TrainArgs(max_steps=max_steps, max_minutes=max_minutes, batch_size=batch_size, grad_accum=grad_accum,
+                     lr=lr, eval_every=eval_every, seed=seed, device=device,
+                     warmup_steps=min(200, max(1, max_steps // 10)))
+    result = train(cfg, train_set.batch_fn(batch_size, seed), run, special, args, resume=resume,
+                   eval_batches=eval_batches, sample_fn=sample_fn, progress=progress)
+    result.update(train_windows=len(train_set), heldout_windows=len(held), config=config)
+    return result

@@ -1,0 +1,91 @@
+"""Training batches for the world model from a recorded dataset's latent cache.
+
+All windows of a split are held in memory (float16 latents: about 4 KB a chunk, 270 MB for
+65k chunks) and the batch of a training step is a pure function of the step: epoch e is a
+permutation of all windows drawn from (seed, e). That is what lets `--resume` continue
+with exactly the data an uninterrupted run would have seen.
+"""
+from __future__ import annotations
+
+import numpy as np
+import torch
+from tqdm import tqdm
+
+from .dataset import BadEpisode, episode_paths, log, read_meta
+from .errors import UserError
+from .latents import CACHE_META, cache_dir, read_latent_episode
+
+
+class LatentWindows:
+    def __init__(self, data_dir, vae_dir, tokenizer, window: int, split: str = "train", progress: bool = False):
+        meta = read_meta(data_dir)
+        cache = cache_dir(data_dir, vae_dir)
+        if not (cache / CACHE_META).is_file():
+            raise UserError(f"no latent cache for this VAE in {data_dir}; run `tv2tv encode --data {data_dir} "
+                            f"--vae {vae_dir}` first")
+        self.window = window
+        self.latents, self.texts, self.reward, self.terminated, self.names = [], [], [], [], []
+        index, missing = [], []
+        for path in tqdm(episode_paths(data_dir), desc=f"load {split} latents", disable=not progress):
+            try:
+                le = read_latent_episode(data_dir, cache, path, meta)
+            except BadEpisode as e:
+                log.warning("skipping bad episode %s: %s", path.name, e)
+                continue
+            except UserError:  # not encoded yet (an interrupted `tv2tv encode`): use the rest
+                missing.append(path.name)
+                continue
+            if split != "all" and le.episode.attrs.get("split") != split:
+                continue
+            if len(le) < window:
+                continue
+            i = len(self.latents)
+            self.latents.append(torch.from_numpy(le.chunks))
+            self.texts.append([tokenizer.encode(t) for t in le.episode.text])
+            self.reward.append(torch.from_numpy(le.episode.reward.astype(np.float32)))
+            self.terminated.append(torch.from_numpy(le.episode.terminated.astype(np.float32)))
+            self.names.append(path.name)
+            index += [(i, s) for s in range(len(le) - window + 1)]
+        if missing:
+            log.warning("%d episodes of %s have no latents yet and are left out; run `tv2tv encode --data %s "
+                        "--vae %s` to include them", len(missing), data_dir, data_dir, vae_dir)
+        if not index:
+            raise UserError(f"no {split} episodes of at least {window} chunks in {data_dir}")
+        self.index = np.array(index)
+
+    def __len__(self):
+        return len(self.index)
+
+    def get(self, rows) -> dict:
+        """The batch of windows `rows` (indices into the window index)."""
+        lat, texts, rew, term = [], [], [], []
+        for r in rows:
+            e, s = self.index[r]
+            lat.append(self.latents[e][s:s + self.window].float())
+            texts.append(self.texts[e][s:s + self.window])
+            rew.append(self.reward[e][s:s + self.window])
+            term.append(self.terminated[e][s:s + self.window])
+        return {"latents": torch.stack(lat), "texts": texts, "reward": torch.stack(rew), "terminated": torch.stack(term)}
+
+    def batch_fn(self, batch_size: int, seed: int = 0):
+        """step -> the global batch of that step (a pure function of step and seed)."""
+        n = len(self.index)
+
+        def fn(step: int) -> dict:
+            rows = []
+            pos = step * batch_size
+            while len(rows) < batch_size:
+                epoch, offset = divmod(pos, n)
+                perm = np.random.default_rng([seed, epoch]).permutation(n)
+                take = perm[offset:offset + batch_size - len(rows)]
+                rows += take.tolist()
+                pos += len(take)
+            return self.get(rows)
+
+        return fn
+
+    def fixed_batches(self, batch_size: int, count: int, seed: int = 1) -> list:
+        """`count` fixed batches (for held-out evaluation), the same every time."""
+        perm = np.random.default_rng(seed).permutation(len(self.index))
+        return [self.get(perm[i * batch_size:(i + 1) * batch_size].tolist()) for i in range(count)
+                if i * batch_size < len(perm)]
