@@ -1,7 +1,10 @@
 """Shared fixtures: small datasets recorded by the tests from the real engines."""
 import os
+from pathlib import Path
 
 import pytest
+
+SHIPPED = Path(__file__).resolve().parents[1] / "checkpoints" / "doom-small"  # VAE and tokenizer
 
 os.environ.setdefault("SDL_VIDEODRIVER", "dummy")
 
@@ -33,5 +36,5 @@ def doom_latent_data(tmp_path_factory):
 
     out = tmp_path_factory.mktemp("doom_latent") / "data"
     record("doom", episodes=4, max_chunks=16, out=out, seed=50, progress=False)
-    cache_latents(out, "checkpoints/doom-small/vae", progress=False)
+    cache_latents(out, SHIPPED / "vae", progress=False)
     return out

@@ -12,8 +12,10 @@ from model.config import get_config
 from model.tokenizer import load_tokenizer, special_ids
 from model.train import TrainArgs, find_checkpoint, train
 
-TOK = "checkpoints/doom-small/tokenizer"
-VAE = "checkpoints/doom-small/vae"
+from conftest import SHIPPED
+
+TOK = SHIPPED / "tokenizer"
+VAE = SHIPPED / "vae"
 
 
 def read_metrics(run):
@@ -159,3 +161,16 @@ def test_batches_are_a_function_of_the_step_and_cover_each_epoch(doom_latent_dat
     for step in range(steps):
         seen += [tuple(t[0]) + (float(l.sum()),) for t, l in zip(fn(step)["texts"], fn(step)["latents"])]
     assert len(set(seen)) == len(seen) == n
+
+
+def test_gradient_accumulation_equals_one_big_batch(tmp_path):
+    special = {"pad": 0, "bos": 1, "bof": 2, "eof": 3}
+    cfg = get_config("tiny", vocab_size=40, text_dropout=0.0)
+    for accum in (1, 2):
+        train(cfg, _synthetic_batch_fn(cfg), tmp_path / f"a{accum}", special,
+              TrainArgs(max_steps=2, batch_size=4, grad_accum=accum, warmup_steps=1, device="cpu", precision="fp32"),
+              progress=False)
+    one = torch.load(tmp_path / "a1" / "ckpt" / "train_state.pt", weights_only=False)["model"]
+    two = torch.load(tmp_path / "a2" / "ckpt" / "train_state.pt", weights_only=False)["model"]
+    for k in one:
+        assert torch.allclose(one[k], two[k], atol=2e-5), k

@@ -27,8 +27,8 @@ from .errors import UserError
 from .strip import frame_strip
 from .training_data import LatentWindows
 
-DEFAULT_VAE = "checkpoints/doom-small/vae"
-DEFAULT_TOKENIZER = "checkpoints/doom-small/tokenizer"
+SHIPPED = Path(__file__).resolve().parents[1] / "checkpoints" / "doom-small"
+DEFAULT_VAE, DEFAULT_TOKENIZER = SHIPPED / "vae", SHIPPED / "tokenizer"  # the shipped ones, from any directory
 
 
 def _fit_config_to_data(vae_dir, cfg, meta):
@@ -75,6 +75,7 @@ def run_training(data, out, config="small", max_steps=1000, max_minutes=None, re
                  lr=1e-3, grad_accum=1, vae=DEFAULT_VAE, tokenizer=DEFAULT_TOKENIZER, device="auto",
                  eval_every=200, seed=0, samples=True, progress=True, overrides: dict | None = None) -> dict:
     run = Path(out)
+    vae, tokenizer = vae or DEFAULT_VAE, tokenizer or DEFAULT_TOKENIZER
     meta = read_meta(data)
     if not Path(tokenizer, "tokenizer.json").exists():
         raise UserError(f"no tokenizer at {tokenizer}; make one with `tv2tv tokenizer --game {meta['game']} --out DIR`")
