@@ -65,4 +65,5 @@ def test_demo_writes_a_strip(tmp_path):
     r = tv2tv("demo", "--headless", "--quiet", "--out", tmp_path / "demo")
     assert r.returncode == 0, r.stderr
     assert (tmp_path / "demo" / "strip.png").stat().st_size > 10_000
-    assert "strip.png" in r.stdout
+    assert (tmp_path / "demo" / "generated.png").stat().st_size > 10_000
+    assert "strip.png" in r.stdout and "generated.png" in r.stdout

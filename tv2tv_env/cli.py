@@ -161,8 +161,43 @@ def cmd_demo(a):
     print(f"demo: recorded {summary['chunks']} chunks of real Doom play with text "
           f"({summary['frames_per_second']} frames/s) into {data}")
     print(f"demo: frame strip with the text of each chunk: {out / 'strip.png'}")
-    print("demo: the playable world model arrives with the default checkpoint (issue 7)")
+    generated = demo_generation(data, out / "generated.png")
+    print(f"demo: the default world model playing from that start, commanded by text: {generated}")
+    print("demo: the playable Gymnasium env and window arrive with issue 5")
     return 0
+
+
+DEMO_COMMANDS = ["turn left", "turn left", "shoot", "turn right", "turn right", "move forward", "stand still", "shoot"]
+
+
+def demo_generation(data, png):
+    """Start the shipped model from two real chunks and steer it with scripted commands."""
+    import numpy as np
+    import torch
+    from diffusers import AutoencoderKL
+
+    from model.mot import TV2TVModel
+    from model.sampler import StreamingSampler
+    from model.tokenizer import load_tokenizer, special_ids
+    from model.vae import decode, encode
+
+    from .dataset import iter_episodes
+    from .strip import frame_strip
+    from .train_world import SHIPPED
+
+    model = TV2TVModel.from_pretrained(SHIPPED / "model").float().eval()
+    vae = AutoencoderKL.from_pretrained(SHIPPED / "vae", torch_dtype=torch.float32, low_cpu_mem_usage=False).eval()
+    tok = load_tokenizer(SHIPPED / "tokenizer")
+    _, ep = next(iter_episodes(data, "all"))
+    ctx = torch.stack([encode(vae, torch.from_numpy(ep.frames[k])) for k in range(2)])[None]
+    sampler = StreamingSampler(model, special_ids(tok))
+    sampler.reset(ctx, [[tok.encode(t) for t in ep.text[:2]]])
+    gen = [torch.Generator().manual_seed(0)]
+    chunks = [decode(vae, sampler.step([tok.encode(c)], gen).latents[0]).numpy() for c in DEMO_COMMANDS]
+    rows = [ep.frames[1]] + chunks
+    texts = [f"(real context) {ep.text[1]}"] + DEMO_COMMANDS
+    frame_strip(np.stack(rows), texts, title="default model: generated chunks under typed commands").save(png)
+    return png
 
 
 def cmd_train(a):
