@@ -174,3 +174,14 @@ def test_gradient_accumulation_equals_one_big_batch(tmp_path):
     two = torch.load(tmp_path / "a2" / "ckpt" / "train_state.pt", weights_only=False)["model"]
     for k in one:
         assert torch.allclose(one[k], two[k], atol=2e-5), k
+
+
+def test_resuming_with_another_config_is_refused(doom_latent_data, tmp_path):
+    from tv2tv_env.errors import UserError
+    from tv2tv_env.train_world import run_training
+
+    run = tmp_path / "run"
+    run_training(doom_latent_data, run, config="tiny", max_steps=2, batch_size=4, samples=False, progress=False)
+    with pytest.raises(UserError, match="another config"):
+        run_training(doom_latent_data, run, config="small", max_steps=4, batch_size=4, resume=True,
+                     samples=False, progress=False)

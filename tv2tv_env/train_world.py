@@ -108,7 +108,10 @@ def run_training(data, out, config="small", max_steps=1000, max_minutes=None, re
     args = TrainArgs(max_steps=max_steps, max_minutes=max_minutes, batch_size=batch_size, grad_accum=grad_accum,
                      lr=lr, eval_every=eval_every, seed=seed, device=device,
                      warmup_steps=min(200, max(1, max_steps // 10)))
-    result = train(cfg, train_set.batch_fn(batch_size, seed), run, special, args, resume=resume,
-                   eval_batches=eval_batches, sample_fn=sample_fn, progress=progress)
+    try:
+        result = train(cfg, train_set.batch_fn(batch_size, seed), run, special, args, resume=resume,
+                       eval_batches=eval_batches, sample_fn=sample_fn, progress=progress)
+    except ValueError as e:  # a checkpoint of another config, a batch size that does not split
+        raise UserError(str(e)) from None
     result.update(train_windows=len(train_set), heldout_windows=len(held), config=config)
     return result
