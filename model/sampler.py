@@ -19,7 +19,7 @@ from dataclasses import dataclass
 import torch
 from diffusers import FlowMatchEulerDiscreteScheduler
 
-from .flow import patchify, unpatchify
+from .flow import patchify, scatter_video, unpatchify
 from .sequence import CLEAN, NOISY, PAD, TEXT, attention_mask, build_layout
 
 
@@ -67,9 +67,8 @@ class StreamingSampler:
         lay = build_layout(texts, cfg.tokens_per_chunk, self.special, [[False] * len(h) for h in self.history],
                            prompts=self.prompts).to(dev)
         vals = torch.stack([torch.stack([p for _, p in h]) for h in self.history])  # (B, K, n, P)
-        B, K, n, P = vals.shape
-        idx = (lay.chunk.clamp(min=0) * n + lay.spatial).unsqueeze(-1).expand(-1, -1, P)
-        video = vals.reshape(B, K * n, P).gather(1, idx)
+        B, K = vals.shape[:2]
+        video = scatter_video(lay, vals)
         mask = attention_mask(lay.kind, lay.order, lay.chunk)
         out = self.model(lay.ids, lay.kind, lay.order, lay.spatial, video, torch.zeros_like(lay.order, dtype=torch.float),
                          mask, cond=lay.cond)
@@ -109,6 +108,12 @@ class StreamingSampler:
         for name in ["key_kind", "key_order", "key_chunk", "next_order", "last_hidden"]:
             setattr(self, name, getattr(self, name)[rows])
 
+    def _run_text(self, ids, kind, order, keep_states=None):
+        """Run text tokens (B, n) (PAD where a stream has none) against the cache, appending them."""
+        zeros = torch.zeros_like(ids)
+        video = torch.zeros(*ids.shape, self.model.config.patch_dim, device=ids.device)
+        return self._run(ids, kind, order, zeros - 1, zeros, video, zeros.float(), keep_states=keep_states)
+
     # --- one chunk ----------------------------------------------------------------------
     def _text_tokens(self, texts):
         """Append each stream's text + <bof>; returns per-layer <bof> states (B, d)."""
@@ -123,10 +128,7 @@ class StreamingSampler:
             kind[b, :len(s)] = TEXT
             order[b, :len(s)] = self.next_order[b].cpu() + torch.arange(len(s))
         bof_at = torch.tensor([len(s) - 1 for s in seqs], device=dev)
-        ids, kind, order = ids.to(dev), kind.to(dev), order.to(dev)
-        zeros = torch.zeros_like(ids)
-        out = self._run(ids, kind, order, zeros - 1, zeros, torch.zeros(B, n, self.model.config.patch_dim, device=dev),
-                        zeros.float(), keep_states=bof_at)
+        out = self._run_text(ids.to(dev), kind.to(dev), order.to(dev), keep_states=bof_at)
         self.next_order = self.next_order + bof_at + 1
         return out.states
 
@@ -157,11 +159,8 @@ class StreamingSampler:
             if not (kind == TEXT).any():
                 break
             dev = self.device
-            ids, kind, order = ids.to(dev), kind.to(dev), order.to(dev)
-            zeros = torch.zeros_like(ids)
-            out = self._run(ids, kind, order, zeros - 1, zeros,
-                            torch.zeros(B, 1, self.model.config.patch_dim, device=dev), zeros.float())
-            step = (kind[:, 0] == TEXT).long()
+            out = self._run_text(ids.to(dev), kind.to(dev), order.to(dev))
+            step = (kind[:, 0] == TEXT).long().to(dev)
             self.next_order = self.next_order + step
             logits = torch.where(step[:, None].bool(), self.model.text_logits(out.hidden[:, 0]), logits)
         return written

@@ -17,7 +17,6 @@ import contextlib
 import json
 import math
 import os
-import shutil
 import signal
 import time
 from dataclasses import asdict, dataclass
@@ -29,6 +28,7 @@ import torch.distributed as dist
 from tqdm import tqdm
 
 from . import precision
+from .atomic import atomic_dir
 from .flow import draw_randomness, training_loss
 from .mot import TV2TVModel
 
@@ -69,16 +69,10 @@ def _rows(batch: dict, rows: slice) -> dict:
 
 
 def save_checkpoint(run: Path, model, ema, opt, step: int, elapsed: float, args: TrainArgs, extra: dict):
-    tmp, final, old = run / "ckpt.tmp", run / "ckpt", run / "ckpt.old"
-    shutil.rmtree(tmp, ignore_errors=True)
-    tmp.mkdir(parents=True)
-    ema.save_pretrained(tmp / "model")  # inference weights: config.json + model.safetensors
-    torch.save({"model": model.state_dict(), "ema": ema.state_dict(), "opt": opt.state_dict(), "step": step,
-                "elapsed": elapsed, "args": asdict(args), **extra}, tmp / "train_state.pt")
-    if final.exists():
-        os.replace(final, old)
-    os.replace(tmp, final)
-    shutil.rmtree(old, ignore_errors=True)
+    with atomic_dir(run / "ckpt") as tmp:
+        ema.save_pretrained(tmp / "model")  # inference weights: config.json + model.safetensors
+        torch.save({"model": model.state_dict(), "ema": ema.state_dict(), "opt": opt.state_dict(), "step": step,
+                    "elapsed": elapsed, "args": asdict(args), **extra}, tmp / "train_state.pt")
 
 
 def find_checkpoint(run: Path) -> Path | None:

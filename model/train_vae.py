@@ -8,8 +8,6 @@ from __future__ import annotations
 
 import json
 import math
-import os
-import shutil
 import time
 from pathlib import Path
 
@@ -17,6 +15,7 @@ import torch
 from tqdm import tqdm
 
 from . import precision
+from .atomic import atomic_dir
 from .vae import VAEConfig, build_vae, calibrate_scale, decode, encode, psnr, vae_loss
 
 
@@ -42,15 +41,9 @@ def heldout_psnr(vae, frames: torch.Tensor, batch: int = 256) -> float:
 
 
 def save_atomic(vae, out: Path, extra: dict):
-    tmp = out.with_name(out.name + ".tmp")
-    shutil.rmtree(tmp, ignore_errors=True)
-    vae.save_pretrained(tmp)  # config.json + diffusion_pytorch_model.safetensors
-    (tmp / "training.json").write_text(json.dumps(extra, indent=2))
-    old = out.with_name(out.name + ".old")
-    if out.exists():
-        os.replace(out, old)
-    os.replace(tmp, out)
-    shutil.rmtree(old, ignore_errors=True)
+    with atomic_dir(out) as tmp:
+        vae.save_pretrained(tmp)  # config.json + diffusion_pytorch_model.safetensors
+        (tmp / "training.json").write_text(json.dumps(extra, indent=2))
 
 
 def train_vae(train: torch.Tensor, heldout: torch.Tensor, out, cfg: VAEConfig = VAEConfig(),
@@ -67,7 +60,7 @@ def train_vae(train: torch.Tensor, heldout: torch.Tensor, out, cfg: VAEConfig = 
     opt = torch.optim.AdamW(vae.parameters(), lr=lr, weight_decay=0.0, betas=(0.9, 0.99))
     gen = torch.Generator().manual_seed(seed)
     log = open(out.with_suffix(".metrics.jsonl"), "a")
-    t0, step, best = time.perf_counter(), 0, -1.0
+    t0, step = time.perf_counter(), 0
     info = precision.describe(dev, dtype)
     bar = tqdm(total=max_steps, desc="train vae", disable=not progress)
     ev = heldout[: min(len(heldout), 2048)]

@@ -8,7 +8,7 @@ from model.config import get_config
 from model.flow import patchify, scatter_video, training_loss
 from model.mot import TV2TVModel
 from model.sampler import StreamingSampler
-from model.sequence import CLEAN, NOISY, PAD, TEXT, attention_mask, build_layout
+from model.sequence import CLEAN, NOISY, TEXT, attention_mask, build_layout
 
 SPECIAL = {"pad": 0, "bos": 1, "bof": 2, "eof": 3}
 
