@@ -51,18 +51,28 @@ class StreamingSampler:
 
     def reset(self, context_latents: torch.Tensor, context_texts: list, prompts: list | None = None):
         """Start B streams from real context chunks: latents (B, Kc, F, C, h, w), texts[b][k] ids."""
-        cfg = self.model.config
-        patches = patchify(context_latents.to(self.device, torch.float32), cfg.patch)
-        B, K = patches.shape[:2]
-        self.prompts = [list(p) for p in prompts] if prompts else [[] for _ in range(B)]
-        self.history = [[(list(context_texts[b][k]), patches[b, k]) for k in range(K)] for b in range(B)]
-        self._rebuild()
+        B = context_latents.shape[0]
+        self.history, self.prompts = [None] * B, [[] for _ in range(B)]
+        self.replace_rows(list(range(B)), context_latents, context_texts, prompts)
+        self.rebuild()
+
+    def replace_rows(self, rows: list, context_latents: torch.Tensor, context_texts: list, prompts: list | None = None):
+        """Set the history of `rows` without touching the cache: the next rebuild (the end
+        of a `step`, or `rebuild()`) picks it up. Lets a vector env step the live streams
+        and restart finished ones in one rebuild."""
+        patches = patchify(context_latents.to(self.device, torch.float32), self.model.config.patch)
+        for i, b in enumerate(rows):
+            self.history[b] = [(list(t), p) for t, p in zip(context_texts[i], patches[i])]
+            self.prompts[b] = list(prompts[i]) if prompts else []
 
     @torch.no_grad()
-    def _rebuild(self):
-        """Run the retained history (prompt + last `context_chunks` chunks) into a fresh cache."""
+    def rebuild(self):
+        """Run the retained history (prompt + last `context_chunks` chunks) into a fresh cache.
+        All streams keep the same number of chunks (the shortest history's), so that one
+        batch holds them; with contexts of `context_chunks` chunks nothing is lost."""
         cfg, dev = self.model.config, self.device
-        self.history = [h[-self.context_chunks:] for h in self.history]
+        keep = min(self.context_chunks, min(len(h) for h in self.history))
+        self.history = [h[-keep:] for h in self.history]
         texts = [[t for t, _ in h] for h in self.history]
         lay = build_layout(texts, cfg.tokens_per_chunk, self.special, [[False] * len(h) for h in self.history],
                            prompts=self.prompts).to(dev)
@@ -166,9 +176,21 @@ class StreamingSampler:
         return written
 
     @torch.no_grad()
-    def step(self, texts: list, generators: list) -> ChunkResult:
+    def step(self, texts: list, generators: list, rows: list | None = None) -> ChunkResult:
         """texts[b]: token ids of the command, or None/[] to let the model write it.
-        generators[b]: a torch.Generator per stream (noise and text sampling)."""
+        generators[b]: a torch.Generator per stream (noise and text sampling).
+        rows: step only these streams (texts and generators then have one entry per row);
+        the others stand still. Costs one extra cache rebuild."""
+        if rows is not None and len(rows) < len(self.history):
+            history, prompts = self.history, self.prompts
+            self._select_rows(torch.tensor(rows, device=self.device))
+            self.history, self.prompts = [history[r] for r in rows], [prompts[r] for r in rows]
+            result = self.step(texts, generators)
+            for i, r in enumerate(rows):
+                history[r] = self.history[i]
+            self.history, self.prompts = history, prompts
+            self.rebuild()
+            return result
         cfg, dev = self.model.config, self.device
         B = len(texts)
         thought = [not t for t in texts]
@@ -226,6 +248,6 @@ class StreamingSampler:
         for b in range(B):
             self.history[b].append((texts[b], x[b]))
         if self.n_chunks > self.context_chunks:
-            self._rebuild()
+            self.rebuild()
         lat = unpatchify(x[:, None], cfg.frames_per_chunk, cfg.latent_channels, cfg.latent_size, cfg.patch)[:, 0]
         return ChunkResult(lat, texts, thought, reward.float(), torch.sigmoid(end_logit.float()))

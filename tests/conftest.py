@@ -38,3 +38,14 @@ def doom_latent_data(tmp_path_factory):
     record("doom", episodes=4, max_chunks=16, out=out, seed=50, progress=False)
     cache_latents(out, SHIPPED / "vae", progress=False)
     return out
+
+
+@pytest.fixture(scope="session")
+def tiny_run(doom_latent_data, tmp_path_factory):
+    """A briefly trained `tiny` world model: a run directory the env loads as a checkpoint."""
+    from tv2tv_env.train_world import run_training
+
+    run = tmp_path_factory.mktemp("tiny_run") / "run"
+    run_training(doom_latent_data, run, config="tiny", max_steps=40, batch_size=4, eval_every=1000, samples=False,
+                 progress=False)
+    return run

@@ -1,7 +1,29 @@
 """TV2TV Gym: a text-controllable neural game world.
 
-The Gymnasium environments (`TV2TV/Doom-v0`, `TV2TV/Crafter-v0`) are registered here once
-the world model exists (issue 5). Today the package records real game play as
-text + frames (`tv2tv record`) and checks it (`tv2tv validate`).
+Importing the package registers the Gymnasium environments (one place, here):
+
+    TV2TV/Doom-v0     the shipped default Doom model (checkpoints/doom-small)
+    TV2TV/Crafter-v0  a Crafter model (pass checkpoint=RUN_DIR; none ships yet)
+
+Both take keyword arguments such as `checkpoint=`, `device=`, `guidance=`,
+`sampling_steps=`, `context_chunks=`, `render_mode=`; `gymnasium.make_vec(...,
+vectorization_mode="vector_entry_point")` gives the batched vector env.
 """
+from gymnasium.envs.registration import register
+
 __version__ = "0.1.0"
+
+MAX_EPISODE_STEPS = 400  # 100 s of play: long enough to explore, short enough for RL batches
+
+for _game in ["doom", "crafter"]:
+    register(id=f"TV2TV/{_game.capitalize()}-v0", entry_point="tv2tv_env.env:TV2TVEnv",
+             vector_entry_point="tv2tv_env.vector_env:TV2TVVectorEnv", max_episode_steps=MAX_EPISODE_STEPS,
+             kwargs={"game": _game})
+
+
+def __getattr__(name):  # the wrapper without importing torch at `import tv2tv_env`
+    if name == "DiscreteTextActions":
+        from .wrappers import DiscreteTextActions
+
+        return DiscreteTextActions
+    raise AttributeError(name)

@@ -5,6 +5,7 @@ A run directory holds everything needed to use it:
     RUN/ckpt/model/      EMA weights, config.json + model.safetensors (Hugging Face layout)
     RUN/ckpt/train_state.pt   raw weights, optimizer, EMA, step (for --resume)
     RUN/vae/ RUN/tokenizer/   copies of the VAE and tokenizer the run was trained with
+    RUN/contexts.npz     real start contexts from held-out episodes (what the env starts from)
     RUN/metrics.jsonl    one JSON object per logged step (loss, loss_flow, loss_text, lr, chunks_per_s...)
     RUN/samples/         held-out rollouts drawn as images during training
 """
@@ -22,6 +23,7 @@ from model.config import get_config
 from model.tokenizer import load_tokenizer, special_ids
 from model.train import TrainArgs, find_checkpoint, train
 
+from .contexts import CONTEXT_FILE, make_contexts, save_contexts
 from .dataset import read_meta
 from .errors import UserError
 from .strip import frame_strip
@@ -99,6 +101,8 @@ def run_training(data, out, config="small", max_steps=1000, max_minutes=None, re
         for src, name in [(vae, "vae"), (tokenizer, "tokenizer")]:
             if not (run / name).exists():
                 shutil.copytree(src, run / name)
+        if not (run / CONTEXT_FILE).exists():  # real starts for the env: the run is a playable checkpoint
+            save_contexts(make_contexts(data, vae), run / CONTEXT_FILE)
     eval_batches = held.fixed_batches(min(batch_size, 32), 4)
     sample_fn = None
     if samples and rank == 0:

@@ -1,0 +1,1 @@
+"""The controllability benchmark: frame metrics and the inverse-dynamics judge."""

@@ -1,0 +1,97 @@
+"""Start contexts: a few chunks of real recorded play that an env episode starts from.
+
+A world model cannot start from nothing: `reset` hands it a short piece of real play
+(latents and text of `chunks` consecutive chunks) and it continues from there. The
+contexts ship next to the weights (`contexts.npz` in a checkpoint directory), taken from
+held-out episodes, so a user needs neither the dataset nor the engine to play.
+
+    latents (N, K, F, C, h, w) float16   normalised VAE latents of the K context chunks
+    frames  (N, F, H, W, 3) uint8        the real frames of the last context chunk
+    texts   (N, K) str                   the recorded text of each context chunk
+    source  (N,) str                     "episode_file:first_chunk", where it came from
+"""
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from .dataset import iter_episodes, read_meta
+from .errors import UserError
+from .latents import cache_dir, read_latent_episode
+
+CONTEXT_FILE = "contexts.npz"
+
+
+@dataclass
+class Contexts:
+    latents: np.ndarray
+    frames: np.ndarray
+    texts: np.ndarray
+    source: np.ndarray
+    game: str
+
+    def __len__(self):
+        return len(self.latents)
+
+
+def make_contexts(data_dir, vae_dir, chunks: int = 4, per_episode: int = 2, max_contexts: int = 48,
+                  seed: int = 0) -> Contexts:
+    """Contexts from held-out episodes: each episode's start and `per_episode - 1` random
+    later points (a game in progress). Needs the latent cache of `vae_dir` (`tv2tv encode`)."""
+    data_dir = Path(data_dir)
+    meta = read_meta(data_dir)
+    cache = cache_dir(data_dir, vae_dir)
+    rng = np.random.default_rng(seed)
+    lat, frames, texts, source = [], [], [], []
+    for split in ["heldout", "train"]:  # held-out first; tiny datasets may have none
+        for path, ep in iter_episodes(data_dir, split):
+            if len(ep) < chunks:
+                continue
+            le = read_latent_episode(data_dir, cache, path, meta)
+            starts = [0] + sorted(rng.choice(np.arange(1, len(ep) - chunks + 1), size=min(per_episode - 1, len(ep) - chunks),
+                                             replace=False).tolist())
+            for s in starts:
+                lat.append(le.chunks[s:s + chunks].astype(np.float16))
+                frames.append(ep.frames[s + chunks - 1])
+                texts.append(ep.text[s:s + chunks])
+                source.append(f"{path.name}:{s}")
+                if len(lat) == max_contexts:
+                    break
+            if len(lat) == max_contexts:
+                break
+        if lat:
+            break
+    if not lat:
+        raise UserError(f"{data_dir} has no episode of at least {chunks} chunks to take start contexts from")
+    return Contexts(np.stack(lat), np.stack(frames), np.array(texts, dtype=str), np.array(source, dtype=str),
+                    meta["game"])
+
+
+def save_contexts(ctx: Contexts, path) -> Path:
+    """Write atomically (a temporary file, then rename)."""
+    path = Path(path)
+    tmp = path.with_name(path.name + ".tmp")
+    with open(tmp, "wb") as f:
+        np.savez_compressed(f, latents=ctx.latents, frames=ctx.frames, texts=ctx.texts, source=ctx.source,
+                            game=np.array(ctx.game))
+    os.replace(tmp, path)
+    return path
+
+
+def load_contexts(path) -> Contexts:
+    path = Path(path)
+    if not path.is_file():
+        raise UserError(f"no start contexts at {path}; make them with "
+                        f"`tv2tv contexts --data DATA --checkpoint {path.parent}` (real chunks the env starts from)")
+    try:
+        with np.load(path, allow_pickle=False) as z:
+            ctx = Contexts(z["latents"], z["frames"], z["texts"], z["source"], str(z["game"]))
+    except (OSError, ValueError, KeyError) as e:
+        raise UserError(f"{path} is not a readable contexts file ({e}); make it again with `tv2tv contexts`") from None
+    if ctx.latents.ndim != 6 or len(ctx.frames) != len(ctx) or ctx.texts.shape != ctx.latents.shape[:2]:
+        raise UserError(f"{path} has inconsistent shapes (latents {ctx.latents.shape}, frames {ctx.frames.shape}, "
+                        f"texts {ctx.texts.shape}); make it again with `tv2tv contexts`")
+    return ctx

@@ -1,0 +1,109 @@
+"""`TV2TV/Doom-v0` and `TV2TV/Crafter-v0`: the world model as a Gymnasium environment.
+
+The action is a command string ("turn left and shoot"; "" lets the model write its own);
+the observation is the last frame of the generated chunk. Every step generates one chunk
+(4 frames, a quarter of a second of play) with the streaming sampler.
+
+    import gymnasium as gym, tv2tv_env
+    env = gym.make("TV2TV/Doom-v0")          # the shipped default model
+    obs, info = env.reset(seed=0)
+    obs, reward, terminated, truncated, info = env.step("turn left")
+    info["frames"]   # the whole chunk, (4, 64, 64, 3) uint8
+
+Reward and `terminated` come from the model's heads (predicted reward; predicted episode
+end above `end_threshold`); truncation comes from the `TimeLimit` that `gymnasium.make` adds.
+Commands are lower-cased and their spaces collapsed, as the recorded text was; words the
+model never saw are read as byte-level tokens and mostly ignored (the world goes on as the
+model thinks likely).
+"""
+from __future__ import annotations
+
+import gymnasium as gym
+import numpy as np
+import torch
+from gymnasium import spaces
+
+from .render import Window, captioned
+from .world import COMMAND_CHARSET, MAX_COMMAND_LENGTH, WorldModel, check_command
+
+
+def command_space() -> spaces.Text:
+    return spaces.Text(max_length=MAX_COMMAND_LENGTH, min_length=0, charset=COMMAND_CHARSET)
+
+
+def frame_space(world: WorldModel) -> spaces.Box:
+    return spaces.Box(0, 255, world.frame_shape, np.uint8)
+
+
+def torch_generator(rng: np.random.Generator) -> torch.Generator:
+    """The sampler's noise, drawn from the env's seeded numpy generator (same seed, same rollout)."""
+    return torch.Generator().manual_seed(int(rng.integers(2**63 - 1)))
+
+
+class TV2TVEnv(gym.Env):
+    metadata = {"render_modes": ["rgb_array", "human"], "render_fps": 16}
+
+    def __init__(self, game: str = "doom", checkpoint=None, device: str = "auto", guidance: float | None = None,
+                 sampling_steps: int | None = None, context_chunks: int | None = None, end_threshold: float = 0.5,
+                 render_mode: str | None = None, render_scale: int = 4, captions: bool = True,
+                 precision: str = "auto", world: WorldModel | None = None):
+        if render_mode is not None and render_mode not in self.metadata["render_modes"]:
+            raise ValueError(f"render_mode {render_mode!r} is not one of {self.metadata['render_modes']}")
+        self.world = world or WorldModel(checkpoint, game, device, guidance, sampling_steps, context_chunks, precision)
+        self.action_space = command_space()
+        self.observation_space = frame_space(self.world)
+        self.end_threshold, self.render_mode = end_threshold, render_mode
+        self.render_scale, self.captions = render_scale, captions
+        self._window = None
+        self._frames = self._text = None
+        self._thought = False
+
+    def reset(self, *, seed: int | None = None, options: dict | None = None):
+        super().reset(seed=seed)
+        options = options or {}
+        start = options.get("start")
+        if start is None:
+            start = int(self.np_random.integers(len(self.world)))
+        self._generator = torch_generator(self.np_random)
+        prompt = options.get("prompt")
+        if prompt is not None:
+            check_command(prompt, max_length=4 * MAX_COMMAND_LENGTH)
+        frames = self.world.reset([int(start)], [prompt] if prompt else None)[0]
+        self._frames, self._text, self._thought = frames, str(self.world.contexts.texts[start][-1]), False
+        info = {"text": self._text, "frames": frames, "thought": False, "reward": 0.0, "end_prob": 0.0,
+                "start": int(start)}
+        if self.render_mode == "human":
+            self.render()
+        return frames[-1], info
+
+    def step(self, action):
+        if self._frames is None:
+            raise gym.error.ResetNeeded("call reset() before step()")
+        check_command(action, self.action_space.max_length)
+        out = self.world.step([action], [self._generator])
+        frames, reward, end = out.frames[0], float(out.reward[0]), float(out.end_prob[0])
+        self._frames, self._text, self._thought = frames, out.texts[0], out.thought[0]
+        info = {"text": out.texts[0], "frames": frames, "thought": out.thought[0], "reward": reward, "end_prob": end}
+        if self.render_mode == "human":
+            self.render()
+        return frames[-1], reward, end > self.end_threshold, False, info
+
+    def render(self):
+        if self.render_mode is None:
+            gym.logger.warn("render() without a render_mode; make the env with render_mode='rgb_array' or 'human'")
+            return None
+        if self._frames is None:
+            raise gym.error.ResetNeeded("call reset() before render()")
+        text = self._text if self.captions else None
+        if self.render_mode == "rgb_array":
+            return captioned(self._frames[-1], text, self.render_scale, self._thought)
+        if self._window is None:
+            self._window = Window("TV2TV Gym", self.metadata["render_fps"])
+        for frame in self._frames:  # the whole chunk, at the game's frame rate
+            self._window.show(captioned(frame, text, self.render_scale, self._thought))
+        return None
+
+    def close(self):
+        if self._window is not None:
+            self._window.close()
+            self._window = None

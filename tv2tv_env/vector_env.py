@@ -1,0 +1,122 @@
+"""Many TV2TV worlds stepped as one batch: `gymnasium.make_vec("TV2TV/Doom-v0", num_envs=8)`.
+
+One model call generates a chunk for every sub-env (one batched sampler, one KV cache), which
+is what makes a vector env faster than N copies of the single env. Sub-env i seeded with
+`seed + i` plays the same rollout as `gymnasium.make(...).reset(seed=seed + i)` would (up to
+float rounding of the batched math).
+
+Autoreset follows Gymnasium's default (`AutoresetMode.NEXT_STEP`): after a sub-env
+terminates or is truncated, its next `step` ignores the action, starts it from a new context
+and returns that first observation with reward 0.
+"""
+from __future__ import annotations
+
+import numpy as np
+from gymnasium.utils import seeding
+from gymnasium.vector import AutoresetMode, VectorEnv
+from gymnasium.vector.utils import batch_space
+
+from .env import command_space, frame_space, torch_generator
+from .render import captioned
+from .world import MAX_COMMAND_LENGTH, WorldModel, check_command
+
+
+class TV2TVVectorEnv(VectorEnv):
+    metadata = {"render_modes": ["rgb_array"], "render_fps": 16, "autoreset_mode": AutoresetMode.NEXT_STEP}
+
+    def __init__(self, num_envs: int = 8, game: str = "doom", checkpoint=None, device: str = "auto",
+                 guidance: float | None = None, sampling_steps: int | None = None, context_chunks: int | None = None,
+                 end_threshold: float = 0.5, max_episode_steps: int | None = None, render_mode: str | None = None,
+                 precision: str = "auto", world: WorldModel | None = None):
+        if num_envs < 1:
+            raise ValueError(f"num_envs must be at least 1, not {num_envs}")
+        self.num_envs = num_envs
+        self.world = world or WorldModel(checkpoint, game, device, guidance, sampling_steps, context_chunks, precision)
+        self.single_action_space = command_space()
+        self.action_space = batch_space(self.single_action_space, num_envs)  # a tuple of strings
+        self.single_observation_space = frame_space(self.world)
+        self.observation_space = batch_space(self.single_observation_space, num_envs)
+        self.end_threshold, self.max_episode_steps, self.render_mode = end_threshold, max_episode_steps, render_mode
+        self._rngs = [None] * num_envs
+        self._generators = [None] * num_envs
+        self._steps = np.zeros(num_envs, dtype=np.int64)
+        self._autoreset = np.zeros(num_envs, dtype=bool)
+        self._last = None
+
+    # --- per sub-env randomness, drawn as the single env draws it -----------------------------
+    def _new_episode(self, i: int, options: dict) -> tuple[int, str | None]:
+        start = _per_env(options.get("start"), i)
+        if start is None:
+            start = int(self._rngs[i].integers(len(self.world)))
+        self._generators[i] = torch_generator(self._rngs[i])
+        prompt = _per_env(options.get("prompt"), i)
+        if prompt is not None:
+            check_command(prompt, max_length=4 * MAX_COMMAND_LENGTH)
+        self._steps[i] = 0
+        return int(start), prompt
+
+    def reset(self, *, seed=None, options: dict | None = None):
+        super().reset(seed=seed)
+        options = options or {}
+        seeds = seed if isinstance(seed, (list, tuple)) else [None if seed is None else seed + i for i in range(self.num_envs)]
+        for i, s in enumerate(seeds):
+            if s is not None or self._rngs[i] is None:
+                self._rngs[i], _ = seeding.np_random(s if s is not None else int(self.np_random.integers(2**31)))
+        starts, prompts = zip(*[self._new_episode(i, options) for i in range(self.num_envs)])
+        frames = self.world.reset(list(starts), list(prompts) if any(p is not None for p in prompts) else None)
+        self._autoreset[:] = False
+        texts = [str(self.world.contexts.texts[s][-1]) for s in starts]
+        self._last = (frames, texts, [False] * self.num_envs)
+        info = {"text": np.array(texts, dtype=object), "frames": frames, "thought": np.zeros(self.num_envs, bool),
+                "reward": np.zeros(self.num_envs, np.float32), "end_prob": np.zeros(self.num_envs, np.float32),
+                "start": np.array(starts)}
+        return frames[:, -1].copy(), info
+
+    def step(self, actions):
+        if self._last is None:
+            raise RuntimeError("call reset() before step()")
+        if isinstance(actions, str) or len(actions) != self.num_envs:
+            raise ValueError(f"a TV2TV vector env takes one command per sub-env: a tuple of {self.num_envs} strings")
+        for a in actions:
+            check_command(a, self.single_action_space.max_length)
+        N = self.num_envs
+        restart = np.flatnonzero(self._autoreset).tolist()
+        live = np.flatnonzero(~self._autoreset).tolist()
+        frames = np.zeros((N, self.world.frames_per_chunk, *self.world.frame_shape), np.uint8)
+        texts, thought = [""] * N, np.zeros(N, bool)
+        reward, end = np.zeros(N, np.float32), np.zeros(N, np.float32)
+        if restart:  # NEXT_STEP autoreset: these sub-envs start afresh and ignore their action
+            starts, prompts = zip(*[self._new_episode(i, {}) for i in restart])
+            frames[restart] = self.world.replace_rows(restart, list(starts))
+            for i, s in zip(restart, starts):
+                texts[i] = str(self.world.contexts.texts[s][-1])
+        if live:
+            out = self.world.step([actions[i] for i in live], [self._generators[i] for i in live],
+                                  rows=live if restart else None)
+            frames[live], reward[live], end[live], thought[live] = out.frames, out.reward, out.end_prob, out.thought
+            for i, t in zip(live, out.texts):
+                texts[i] = t
+        else:  # everybody restarts: nothing to step, just rebuild the cache
+            self.world.rebuild()
+        self._steps[live] += 1
+        terminated = np.zeros(N, bool)
+        terminated[live] = end[live] > self.end_threshold
+        truncated = np.zeros(N, bool)
+        if self.max_episode_steps is not None:
+            truncated[live] = self._steps[live] >= self.max_episode_steps
+        self._autoreset = terminated | truncated
+        self._last = (frames, texts, thought)
+        info = {"text": np.array(texts, dtype=object), "frames": frames, "thought": thought, "reward": reward,
+                "end_prob": end}
+        return frames[:, -1].copy(), reward, terminated, truncated, info
+
+    def render(self):
+        if self.render_mode != "rgb_array" or self._last is None:
+            return None
+        frames, texts, thought = self._last
+        return tuple(captioned(f[-1], t, 4, th) for f, t, th in zip(frames, texts, thought))
+
+
+def _per_env(value, i):
+    """An option given once for all sub-envs, or as a list with one entry each."""
+    return value[i] if isinstance(value, (list, tuple)) else value
