@@ -56,8 +56,11 @@ class TV2TVVectorEnv(VectorEnv):
         return int(start), prompt
 
     def reset(self, *, seed=None, options: dict | None = None):
+        """Reset every sub-env, or only those where `options["reset_mask"]` is True."""
         super().reset(seed=seed)
         options = options or {}
+        if "reset_mask" in options:
+            return self._reset_some(np.flatnonzero(np.asarray(options["reset_mask"], bool)).tolist(), options)
         seeds = seed if isinstance(seed, (list, tuple)) else [None if seed is None else seed + i for i in range(self.num_envs)]
         for i, s in enumerate(seeds):
             if s is not None or self._rngs[i] is None:
@@ -70,6 +73,22 @@ class TV2TVVectorEnv(VectorEnv):
         info = {"text": np.array(texts, dtype=object), "frames": frames, "thought": np.zeros(self.num_envs, bool),
                 "reward": np.zeros(self.num_envs, np.float32), "end_prob": np.zeros(self.num_envs, np.float32),
                 "start": np.array(starts)}
+        return frames[:, -1].copy(), info
+
+    def _reset_some(self, rows: list[int], options: dict):
+        if self._last is None:
+            raise RuntimeError("call reset() without reset_mask first")
+        frames, texts, thought = self._last
+        frames, texts, thought = frames.copy(), list(texts), np.array(thought)
+        if rows:
+            starts, prompts = zip(*[self._new_episode(i, options) for i in rows])
+            frames[rows] = self.world.replace_rows(rows, list(starts), list(prompts) if any(prompts) else None)
+            self.world.rebuild()
+            for i, s in zip(rows, starts):
+                texts[i], thought[i] = str(self.world.contexts.texts[s][-1]), False
+            self._autoreset[rows] = False
+        self._last = (frames, texts, thought)
+        info = {"text": np.array(texts, dtype=object), "frames": frames, "thought": thought}
         return frames[:, -1].copy(), info
 
     def step(self, actions):

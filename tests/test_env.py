@@ -1,0 +1,204 @@
+"""The Gymnasium env, vector env and wrapper on a briefly trained `tiny` checkpoint."""
+import gymnasium as gym
+import numpy as np
+import pytest
+
+import tv2tv_env  # noqa: F401  (registers the envs)
+from tv2tv_env.errors import UserError
+from tv2tv_env.world import normalize_command
+
+
+@pytest.fixture(scope="module")
+def env(tiny_run):
+    e = gym.make("TV2TV/Doom-v0", checkpoint=tiny_run, render_mode="rgb_array")
+    yield e
+    e.close()
+
+
+def test_the_issue_one_liner(tiny_run):
+    e = gym.make("tv2tv_env:TV2TV/Doom-v0", checkpoint=tiny_run)
+    o, i = e.reset(seed=0)
+    obs = e.step("move forward")[0]
+    assert obs.shape == (64, 64, 3) and obs.dtype == np.uint8
+    assert e.observation_space.contains(obs)
+
+
+def test_gymnasium_env_checker_passes(env):
+    from gymnasium.utils.env_checker import check_env
+
+    check_env(env.unwrapped)
+
+
+def test_sb3_checker_passes_on_discrete_commands(env):
+    sb3 = pytest.importorskip("stable_baselines3.common.env_checker", reason="stable-baselines3 (extra `rl`) missing")
+    from tv2tv_env import DiscreteTextActions
+
+    sb3.check_env(DiscreteTextActions(env.unwrapped), warn=True)
+
+
+def test_spaces_and_info(env):
+    space = env.action_space
+    assert isinstance(space, gym.spaces.Text) and space.min_length == 0 and space.max_length >= 64
+    assert space.contains("") and space.contains("turn left, then shoot!")
+    obs, info = env.reset(seed=3)
+    assert {"text", "frames", "thought"} <= set(info) and info["frames"].shape == (4, 64, 64, 3)
+    np.testing.assert_array_equal(info["frames"][-1], obs)
+    obs, reward, terminated, truncated, info = env.step("Turn   LEFT ")
+    assert info["text"] == "turn left" and info["thought"] is False  # normalised as the recorded text
+    assert isinstance(reward, float) and 0.0 <= info["end_prob"] <= 1.0
+    np.testing.assert_array_equal(info["frames"][-1], obs)
+    obs, *_, info = env.step("")
+    assert info["thought"] is True and isinstance(info["text"], str)  # the model wrote its own text
+
+
+def test_same_seed_same_rollout_other_seed_differs(tiny_run, env):
+    other = gym.make("TV2TV/Doom-v0", checkpoint=tiny_run)
+
+    def rollout(e, seed):
+        obs, info = e.reset(seed=seed, options={"start": 0})
+        return np.stack([obs] + [e.step(c)[0] for c in ["turn left", "", "shoot"]])
+
+    a, b = rollout(env, 7), rollout(other, 7)
+    np.testing.assert_array_equal(a, b)
+    assert not np.array_equal(a, rollout(other, 8))
+    start_a = env.reset(seed=11)[1]["start"]
+    assert start_a == other.reset(seed=11)[1]["start"]
+
+
+def test_prompt_and_start_options(env):
+    obs, info = env.reset(seed=0, options={"start": 1, "prompt": "a fight in a dark room"})
+    assert info["start"] == 1
+    assert env.step("shoot")[0].shape == (64, 64, 3)
+    with pytest.raises(ValueError, match="start context 9999"):
+        env.reset(options={"start": 9999})
+
+
+@pytest.mark.parametrize("action, error, words", [
+    (3, TypeError, "DiscreteTextActions"),
+    (b"turn left", TypeError, "not bytes"),
+    ("turn left " * 20, ValueError, "at most"),
+    ("tourne à gauche", ValueError, "outside the action charset"),
+    ("向左转", ValueError, "outside the action charset"),
+    ("turn left\n", ValueError, "outside the action charset"),
+])
+def test_bad_actions_get_clear_errors(env, action, error, words):
+    env.reset(seed=0)
+    with pytest.raises(error, match=words):
+        env.step(action)
+
+
+def test_unknown_words_are_read_not_refused(env):
+    """Documented behaviour: English words the model never saw become byte-level tokens."""
+    env.reset(seed=0)
+    obs, *_, info = env.step("juggle the flamingo")
+    assert obs.shape == (64, 64, 3) and info["text"] == "juggle the flamingo"
+
+
+def test_step_before_reset(tiny_run):
+    e = gym.make("TV2TV/Doom-v0", checkpoint=tiny_run, disable_env_checker=True)
+    with pytest.raises(gym.error.ResetNeeded):
+        e.unwrapped.step("shoot")
+
+
+def test_bad_checkpoints_get_clear_errors(tiny_run, tmp_path):
+    with pytest.raises(UserError, match="does not exist"):
+        gym.make("TV2TV/Doom-v0", checkpoint=tmp_path / "nope")
+    with pytest.raises(UserError, match="holds no model"):
+        gym.make("TV2TV/Doom-v0", checkpoint=tmp_path)
+    with pytest.raises(UserError, match="trained on doom"):
+        gym.make("TV2TV/Crafter-v0", checkpoint=tiny_run)
+    import shutil
+
+    broken = tmp_path / "run"
+    shutil.copytree(tiny_run, broken)
+    (broken / "contexts.npz").unlink()
+    with pytest.raises(UserError, match="tv2tv contexts"):
+        gym.make("TV2TV/Doom-v0", checkpoint=broken)
+    shutil.rmtree(broken / "vae")
+    with pytest.raises(UserError, match="VAE"):
+        gym.make("TV2TV/Doom-v0", checkpoint=broken)
+
+
+def test_render_rgb_array_has_a_caption(env):
+    env.reset(seed=0)
+    env.step("turn right")
+    img = env.render()
+    assert img.dtype == np.uint8 and img.shape[1] == 256 and img.shape[0] > 256  # 4x frame + caption
+
+
+def test_render_human_opens_a_pygame_window(tiny_run):
+    e = gym.make("TV2TV/Doom-v0", checkpoint=tiny_run, render_mode="human")
+    e.reset(seed=0)
+    e.step("shoot")
+    import pygame
+
+    assert pygame.display.get_surface().get_size() == (256, 256 + 22)
+    e.close()
+
+
+def test_discrete_text_actions(env):
+    from tv2tv_env import DiscreteTextActions
+
+    d = DiscreteTextActions(env, ["turn left", "shoot"])
+    assert d.action_space == gym.spaces.Discrete(2)
+    d.reset(seed=0)
+    assert d.step(1)[-1]["text"] == "shoot"
+    with pytest.raises(ValueError, match="not in Discrete"):
+        d.step(2)
+    with pytest.raises(ValueError, match="charset"):
+        DiscreteTextActions(env, ["gehe nach vorn ü"])
+    assert len(DiscreteTextActions(env).commands) >= 8  # the game's default menu
+
+
+def test_normalize_command():
+    assert normalize_command("  Turn\tLEFT  and   shoot ") == "turn left and shoot"
+
+
+# --- vector env ------------------------------------------------------------------------------
+@pytest.fixture(scope="module")
+def venv(tiny_run):
+    v = gym.make_vec("TV2TV/Doom-v0", num_envs=3, vectorization_mode="vector_entry_point", checkpoint=tiny_run,
+                     max_episode_steps=2)
+    yield v
+    v.close()
+
+
+def test_vector_env_matches_single_envs(venv, env):
+    obs, info = venv.reset(seed=5)
+    assert obs.shape == (3, 64, 64, 3) and venv.action_space.contains(("a", "b", ""))
+    acts = ("turn left", "shoot", "move forward")
+    vobs = venv.step(acts)[0]
+    for i in range(3):
+        o, _ = env.reset(seed=5 + i)
+        np.testing.assert_array_equal(obs[i], o)  # same start context
+        o = env.step(acts[i])[0]
+        # batched math rounds differently; the generated frames still agree closely
+        assert np.abs(vobs[i].astype(int) - o).mean() < 2.0
+
+
+def test_vector_env_autoreset_next_step(venv):
+    venv.reset(seed=0)
+    venv.step(("shoot",) * 3)
+    venv.reset(options={"reset_mask": [False, True, False]})  # sub-env 1 restarts: one step behind
+    obs, rew, term, trunc, info = venv.step(("shoot",) * 3)
+    assert trunc.tolist() == [True, False, True] and not term.any()
+    obs, rew, term, trunc, info = venv.step(("turn left",) * 3)  # 0 and 2 restart, 1 steps
+    assert trunc.tolist() == [False, True, False]
+    assert rew[0] == 0 and rew[2] == 0 and info["text"][1] == "turn left"
+    assert info["text"][0] != "turn left" or info["text"][2] != "turn left"  # restarted ones show context text
+    ctx = venv.unwrapped.world.contexts.frames
+    assert any(np.array_equal(obs[0], f[-1]) for f in ctx)  # a real context frame, not a generated one
+    obs, rew, term, trunc, info = venv.step(("turn left",) * 3)  # 1 restarts
+    assert any(np.array_equal(obs[1], f[-1]) for f in ctx) and not trunc.any()
+
+
+def test_vector_env_terminates_from_the_end_head(tiny_run):
+    v = gym.make_vec("TV2TV/Doom-v0", num_envs=2, vectorization_mode="vector_entry_point", checkpoint=tiny_run,
+                     end_threshold=-1.0)  # every chunk "ends": exercises termination + autoreset
+    v.reset(seed=0)
+    _, _, term, trunc, _ = v.step(("shoot", ""))
+    assert term.all() and not trunc.any()
+    _, rew, term, _, _ = v.step(("shoot", ""))
+    assert not term.any() and (rew == 0).all()
+    with pytest.raises(ValueError, match="one command per sub-env"):
+        v.step("shoot")
