@@ -251,3 +251,38 @@ class StreamingSampler:
             self.rebuild()
         lat = unpatchify(x[:, None], cfg.frames_per_chunk, cfg.latent_channels, cfg.latent_size, cfg.patch)[:, 0]
         return ChunkResult(lat, texts, thought, reward.float(), torch.sigmoid(end_logit.float()))
+
+
+@torch.no_grad()
+def sample_without_cache(sampler: StreamingSampler, texts: list, generators: list) -> torch.Tensor:
+    """The chunk `sampler.step(texts, generators)` would draw (given texts, same noise), but
+    recomputing the whole retained stream at every Euler step instead of using the KV cache.
+    The reference that the cache is tested against, and the "no cache" side of `tv2tv speed`.
+    Leaves the sampler untouched. Returns latents (B, F, C, h, w)."""
+    model, special, cfg, dev = sampler.model, sampler.special, sampler.model.config, sampler.device
+    B, n, P = len(texts), cfg.tokens_per_chunk, cfg.patch_dim
+    hist_texts = [[t for t, _ in h] + [list(texts[b])] for b, h in enumerate(sampler.history)]
+    guided = sampler.guidance != 1.0
+    if guided:  # unconditional rows: the same stream without this chunk's text
+        hist_texts += [h[:-1] + [[]] for h in hist_texts]
+    R, K = len(hist_texts), len(hist_texts[0])
+    prompts = sampler.prompts + (sampler.prompts if guided else [])
+    lay = build_layout(hist_texts, n, special, [[False] * (K - 1) + [True]] * R, prompts=prompts).to(dev)
+    mask = attention_mask(lay.kind, lay.order, lay.chunk)
+    past = torch.stack([torch.stack([p for _, p in h]) for h in sampler.history])  # (B, K-1, n, P)
+    if guided:
+        past = torch.cat([past, past])
+    noisy = lay.kind == NOISY
+    x = torch.stack([torch.randn(n, P, generator=g) for g in generators]).to(dev)
+    scheduler = FlowMatchEulerDiscreteScheduler(num_train_timesteps=1000, shift=1.0)
+    scheduler.set_timesteps(sampler.steps)
+    for t in scheduler.timesteps:
+        xin = torch.cat([x, x]) if guided else x
+        video = scatter_video(lay, torch.cat([past, xin[:, None]], 1))
+        out = model(lay.ids, lay.kind, lay.order, lay.spatial, video, noisy.float() * (t / 1000.0).to(dev), mask,
+                    cond=lay.cond)
+        v = out.velocity[noisy].view(R, n, P)
+        if guided:
+            v = v[B:] + sampler.guidance * (v[:B] - v[B:])
+        x = scheduler.step(v, t, x).prev_sample
+    return unpatchify(x[:, None], cfg.frames_per_chunk, cfg.latent_channels, cfg.latent_size, cfg.patch)[:, 0]

@@ -10,13 +10,12 @@ import json
 import logging
 import os
 import sys
+from pathlib import Path
 
 from .errors import UserError
 
 NOT_YET = {
-    "play": "issue 5 (the Gymnasium env and keyboard play)",
     "bench": "issue 6 (the controllability benchmark)",
-    "speed": "issue 5 (the Gymnasium env and its speed figures)",
 }
 
 
@@ -101,8 +100,6 @@ def cmd_encode(a):
 
 
 def cmd_tokenizer(a):
-    from pathlib import Path
-
     import numpy as np
 
     from model.tokenizer import special_ids, train_tokenizer
@@ -142,8 +139,6 @@ def cmd_export(a):
 def cmd_demo(a):
     """Until the default model ships (issue 7), the demo shows the ground it stands on:
     real Doom play recorded with text, checked, and drawn as a frame strip."""
-    from pathlib import Path
-
     from .dataset import validate
     from .record import record
 
@@ -210,6 +205,34 @@ def cmd_train(a):
     if int(os.environ.get("RANK", 0)) == 0:  # under torchrun, one process reports
         print(json.dumps(result))
     return 0
+
+
+def cmd_contexts(a):
+    from .contexts import CONTEXT_FILE, make_contexts, save_contexts
+    from .world import resolve_checkpoint
+
+    paths = resolve_checkpoint(a.checkpoint)
+    ctx = make_contexts(a.data, paths.vae, a.chunks, max_contexts=a.max_contexts, seed=a.seed)
+    out = save_contexts(ctx, paths.root / CONTEXT_FILE)
+    print(json.dumps({"contexts": len(ctx), "chunks": a.chunks, "game": ctx.game, "out": str(out)}))
+    return 0
+
+
+def cmd_speed(a):
+    from .speed import run_speed
+
+    result = run_speed(a.checkpoint, a.game, a.device, a.precision, a.num_envs, a.repeats, not a.no_uncached)
+    text = json.dumps(result, indent=1)
+    if a.out:
+        Path(a.out).write_text(text + "\n")
+    print(text)
+    return 0
+
+
+def cmd_play(a):
+    from agents.play import run
+
+    return run(a)
 
 
 def cmd_not_yet(a):
@@ -321,8 +344,39 @@ def build_parser() -> argparse.ArgumentParser:
     tr.add_argument("--quiet", action="store_true")
     tr.set_defaults(func=cmd_train)
 
-    for name, what in [("play", "play the world model in a window"),
-                       ("bench", "run the controllability benchmark"), ("speed", "measure generation speed")]:
+    c = sub.add_parser("contexts", help="take real start contexts for a checkpoint from held-out episodes",
+                       description="Write CHECKPOINT/contexts.npz: a few chunks of real play (latents, frames, text) "
+                       "from held-out episodes of DATA, which the env starts its episodes from. `tv2tv train` "
+                       "writes them into each run; use this for a checkpoint made otherwise.")
+    c.add_argument("--data", required=True, help="dataset directory with a latent cache for the checkpoint's VAE")
+    c.add_argument("--checkpoint", required=True, help="checkpoint or run directory (its vae/ encodes the frames)")
+    c.add_argument("--chunks", type=int, default=4, help="chunks per context (default 4 = the default context size)")
+    c.add_argument("--max-contexts", type=int, default=48)
+    c.add_argument("--seed", type=int, default=0)
+    c.set_defaults(func=cmd_contexts)
+
+    sp = sub.add_parser("speed", help="measure generation speed (frames/s), one JSON object",
+                        description="Generated frames per second through the env: one stream and the batched "
+                        "vector env, with and without the KV cache, per precision. Prints one JSON object.")
+    sp.add_argument("--checkpoint", default=None, help="checkpoint or run directory (default: the shipped model)")
+    sp.add_argument("--game", default="doom", choices=["doom", "crafter"])
+    sp.add_argument("--device", default="auto", help="auto (CUDA if present), cpu or cuda")
+    sp.add_argument("--num-envs", type=int, nargs="+", default=[1, 8, 32], help="stream counts (default 1 8 32)")
+    sp.add_argument("--precision", nargs="+", default=["auto", "fp32"], choices=["auto", "bf16", "fp32"])
+    sp.add_argument("--repeats", type=int, default=6, help="timed steps per figure (default 6, after a warm-up)")
+    sp.add_argument("--no-uncached", action="store_true", help="skip the (slow) no-KV-cache figures")
+    sp.add_argument("--out", default=None, help="also write the JSON here")
+    sp.set_defaults(func=cmd_speed)
+
+    pl = sub.add_parser("play", help="play the world model in a pygame window (or headless to an mp4)",
+                        description="Play the world model: keys and typed commands steer it; see the on-screen "
+                        "help. --headless runs a command script without a window and writes an mp4.")
+    from agents.play import add_arguments as add_play_arguments
+
+    add_play_arguments(pl)
+    pl.set_defaults(func=cmd_play)
+
+    for name, what in [("bench", "run the controllability benchmark")]:
         q = sub.add_parser(name, help=f"{what} (not implemented yet)", description=f"{what}: not implemented yet, "
                            f"see {NOT_YET[name]}.")
         q.set_defaults(func=cmd_not_yet)

@@ -1,0 +1,81 @@
+"""Agents that send text: scripts, random phrasing, replay, the runner and the PPO example."""
+import subprocess
+import sys
+
+import gymnasium as gym
+import numpy as np
+import pytest
+
+import tv2tv_env  # noqa: F401
+from agents.random_agent import RandomTextAgent
+from agents.replay import ReplayAgent
+from agents.runner import run_agent
+from agents.scripted import ScriptedAgent, parse_script
+from tv2tv_env.world import check_command
+
+
+def test_numbered_script_holds_each_command():
+    agent = ScriptedAgent(parse_script("# demo\n0 turn left\n3 shoot   # fire!\n5 -\n"))
+    assert [agent.act() for _ in range(7)] == ["turn left"] * 3 + ["shoot"] * 2 + ["", ""]
+    looped = ScriptedAgent(parse_script("0 a\n2 b\n"), loop=True)
+    assert [looped.act() for _ in range(6)] == ["a", "a", "b", "a", "a", "b"]
+
+
+def test_plain_script_is_one_line_per_step():
+    assert parse_script("turn left\n\nshoot\n-\n") == [(0, "turn left"), (1, "shoot"), (2, "")]
+
+
+@pytest.mark.parametrize("text, words", [("", "empty"), ("0 a\nshoot\n", "either every line"),
+                                         ("3 a\n1 b\n", "not after step 3")])
+def test_bad_scripts_name_the_line(text, words):
+    with pytest.raises(ValueError, match=words):
+        parse_script(text)
+
+
+def test_random_agent_speaks_valid_varied_commands():
+    a, b = RandomTextAgent(seed=1), RandomTextAgent(seed=1)
+    cmds = [a.act() for _ in range(300)]
+    assert cmds == [b.act() for _ in range(300)]  # seeded
+    for c in cmds:
+        check_command(c)
+    assert "" in cmds and any(" and " in c for c in cmds) and len(set(cmds)) > 40
+
+
+def test_replay_agent_feeds_recorded_text(doom_data):
+    from tv2tv_env.dataset import episode_paths, read_episode
+
+    agent = ReplayAgent.from_dataset(doom_data, episode=0)
+    texts = read_episode(episode_paths(doom_data)[0], frames=False).text
+    assert [agent.act() for _ in range(len(texts) + 2)] == texts + [texts[-1]] * 2
+    with pytest.raises(ValueError, match="episodes"):
+        ReplayAgent.from_dataset(doom_data, episode=99)
+
+
+def test_runner_writes_a_captioned_video(tiny_run, tmp_path):
+    import imageio.v3 as iio
+
+    env = gym.make("TV2TV/Doom-v0", checkpoint=tiny_run, render_mode="rgb_array", max_episode_steps=3)
+    out = run_agent(env, ScriptedAgent(parse_script("turn left\nshoot\n-\n")), steps=5, video=tmp_path / "a.mp4")
+    assert out["steps"] == 5 and out["episodes_finished"] == 1 and out["model_thought_steps"] >= 1
+    frames = iio.imread(tmp_path / "a.mp4")
+    assert frames.shape[0] == 5 * 4 and frames.shape[2] == 256  # every generated frame, 4x, with a caption
+    assert frames.shape[1] > 256
+
+
+def test_agents_have_help():
+    for mod in ["agents.random_agent", "agents.scripted", "agents.replay", "agents.ppo"]:
+        out = subprocess.run([sys.executable, "-m", mod, "--help"], capture_output=True, text=True, timeout=120)
+        assert out.returncode == 0 and "--steps" in out.stdout or "--timesteps" in out.stdout, out.stderr
+
+
+def test_ppo_example_trains_and_reports(tiny_run, tmp_path, capsys):
+    pytest.importorskip("stable_baselines3", reason="stable-baselines3 (extra `rl`) missing")
+    from agents.ppo import main
+
+    main(["--checkpoint", str(tiny_run), "--timesteps", "16", "--n-steps", "16", "--episode-steps", "4",
+          "--eval-episodes", "1", "--out", str(tmp_path / "ppo")])
+    import json
+
+    report = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    assert np.isfinite(report["ppo_mean_return"]) and np.isfinite(report["random_mean_return"])
+    assert (tmp_path / "ppo.zip").is_file()

@@ -1,0 +1,108 @@
+"""`tv2tv speed`: generated frames per second, one stream and batched, with and without the KV cache.
+
+Measured the way users meet the model: `env.step` of the single env (one stream) and of the
+batched vector env (N streams in one model call), VAE decode included. "No cache" draws the
+same chunks recomputing the whole retained stream at every Euler step
+(`model.sampler.sample_without_cache`) plus the same decode; the ratio is what the cache buys.
+All figures come from one run on one machine, side by side, and print as one JSON object.
+"""
+from __future__ import annotations
+
+import time
+
+import torch
+
+from model import precision
+from model.sampler import sample_without_cache
+from model.vae import decode
+
+from .world import WorldModel
+
+GOAL = {"one_stream_real_time_fps": 16, "one_stream_min_fps": 8, "h100_one_stream_fps": 100, "h100_batched_fps": 2000}
+COMMANDS = ["turn left", "move forward", "shoot", "turn right", "strafe left", "stand still"]
+
+
+def _timed(fn, repeats: int) -> float:
+    fn()  # warm-up (first call allocates, and fills the context to its bounded size)
+    if torch.cuda.is_available():
+        torch.cuda.synchronize()
+    t0 = time.perf_counter()
+    for _ in range(repeats):
+        fn()
+    if torch.cuda.is_available():
+        torch.cuda.synchronize()
+    return (time.perf_counter() - t0) / repeats
+
+
+def measure_env(world: WorldModel, num_envs: int, repeats: int) -> dict:
+    """Seconds per env step with the KV cache, through the (vector) env's own step."""
+    from .env import TV2TVEnv
+    from .vector_env import TV2TVVectorEnv
+
+    if num_envs == 1:
+        env = TV2TVEnv(world=world)
+        env.reset(seed=0)
+        it = iter(range(10**9))
+        step = lambda: env.step(COMMANDS[next(it) % len(COMMANDS)])  # noqa: E731
+    else:
+        env = TV2TVVectorEnv(num_envs, world=world)
+        env.reset(seed=0)
+        acts = tuple(COMMANDS[i % len(COMMANDS)] for i in range(num_envs))
+        step = lambda: env.step(acts)  # noqa: E731
+    return _figures(_timed(step, repeats), num_envs, world.frames_per_chunk)
+
+
+def measure_no_cache(world: WorldModel, num_envs: int, repeats: int) -> dict:
+    """Seconds per chunk for `num_envs` streams recomputing the stream at every Euler step."""
+    world.reset([i % len(world) for i in range(num_envs)])
+    for _ in range(world.sampler.context_chunks):  # fill the context as a long-running env has it
+        world.step([COMMANDS[0]] * num_envs, [torch.Generator().manual_seed(i) for i in range(num_envs)])
+    ids = [world.encode_text(COMMANDS[i % len(COMMANDS)]) for i in range(num_envs)]
+    gens = [torch.Generator().manual_seed(i) for i in range(num_envs)]
+
+    def chunk():
+        with precision.autocast(world.device, world.dtype):
+            lat = sample_without_cache(world.sampler, ids, gens)
+            decode(world.vae, lat.flatten(0, 1))
+
+    return _figures(_timed(chunk, repeats), num_envs, world.frames_per_chunk)
+
+
+def _figures(seconds: float, num_envs: int, frames_per_chunk: int) -> dict:
+    return {"num_envs": num_envs, "step_ms": round(1000 * seconds, 1),
+            "frames_per_s": round(num_envs * frames_per_chunk / seconds, 1),
+            "frames_per_s_per_stream": round(frames_per_chunk / seconds, 1)}
+
+
+def run_speed(checkpoint=None, game: str = "doom", device: str = "auto", precisions=("auto", "fp32"),
+              num_envs=(1, 8, 32), repeats: int = 6, no_cache: bool = True) -> dict:
+    out = {"benchmark": "speed", "goal": GOAL, "results": []}
+    seen = set()
+    for prec in precisions:
+        world = WorldModel(checkpoint, game, device, precision_=prec)
+        if world.dtype in seen:  # "auto" is fp32 on this machine: measure it once
+            continue
+        seen.add(world.dtype)
+        out.setdefault("model", {k: v for k, v in world.describe().items()
+                                 if k in ("checkpoint", "config", "sampling_steps", "guidance", "context_chunks")})
+        r = {"machine": precision.describe(world.device, world.dtype), "kv_cache": [], "no_cache": []}
+        for n in num_envs:
+            r["kv_cache"].append(measure_env(world, n, repeats))
+            if no_cache:
+                r["no_cache"].append(measure_no_cache(world, n, max(1, repeats // 3)))
+        for cached, uncached in zip(r["kv_cache"], r["no_cache"]):
+            cached["kv_cache_speedup"] = round(cached["frames_per_s"] / uncached["frames_per_s"], 2)
+        one = r["kv_cache"][0] if r["kv_cache"] and r["kv_cache"][0]["num_envs"] == 1 else None
+        if one is not None and world.device.type == "cpu":
+            r["one_stream_real_time"] = bool(one["frames_per_s"] >= GOAL["one_stream_real_time_fps"])
+        out["results"].append(r)
+    best = max((c["frames_per_s"] for r in out["results"] for c in r["kv_cache"] if c["num_envs"] == 1), default=None)
+    out["best_one_stream_fps"] = best
+    out["best_batched_fps"] = max((c["frames_per_s"] for r in out["results"] for c in r["kv_cache"]), default=None)
+    return out
+
+
+if __name__ == "__main__":  # python -m tv2tv_env.speed (same as `tv2tv speed`)
+    import json
+
+    print(json.dumps(run_speed(), indent=1))
