@@ -13,9 +13,18 @@ from dataclasses import asdict, dataclass, fields, replace
 from pathlib import Path
 
 
+CONDITIONINGS = ("text", "prompt", "plan", "action_id")
+
+
 @dataclass
 class TV2TVConfig:
     game: str = "doom"
+    # How the video is conditioned. "text": TV2TV, each chunk's own text before it. The
+    # benchmark's baselines, trained by the same code: "prompt" (T2V: the whole window's text
+    # as one prompt up front, chunks carry none), "plan" (Think2V: the same, but the model
+    # also learns to write the plan), "action_id" (one learned token per discrete action, no
+    # language, as DIAMOND and GameNGen condition).
+    conditioning: str = "text"
     # data layout
     frames_per_chunk: int = 4
     latent_channels: int = 8
@@ -41,6 +50,10 @@ class TV2TVConfig:
     sampling_steps: int = 6
     guidance: float = 3.0
     context_chunks: int = 4  # chunks kept in the streaming sampler's context
+
+    def __post_init__(self):
+        if self.conditioning not in CONDITIONINGS:
+            raise ValueError(f"conditioning {self.conditioning!r} is not one of {', '.join(CONDITIONINGS)}")
 
     @property
     def tokens_per_chunk(self) -> int:

@@ -54,9 +54,10 @@ def draw_randomness(cfg, B: int, K: int, gen: torch.Generator) -> dict:
 
 def training_loss(model, latents: torch.Tensor, texts: list[list[list[int]]], reward: torch.Tensor,
                   terminated: torch.Tensor, special: dict, gen: torch.Generator | None = None,
-                  rand: dict | None = None):
+                  rand: dict | None = None, prompts: list | None = None, prompt_loss: bool = True):
     """latents: (B, K, F, C, h, w) normalised VAE latents; texts[b][k]: token ids.
-    Returns (loss, dict of float parts). The random parts (text dropout `drop`, context noise
+    prompts[b]: token ids before the first chunk (baselines); `prompt_loss=False` gives the
+    prompt no next-token loss (it is given, not written). Returns (loss, dict of float parts). The random parts (text dropout `drop`, context noise
     level `s`, flow time `t`, noises `n_clean`, `n_flow`) come from `rand`, or are drawn from `gen`."""
     cfg = model.module.config if hasattr(model, "module") else model.config
     core = model.module if hasattr(model, "module") else model
@@ -69,7 +70,10 @@ def training_loss(model, latents: torch.Tensor, texts: list[list[list[int]]], re
     drop = rand["drop"].tolist()
     texts = [[[] if drop[b][k] else list(texts[b][k]) for k in range(K)] for b in range(B)]
     targets = [[k >= cfg.first_target_chunk for k in range(K)] for _ in range(B)]
-    lay = build_layout(texts, cfg.tokens_per_chunk, special, targets).to(dev)
+    lay = build_layout(texts, cfg.tokens_per_chunk, special, targets, prompts=prompts).to(dev)
+    if prompts is not None and not prompt_loss:  # <bos> and prompt tokens predict nothing
+        for b, p in enumerate(prompts):
+            lay.target[b, :len(p) + 1] = -100
 
     s, t = rand["s"].to(dev), rand["t"].to(dev)  # context noise level; logit-normal flow time
     n_clean, n_flow = rand["n_clean"].to(dev), rand["n_flow"].to(dev)

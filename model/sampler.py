@@ -177,7 +177,8 @@ class StreamingSampler:
 
     @torch.no_grad()
     def step(self, texts: list, generators: list, rows: list | None = None) -> ChunkResult:
-        """texts[b]: token ids of the command, or None/[] to let the model write it.
+        """texts[b]: token ids of the command, or None to let the model write it ([] is a chunk
+        with no text: what prompt-conditioned baselines are given).
         generators[b]: a torch.Generator per stream (noise and text sampling).
         rows: step only these streams (texts and generators then have one entry per row);
         the others stand still. Costs one extra cache rebuild."""
@@ -193,7 +194,7 @@ class StreamingSampler:
             return result
         cfg, dev = self.model.config, self.device
         B = len(texts)
-        thought = [not t for t in texts]
+        thought = [t is None for t in texts]
         # 1. the model writes text where none was given; the thought is then rolled back out
         # of the cache and fed like a given command, so that both take the same path below
         # (and the unconditional branch never sees it)

@@ -162,7 +162,8 @@ def train(cfg, batch_fn: Callable[[int], dict], run, special: dict, args: TrainA
                 ctx = net.no_sync() if (ddp and not sync) else contextlib.nullcontext()
                 with ctx, precision.autocast(dev, dtype):
                     loss, parts = training_loss(net, mb["latents"].to(dev), mb["texts"], mb["reward"].to(dev),
-                                                mb["terminated"].to(dev), special, rand=mr)
+                                                mb["terminated"].to(dev), special, rand=mr, prompts=mb.get("prompts"),
+                                                prompt_loss=cfg.conditioning != "prompt")
                     (loss / args.grad_accum).backward()
                 for k, v in parts.items():
                     sums[k] = sums.get(k, 0) + v
@@ -228,7 +229,8 @@ def evaluate(model, batches: list, special: dict, dev, dtype, seed: int) -> dict
         rand["drop"] = torch.zeros_like(rand["drop"])  # judge the conditional model
         with precision.autocast(dev, dtype):
             loss, parts = training_loss(model, b["latents"].to(dev), b["texts"], b["reward"].to(dev),
-                                        b["terminated"].to(dev), special, rand=rand)
+                                        b["terminated"].to(dev), special, rand=rand, prompts=b.get("prompts"),
+                                        prompt_loss=model.config.conditioning != "prompt")
         parts["loss"] = loss.item()
         for k, v in parts.items():
             if k.startswith("loss"):

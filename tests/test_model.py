@@ -175,7 +175,7 @@ def test_sampler_is_deterministic_and_thinks():
         s = StreamingSampler(model, SPECIAL, steps=3, guidance=2.0, context_chunks=3, max_text_tokens=4)
         s.reset(lat, texts)
         gens = [torch.Generator().manual_seed(seed + b) for b in range(2)]
-        outs = [s.step([[9, 10], []], gens) for _ in range(4)]  # crosses the context limit: rebuilds
+        outs = [s.step([[9, 10], None], gens) for _ in range(4)]  # crosses the context limit: rebuilds
         return outs
 
     a, b, c = rollout(0), rollout(0), rollout(1)

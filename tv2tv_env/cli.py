@@ -201,7 +201,7 @@ def cmd_train(a):
     result = run_training(a.data, a.out, config=a.config, max_steps=a.max_steps, max_minutes=a.max_minutes,
                           resume=a.resume, batch_size=a.batch_size, lr=a.lr, grad_accum=a.grad_accum, vae=a.vae,
                           tokenizer=a.tokenizer, device=a.device, eval_every=a.eval_every, seed=a.seed,
-                          samples=not a.no_samples, progress=not a.quiet)
+                          samples=not a.no_samples, progress=not a.quiet, conditioning=a.conditioning)
     if int(os.environ.get("RANK", 0)) == 0:  # under torchrun, one process reports
         print(json.dumps(result))
     return 0
@@ -341,6 +341,8 @@ def build_parser() -> argparse.ArgumentParser:
     tr.add_argument("--eval-every", type=int, default=200)
     tr.add_argument("--seed", type=int, default=0)
     tr.add_argument("--no-samples", action="store_true", help="do not draw sample rollouts")
+    tr.add_argument("--conditioning", default="text", choices=["text", "prompt", "plan", "action_id"],
+                    help="text: TV2TV (default); prompt (T2V), plan (Think2V), action_id: the benchmark's baselines")
     tr.add_argument("--quiet", action="store_true")
     tr.set_defaults(func=cmd_train)
 

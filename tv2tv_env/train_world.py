@@ -23,6 +23,7 @@ from model.config import get_config
 from model.tokenizer import load_tokenizer, special_ids
 from model.train import TrainArgs, find_checkpoint, train
 
+from .conditioning import PLAN_SEPARATOR, condition_batch
 from .contexts import CONTEXT_FILE, make_contexts, save_contexts
 from .dataset import read_meta
 from .errors import UserError
@@ -75,7 +76,10 @@ def make_sampler_strip(run: Path, vae_dir, held: LatentWindows, special: dict, c
 
 def run_training(data, out, config="small", max_steps=1000, max_minutes=None, resume=False, batch_size=16,
                  lr=1e-3, grad_accum=1, vae=DEFAULT_VAE, tokenizer=DEFAULT_TOKENIZER, device="auto",
-                 eval_every=200, seed=0, samples=True, progress=True, overrides: dict | None = None) -> dict:
+                 eval_every=200, seed=0, samples=True, progress=True, overrides: dict | None = None,
+                 conditioning: str = "text") -> dict:
+    """Train a world model; `conditioning` other than "text" trains a benchmark baseline
+    (see conditioning.py) with the same data, code and budget."""
     run = Path(out)
     vae, tokenizer = vae or DEFAULT_VAE, tokenizer or DEFAULT_TOKENIZER
     meta = read_meta(data)
@@ -84,7 +88,8 @@ def run_training(data, out, config="small", max_steps=1000, max_minutes=None, re
     tok = load_tokenizer(tokenizer)
     special = special_ids(tok)
     try:
-        cfg = get_config(config, vocab_size=len(tok), game=meta["game"], **(overrides or {}))
+        cfg = get_config(config, vocab_size=len(tok), game=meta["game"], conditioning=conditioning,
+                         **(overrides or {}))
     except (ValueError, TypeError) as e:
         raise UserError(str(e)) from None
     cfg = _fit_config_to_data(vae, cfg, meta)
@@ -103,9 +108,13 @@ def run_training(data, out, config="small", max_steps=1000, max_minutes=None, re
                 shutil.copytree(src, run / name)
         if not (run / CONTEXT_FILE).exists():  # real starts for the env: the run is a playable checkpoint
             save_contexts(make_contexts(data, vae), run / CONTEXT_FILE)
-    eval_batches = held.fixed_batches(min(batch_size, 32), 4)
+    sep = tok.encode(PLAN_SEPARATOR, add_special_tokens=False)
+    eval_batches = [condition_batch(b, conditioning, sep) for b in held.fixed_batches(min(batch_size, 32), 4)]
+    batch_fn = train_set.batch_fn(batch_size, seed)
+    if conditioning != "text":
+        batch_fn = lambda step, f=batch_fn: condition_batch(f(step), conditioning, sep)  # noqa: E731
     sample_fn = None
-    if samples and rank == 0:
+    if samples and rank == 0 and conditioning == "text":
         e, s = held.index[0]
         captions = [tok.decode(t) for t in held.texts[e][s:s + cfg.window_chunks]]
         sample_fn = make_sampler_strip(run, vae, held, special, captions)
@@ -113,9 +122,9 @@ def run_training(data, out, config="small", max_steps=1000, max_minutes=None, re
                      lr=lr, eval_every=eval_every, seed=seed, device=device,
                      warmup_steps=min(200, max(1, max_steps // 10)))
     try:
-        result = train(cfg, train_set.batch_fn(batch_size, seed), run, special, args, resume=resume,
+        result = train(cfg, batch_fn, run, special, args, resume=resume,
                        eval_batches=eval_batches, sample_fn=sample_fn, progress=progress)
     except ValueError as e:  # a checkpoint of another config, a batch size that does not split
         raise UserError(str(e)) from None
-    result.update(train_windows=len(train_set), heldout_windows=len(held), config=config)
+    result.update(train_windows=len(train_set), heldout_windows=len(held), config=config, conditioning=conditioning)
     return result

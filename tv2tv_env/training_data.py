@@ -25,6 +25,7 @@ class LatentWindows:
                             f"--vae {vae_dir}` first")
         self.window = window
         self.latents, self.texts, self.reward, self.terminated, self.names = [], [], [], [], []
+        self.actions = []
         index, missing = [], []
         for path in tqdm(episode_paths(data_dir), desc=f"load {split} latents", disable=not progress):
             try:
@@ -44,6 +45,7 @@ class LatentWindows:
             self.texts.append([tokenizer.encode(t) for t in le.episode.text])
             self.reward.append(torch.from_numpy(le.episode.reward.astype(np.float32)))
             self.terminated.append(torch.from_numpy(le.episode.terminated.astype(np.float32)))
+            self.actions.append(torch.from_numpy(le.episode.action.astype(np.int64)))
             self.names.append(path.name)
             index += [(i, s) for s in range(len(le) - window + 1)]
         if missing:
@@ -58,14 +60,16 @@ class LatentWindows:
 
     def get(self, rows) -> dict:
         """The batch of windows `rows` (indices into the window index)."""
-        lat, texts, rew, term = [], [], [], []
+        lat, texts, rew, term, act = [], [], [], [], []
         for r in rows:
             e, s = self.index[r]
             lat.append(self.latents[e][s:s + self.window].float())
             texts.append(self.texts[e][s:s + self.window])
             rew.append(self.reward[e][s:s + self.window])
             term.append(self.terminated[e][s:s + self.window])
-        return {"latents": torch.stack(lat), "texts": texts, "reward": torch.stack(rew), "terminated": torch.stack(term)}
+            act.append(self.actions[e][s:s + self.window])
+        return {"latents": torch.stack(lat), "texts": texts, "reward": torch.stack(rew), "terminated": torch.stack(term),
+                "actions": torch.stack(act)}
 
     def batch_fn(self, batch_size: int, seed: int = 0):
         """step -> the global batch of that step (a pure function of step and seed)."""

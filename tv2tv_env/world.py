@@ -189,7 +189,7 @@ class WorldModel:
     @torch.no_grad()
     def step(self, commands: list[str], generators: list[torch.Generator], rows: list[int] | None = None) -> ChunkBatch:
         """One chunk for each stream (or each of `rows`); '' lets the model write the text."""
-        ids = [self.encode_text(check_command(c)) if c else [] for c in commands]
+        ids = [self.encode_text(check_command(c)) or None for c in commands]  # None: the model writes it
         with precision.autocast(self.device, self.dtype):
             res = self.sampler.step(ids, generators, rows=rows)
             B, F = res.latents.shape[:2]

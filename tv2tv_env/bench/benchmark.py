@@ -1,0 +1,321 @@
+"""`tv2tv bench`: does the generated world do what the text said, better than the alternatives?
+
+Every model (TV2TV and its baselines) starts from the same real held-out contexts with the
+same seeds, and an inverse-dynamics judge trained on real frames reads what happened:
+
+- action accuracy: K chunks under one command; the judge names the action of each chunk
+  (per-action confusion matrix), with the recorded wordings and with wordings never used in
+  recording (`UNSEEN_PHRASES`, or the user's `--commands FILE`);
+- text intervention: two chunks of one command, then a switch ("turn left" -> "turn
+  right"); does the first chunk after the switch follow the new command;
+- frame quality: teacher-forced PSNR/SSIM of the next chunk (real context every time) and
+  rollout PSNR/SSIM at horizons 1, 4, 16 against the real continuation under its recorded text;
+- delta-PSNR (Genie): rollout PSNR with the real text minus with text shuffled across starts;
+- speed: generated frames per second during the benchmark.
+
+The judge's own accuracy on the same real frames, and on their VAE reconstructions (the
+ceiling for any model drawing through that VAE), is printed next to every score.
+"""
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+from tqdm import tqdm
+
+from ..dataset import iter_episodes, read_meta
+from ..errors import UserError
+from ..games import doom
+from .contestants import Contestant, CopyLastFrame, StartContexts, WorldContestant
+from .judge import evaluate_judge, load_judge, trust_note
+from .metrics import confusion_matrix, psnr, ssim
+
+PROBE = {"doom": ["idle", "forward", "backward", "turn_left", "turn_right", "strafe_left", "strafe_right", "shoot"],
+         "crafter": ["noop", "move_left", "move_right", "move_up", "move_down", "do"]}
+SWITCHES = {"doom": [("turn_left", "turn_right"), ("turn_right", "turn_left"), ("forward", "backward"),
+                     ("strafe_left", "strafe_right"), ("idle", "shoot"), ("shoot", "turn_left")],
+            "crafter": [("move_left", "move_right"), ("move_up", "move_down"), ("noop", "do")]}
+HORIZONS = (1, 4, 16)
+NAMES = {"text": "TV2TV", "prompt": "T2V", "plan": "Think2V", "action_id": "action-id", "none": "copy-last-frame"}
+
+
+def game_vocabulary(game: str):
+    if game == "doom":
+        return doom.ACTION_NAMES, doom.PHRASES, doom.UNSEEN_PHRASES
+    from ..games import crafter
+
+    return crafter.ACTION_NAMES, crafter.PHRASES, crafter.UNSEEN_PHRASES
+
+
+def read_commands_file(path, action_names) -> dict[str, list[str]]:
+    """`action_label<TAB>text` per line -> {label: [texts]}; names the bad line."""
+    out: dict[str, list[str]] = {}
+    for n, raw in enumerate(Path(path).read_text().splitlines(), 1):
+        if not raw.strip() or raw.startswith("#"):
+            continue
+        if "\t" not in raw:
+            raise UserError(f"{path}:{n}: expected `action_label<TAB>text`, got {raw!r}")
+        label, text = (x.strip() for x in raw.split("\t", 1))
+        if label not in action_names:
+            raise UserError(f"{path}:{n}: unknown action label {label!r}; use one of {', '.join(action_names)}")
+        out.setdefault(label, []).append(text)
+    if not out:
+        raise UserError(f"{path} holds no commands")
+    return out
+
+
+# --- real starts ------------------------------------------------------------------------------
+def load_starts(data_dir, episodes: int, context_chunks: int, horizon: int, per_episode: int = 2,
+                seed: int = 0) -> StartContexts:
+    """`per_episode` random starts in each of the first `episodes` held-out episodes long enough
+    for a context and `horizon` real chunks after it."""
+    rng = np.random.default_rng(seed)
+    rows = {k: [] for k in ["frames", "texts", "actions", "next_frames", "next_texts", "next_actions", "source"]}
+    used = 0
+    for path, ep in iter_episodes(data_dir, "heldout"):
+        span = context_chunks + horizon
+        if len(ep) < span:
+            continue
+        for s in sorted(rng.choice(len(ep) - span + 1, size=min(per_episode, len(ep) - span + 1), replace=False)):
+            c, n = slice(s, s + context_chunks), slice(s + context_chunks, s + span)
+            rows["frames"].append(ep.frames[c])
+            rows["texts"].append(list(ep.text[c]))
+            rows["actions"].append(ep.action[c].astype(np.int64))
+            rows["next_frames"].append(ep.frames[n])
+            rows["next_texts"].append(list(ep.text[n]))
+            rows["next_actions"].append(ep.action[n].astype(np.int64))
+            rows["source"].append(f"{path.name}:{s}")
+        used += 1
+        if used == episodes:
+            break
+    if not rows["frames"]:
+        raise UserError(f"no held-out episode of {data_dir} has {context_chunks + horizon} chunks (context + "
+                        f"--horizon); record longer episodes or lower --horizon")
+    arr = {k: (np.stack(v) if k in ("frames", "actions", "next_frames", "next_actions") else v) for k, v in rows.items()}
+    return StartContexts(**arr)
+
+
+def shifted(ctx: StartContexts, j: int, keep: int = 1) -> StartContexts:
+    """The starts moved j chunks later (context: real chunks j..j+Kc-1 of context and
+    continuation), keeping `keep` real chunks after it."""
+    Kc = ctx.frames.shape[1]
+    frames = np.concatenate([ctx.frames, ctx.next_frames], 1)
+    acts = np.concatenate([ctx.actions, ctx.next_actions], 1)
+    texts = [a + b for a, b in zip(ctx.texts, ctx.next_texts)]
+    c, n = slice(j, j + Kc), slice(j + Kc, j + Kc + keep)
+    return StartContexts(frames[:, c], [t[c] for t in texts], acts[:, c], frames[:, n], [t[n] for t in texts],
+                         acts[:, n], [f"{s}+{j}" for s in ctx.source])
+
+
+def concat_starts(parts: list[StartContexts]) -> StartContexts:
+    out = {}
+    for f in StartContexts.__dataclass_fields__:
+        vals = [getattr(p, f) for p in parts]
+        out[f] = np.concatenate(vals, 0) if isinstance(vals[0], np.ndarray) else sum(vals, [])
+    return StartContexts(**out)
+
+
+# --- metrics ------------------------------------------------------------------------------------
+def judge_chunks(judge, last_frames: np.ndarray, frames: np.ndarray) -> np.ndarray:
+    """Action ids (B, H) the judge reads from each chunk and the chunk before it."""
+    B, H = frames.shape[:2]
+    prev = np.concatenate([last_frames[:, None], frames[:, :-1]], 1)
+    return judge.predict_actions(prev.reshape(B * H, *frames.shape[2:]), frames.reshape(B * H, *frames.shape[2:])
+                                 ).reshape(B, H)
+
+
+def action_accuracy(judge, who: Contestant, ctx: StartContexts, wordings: dict, action_names, chunks: int,
+                    seed: int) -> dict:
+    """Every start x every probed action: `chunks` chunks under the command; judged per chunk."""
+    labels = list(wordings)
+    rows = [b for b in range(len(ctx)) for _ in labels]
+    lab = [label for _ in range(len(ctx)) for label in labels]
+    texts = [[wordings[label][i % len(wordings[label])]] * chunks for i, label in enumerate(lab)]
+    want = np.array([[action_names.index(label)] * chunks for label in lab])
+    sub = ctx.take(rows)
+    got = judge_chunks(judge, sub.last_frames, who.rollout(sub, texts, want, seed))
+    hit = got == want
+    cm = confusion_matrix(want.ravel(), got.ravel(), len(action_names))
+    per = {label: float(hit[[i for i, x in enumerate(lab) if x == label]].mean()) for label in labels}
+    return {"accuracy": float(hit.mean()), "per_action": per, "n": int(hit.size),
+            "confusion": {"rows": labels, "columns": list(action_names),
+                          "counts": cm[[action_names.index(x) for x in labels]].tolist()}}
+
+
+def intervention_accuracy(judge, who: Contestant, ctx: StartContexts, switches, phrases, action_names, seed: int,
+                          before: int = 2) -> dict:
+    rows = [b for b in range(len(ctx)) for _ in switches]
+    pairs = [p for _ in range(len(ctx)) for p in switches]
+    texts = [[phrases[a][0]] * before + [phrases[b][0]] * 2 for a, b in pairs]
+    acts = np.array([[action_names.index(a)] * before + [action_names.index(b)] * 2 for a, b in pairs])
+    sub = ctx.take(rows)
+    got = judge_chunks(judge, sub.last_frames, who.rollout(sub, texts, acts, seed))
+    first = got[:, before] == acts[:, before]
+    within2 = first | (got[:, before + 1] == acts[:, before + 1])
+    per = {f"{a}->{b}": float(first[[i for i, p in enumerate(pairs) if p == (a, b)]].mean()) for a, b in switches}
+    return {"accuracy": float(first.mean()), "within_two_chunks": float(within2.mean()), "per_switch": per,
+            "n": int(first.size)}
+
+
+def chunk_quality(gen: np.ndarray, real: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Per-chunk PSNR and SSIM (B, H), each the mean over the chunk's frames."""
+    return psnr(gen, real).mean(-1), ssim(gen.reshape(-1, *gen.shape[-3:]), real.reshape(-1, *real.shape[-3:])
+                                           ).reshape(gen.shape[:3]).mean(-1)
+
+
+def frame_quality(who: Contestant, ctx: StartContexts, horizon: int, seed: int, tf_every: int = 4) -> dict:
+    gen = who.rollout(ctx, ctx.next_texts, ctx.next_actions, seed)[:, :horizon]
+    real = ctx.next_frames[:, :horizon]
+    p, s = chunk_quality(gen, real)
+    shuffled_texts = ctx.next_texts[1:] + ctx.next_texts[:1]  # each start gets another start's text
+    shuf = who.rollout(ctx, shuffled_texts, np.roll(ctx.next_actions, -1, 0), seed)[:, :horizon]
+    p_shuf, _ = chunk_quality(shuf, real)
+    # teacher forcing: a real context every time, one chunk each, at several points of the continuation
+    tf_ctx = concat_starts([shifted(ctx, j) for j in range(0, horizon, tf_every)])
+    tf_p, tf_s = chunk_quality(who.rollout(tf_ctx, tf_ctx.next_texts, tf_ctx.next_actions, seed), tf_ctx.next_frames)
+    at = {h: {"psnr": _mean(p[:, h - 1]), "ssim": _mean(s[:, h - 1])} for h in HORIZONS if h <= horizon}
+    with np.errstate(invalid="ignore"):
+        delta = p - p_shuf
+    return {"teacher_forced": {"psnr": _mean(tf_p), "ssim": _mean(tf_s), "n": int(tf_p.size)},
+            "rollout": {str(h): v for h, v in at.items()},
+            "rollout_psnr_per_chunk": [_mean(p[:, h]) for h in range(p.shape[1])],
+            "delta_psnr": _mean(delta), "psnr_shuffled_text": _mean(p_shuf), "video": gen[:1], "n": int(p.shape[0])}
+
+
+def _mean(x) -> float:
+    x = np.asarray(x, dtype=np.float64)
+    if np.isinf(x).all() and (x > 0).all():
+        return float("inf")  # identical frames everywhere (the real continuation itself)
+    finite = x[np.isfinite(x)]
+    return float(finite.mean()) if finite.size else float("nan")
+
+
+# --- the whole benchmark ----------------------------------------------------------------------
+def run_benchmark(checkpoint, data, judge_dir, out, baselines=(), episodes: int = 8, horizon: int = 16,
+                  commands_file=None, chunks: int = 2, seed: int = 0, device: str = "auto", progress: bool = True,
+                  contestants: list[Contestant] | None = None) -> dict:
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    meta = read_meta(data)
+    game = meta["game"]
+    action_names, phrases, unseen = game_vocabulary(game)
+    judge = load_judge(judge_dir)
+    if contestants is None:
+        contestants = []
+        for path in [checkpoint, *baselines]:
+            c = WorldContestant("", path, device)
+            c.name = _unique(NAMES[c.conditioning], [x.name for x in contestants])
+            contestants.append(c)
+        contestants.append(CopyLastFrame())
+    ctx_chunks = max(getattr(c, "world", None) and c.world.sampler.context_chunks or 1 for c in contestants)
+    ctx = load_starts(data, episodes, ctx_chunks, horizon, seed=seed)
+    probe = PROBE[game]
+    seen = {a: phrases[a] for a in probe}
+    unseen_words = read_commands_file(commands_file, action_names) if commands_file else \
+        {a: unseen[a] for a in probe if a in unseen}
+
+    # the judge, on the same real frames and on their VAE reconstructions
+    real_pred = judge_chunks(judge, ctx.last_frames, ctx.next_frames)
+    judge_info = {"heldout": evaluate_judge(judge, data, "heldout", max_episodes=episodes),
+                  "on_bench_real_frames": float((real_pred == ctx.next_actions).mean())}
+    judge_info["accuracy"] = judge_info["heldout"]["accuracy"]
+    judge_info["trust_note"] = trust_note(judge_info["accuracy"])
+    first_world = next((c for c in contestants if isinstance(c, WorldContestant)), None)
+    if first_world is not None:
+        recon = vae_roundtrip(first_world.world, ctx.next_frames)
+        judge_info["on_vae_reconstructions"] = float((judge_chunks(judge, vae_roundtrip(
+            first_world.world, ctx.last_frames[:, None])[:, 0], recon) == ctx.next_actions).mean())
+
+    report = {"game": game, "data": str(data), "heldout_starts": len(ctx), "horizon": horizon, "probe_chunks": chunks,
+              "seed": seed, "judge": {k: v for k, v in judge_info.items() if k != "heldout"},
+              "judge_heldout": {k: judge_info["heldout"][k] for k in ("accuracy", "episodes", "samples")
+                                if k in judge_info["heldout"]}, "models": {}}
+    videos = {"real": ctx.next_frames[:1, :horizon]}
+    for who in tqdm(contestants, desc="bench", unit="model", disable=not progress):
+        t0 = time.perf_counter()
+        r = {"info": who.info, "conditioning": who.conditioning}
+        r["action"] = action_accuracy(judge, who, ctx, seen, action_names, chunks, seed)
+        r["action_unseen_wording"] = action_accuracy(judge, who, ctx, unseen_words, action_names, chunks, seed)
+        r["intervention"] = intervention_accuracy(judge, who, ctx, SWITCHES[game], phrases, action_names, seed)
+        q = frame_quality(who, ctx, horizon, seed)
+        videos[who.name] = q.pop("video")
+        r["quality"] = q
+        r["seconds"] = round(time.perf_counter() - t0, 1)
+        if isinstance(who, WorldContestant) and who.seconds:
+            r["frames_per_s"] = round(who.frames / who.seconds, 1)
+        report["models"][who.name] = r
+    (out / "report.json").write_text(json.dumps(report, indent=1, default=_json_default))
+    (out / "report.md").write_text(report_markdown(report))
+    from .plots import plot_accuracy, plot_psnr, video_grid
+
+    plot_accuracy(report, out / "accuracy_per_action.png")
+    plot_psnr(report, out / "psnr_vs_horizon.png")
+    video_grid(videos, ctx.next_texts[0][:horizon], out / "rollouts.mp4")
+    return report
+
+
+def vae_roundtrip(world, frames: np.ndarray) -> np.ndarray:
+    """Frames (B, H, F, H, W, 3) through the world's VAE and back."""
+    from model import precision
+    from model.vae import decode, encode
+
+    flat = torch.from_numpy(np.ascontiguousarray(frames.reshape(-1, *frames.shape[-3:])))
+    with precision.autocast(world.device, world.dtype):
+        rec = torch.cat([decode(world.vae, encode(world.vae, flat[i:i + 256])) for i in range(0, len(flat), 256)])
+    return rec.cpu().numpy().reshape(frames.shape)
+
+
+def _unique(name, taken):
+    n, k = name, 2
+    while n in taken:
+        n, k = f"{name}-{k}", k + 1
+    return n
+
+
+def _json_default(x):
+    if isinstance(x, (np.floating, np.integer)):
+        return x.item()
+    if isinstance(x, np.ndarray):
+        return x.tolist()
+    raise TypeError(type(x))
+
+
+def _f(x, digits=1, pct=False):
+    if x is None or (isinstance(x, float) and np.isnan(x)):
+        return "-"
+    if isinstance(x, float) and np.isinf(x):
+        return "inf"
+    return f"{100 * x:.{digits}f}%" if pct else f"{x:.{digits}f}"
+
+
+def report_markdown(report: dict) -> str:
+    j = report["judge"]
+    lines = [f"# tv2tv bench: {report['game']}", "",
+             f"{report['heldout_starts']} held-out starts from {report['data']}, seed {report['seed']}, "
+             f"rollout horizon {report['horizon']} chunks.", "",
+             f"Judge accuracy on real held-out chunks: **{_f(j['accuracy'], 1, True)}** "
+             f"(on this benchmark's real continuations {_f(j['on_bench_real_frames'], 1, True)}; on their VAE "
+             f"reconstructions {_f(j.get('on_vae_reconstructions'), 1, True)}, the ceiling of a model that draws "
+             f"through this VAE)."]
+    if j.get("trust_note"):
+        lines += ["", f"**Warning:** {j['trust_note']}"]
+    lines += ["", "| model | action acc. | unseen wording | intervention | TF PSNR | TF SSIM | PSNR@1 | PSNR@4 | "
+              "PSNR@16 | delta-PSNR | frames/s | steps | train min |",
+              "|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
+    for name, r in report["models"].items():
+        q, ro = r["quality"], r["quality"]["rollout"]
+        info = r["info"]
+        lines.append("| " + " | ".join([
+            name, _f(r["action"]["accuracy"], 1, True), _f(r["action_unseen_wording"]["accuracy"], 1, True),
+            _f(r["intervention"]["accuracy"], 1, True), _f(q["teacher_forced"]["psnr"], 2),
+            _f(q["teacher_forced"]["ssim"], 3), *[_f(ro.get(str(h), {}).get("psnr"), 2) for h in HORIZONS],
+            _f(q["delta_psnr"], 2), _f(r.get("frames_per_s")), str(info.get("steps", "-")),
+            str(info.get("train_minutes", "-"))]) + " |")
+    lines += ["", "Action accuracy: the judge reads each generated chunk under a command and agrees with it. Unseen "
+              "wording: the same with phrasings never used in recording. Intervention: the first chunk after a "
+              "command switch follows the new command. TF: teacher-forced next chunk. delta-PSNR: rollout PSNR "
+              "with the real text minus with shuffled text (0 means the model ignores the text).", ""]
+    return "\n".join(lines)

@@ -1,0 +1,73 @@
+"""The benchmark's pictures: accuracy per action, PSNR against horizon, and a side-by-side video."""
+from __future__ import annotations
+
+import numpy as np
+from PIL import Image, ImageDraw, ImageFont
+
+
+def _pyplot():
+    import matplotlib
+
+    matplotlib.use("Agg")  # files only, never a window
+    import matplotlib.pyplot as plt
+
+    return plt
+
+
+def plot_accuracy(report: dict, path):
+    plt = _pyplot()
+    models = list(report["models"])
+    labels = list(next(iter(report["models"].values()))["action"]["per_action"])
+    x, w = np.arange(len(labels)), 0.8 / max(1, len(models))
+    fig, ax = plt.subplots(figsize=(max(6, 1.1 * len(labels)), 3.6))
+    for i, m in enumerate(models):
+        acc = [report["models"][m]["action"]["per_action"][a] for a in labels]
+        ax.bar(x + i * w - 0.4 + w / 2, acc, w, label=m)
+    ax.axhline(report["judge"]["accuracy"], color="k", ls="--", lw=1, label="judge on real frames")
+    ax.set_xticks(x, labels, rotation=30, ha="right")
+    ax.set_ylim(0, 1)
+    ax.set_ylabel("judge agrees with the command")
+    ax.set_title("Action accuracy per commanded action")
+    ax.legend(fontsize=7, ncol=2)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+
+
+def plot_psnr(report: dict, path):
+    plt = _pyplot()
+    fig, ax = plt.subplots(figsize=(5.5, 3.6))
+    for m, r in report["models"].items():
+        p = r["quality"]["rollout_psnr_per_chunk"]
+        ax.plot(np.arange(1, len(p) + 1), p, marker=".", label=m)
+    ax.set_xlabel("rollout horizon (chunks of 4 frames)")
+    ax.set_ylabel("PSNR vs real continuation (dB)")
+    ax.set_title("Rollout PSNR under the recorded text")
+    ax.legend(fontsize=7)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+
+
+def video_grid(videos: dict, texts: list[str], path, scale: int = 3, fps: int = 8):
+    """videos[name]: (1, H, F, h, w, 3); one column per model, the real continuation first,
+    the model's name above and the chunk's text below. Written at half speed to be readable."""
+    import imageio
+
+    names = list(videos)
+    H, F, h, w = videos[names[0]].shape[1:5]
+    font = ImageFont.load_default()
+    cw, top, bottom = w * scale, 16, 16
+    writer = imageio.get_writer(path, fps=fps, macro_block_size=1)
+    for k in range(H):
+        for f in range(F):
+            img = Image.new("RGB", (cw * len(names), h * scale + top + bottom), (20, 20, 20))
+            draw = ImageDraw.Draw(img)
+            for i, n in enumerate(names):
+                frame = videos[n][0, k, f].repeat(scale, 0).repeat(scale, 1)
+                img.paste(Image.fromarray(frame), (i * cw, top))
+                draw.text((i * cw + 3, 2), n[: cw // 6], fill=(255, 255, 255), font=font)
+            draw.text((3, top + h * scale + 2), f"chunk {k + 1}: {texts[k]}"[: len(names) * cw // 6],
+                      fill=(255, 220, 120), font=font)
+            writer.append_data(np.asarray(img))
+    writer.close()
