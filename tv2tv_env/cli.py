@@ -14,11 +14,6 @@ from pathlib import Path
 
 from .errors import UserError
 
-NOT_YET = {
-    "bench": "issue 6 (the controllability benchmark)",
-}
-
-
 def cmd_record(a):
     from .record import record
 
@@ -137,62 +132,32 @@ def cmd_export(a):
 
 
 def cmd_demo(a):
-    """Until the default model ships (issue 7), the demo shows the ground it stands on:
-    real Doom play recorded with text, checked, and drawn as a frame strip."""
-    from .dataset import validate
-    from .record import record
+    """The default model, played: a window where there is a display, else a scripted session
+    with text interventions written to demo.mp4 and a frame strip with each chunk's text."""
+    import gymnasium as gym
+
+    from agents.play import play
+
+    from .demo import ChunkLog, display_available, write_strip
 
     out = Path(a.out)
-    data = out / "recording"
-    if (data / "dataset.json").exists():  # the demo's own earlier recording: start afresh
-        import shutil
-        shutil.rmtree(data)
-    summary = record("doom", 2, 24, data, seed=a.seed, progress=not a.quiet)
-    _, rep = validate(data)
-    if rep.bad:
-        raise UserError(f"the demo recording in {data} has bad episodes: {rep.bad}")
-    a2 = argparse.Namespace(dir=data, out=out / "strip.png", episode=None, start=4, chunks=6, scale=2)
-    cmd_strip(a2)
-    print(f"demo: recorded {summary['chunks']} chunks of real Doom play with text "
-          f"({summary['frames_per_second']} frames/s) into {data}")
-    print(f"demo: frame strip with the text of each chunk: {out / 'strip.png'}")
-    generated = demo_generation(data, out / "generated.png")
-    print(f"demo: the default world model playing from that start, commanded by text: {generated}")
-    print("demo: the playable Gymnasium env and window arrive with issue 5")
+    out.mkdir(parents=True, exist_ok=True)
+    env = ChunkLog(gym.make("TV2TV/Doom-v0", checkpoint=a.checkpoint, device=a.device))
+    if not a.headless and display_available():
+        print("demo: opening the play window (H for help, Esc to quit)")
+        summary = play(env, seed=a.seed)
+        print(json.dumps(summary))
+        return 0
+    summary = play(env, steps=a.steps, headless=True, video=out / "demo.mp4", screenshot=out / "demo.png",
+                   seed=a.seed, commands=a.commands)
+    strip = write_strip(env.log, out / "strip.png")
+    print(f"demo: the default world model played {summary['steps']} steps ({summary['frames']} frames) under "
+          f"typed commands, {summary['generated_frames_per_s']} generated frames/s")
+    print(f"demo: video of the play window: {summary['video']}")
+    print(f"demo: frame strip with the text of each chunk: {strip}")
+    print(f"demo: last window frame: {summary['screenshot']}")
+    print("demo: play it yourself with `tv2tv play` (a window; H shows the keys)")
     return 0
-
-
-DEMO_COMMANDS = ["turn left", "turn left", "shoot", "turn right", "turn right", "move forward", "stand still", "shoot"]
-
-
-def demo_generation(data, png):
-    """Start the shipped model from two real chunks and steer it with scripted commands."""
-    import numpy as np
-    import torch
-    from diffusers import AutoencoderKL
-
-    from model.mot import TV2TVModel
-    from model.sampler import StreamingSampler
-    from model.tokenizer import load_tokenizer, special_ids
-    from model.vae import decode, encode
-
-    from .dataset import iter_episodes
-    from .strip import frame_strip
-    from .train_world import SHIPPED
-
-    model = TV2TVModel.from_pretrained(SHIPPED / "model").float().eval()
-    vae = AutoencoderKL.from_pretrained(SHIPPED / "vae", torch_dtype=torch.float32, low_cpu_mem_usage=False).eval()
-    tok = load_tokenizer(SHIPPED / "tokenizer")
-    _, ep = next(iter_episodes(data, "all"))
-    ctx = torch.stack([encode(vae, torch.from_numpy(ep.frames[k])) for k in range(2)])[None]
-    sampler = StreamingSampler(model, special_ids(tok))
-    sampler.reset(ctx, [[tok.encode(t) for t in ep.text[:2]]])
-    gen = [torch.Generator().manual_seed(0)]
-    chunks = [decode(vae, sampler.step([tok.encode(c)], gen).latents[0]).numpy() for c in DEMO_COMMANDS]
-    rows = [ep.frames[1]] + chunks
-    texts = [f"(real context) {ep.text[1]}"] + DEMO_COMMANDS
-    frame_strip(np.stack(rows), texts, title="default model: generated chunks under typed commands").save(png)
-    return png
 
 
 def cmd_train(a):
@@ -235,9 +200,27 @@ def cmd_play(a):
     return run(a)
 
 
-def cmd_not_yet(a):
-    print(f"tv2tv {a.command}: not implemented yet; it arrives with {NOT_YET[a.command]}", file=sys.stderr)
-    return 1
+def cmd_bench(a):
+    from .bench.benchmark import run_benchmark
+    from .world import resolve_checkpoint
+
+    judge = a.judge or resolve_checkpoint(a.checkpoint).root / "judge"
+    report = run_benchmark(a.checkpoint, a.data, judge, a.out, a.baselines, a.episodes, a.horizon, a.commands,
+                           seed=a.seed, device=a.device, progress=not a.quiet)
+    print((Path(a.out) / "report.md").read_text())
+    print(f"tv2tv bench: wrote {a.out}/report.json, report.md, accuracy_per_action.png, psnr_vs_horizon.png, "
+          f"rollouts.mp4 ({len(report['models'])} models)")
+    return 0
+
+
+def cmd_train_judge(a):
+    from .bench.judge import train_judge
+
+    report = train_judge(a.data, a.out, minutes=a.minutes, max_episodes=a.max_episodes, seed=a.seed,
+                         device=a.device, channels=a.channels, progress=not a.quiet)
+    print(json.dumps({k: report[k] for k in ("accuracy", "train_accuracy", "trust_note", "train_samples",
+                                             "heldout_samples")}))
+    return 0
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -378,17 +361,50 @@ def build_parser() -> argparse.ArgumentParser:
     add_play_arguments(pl)
     pl.set_defaults(func=cmd_play)
 
-    for name, what in [("bench", "run the controllability benchmark")]:
-        q = sub.add_parser(name, help=f"{what} (not implemented yet)", description=f"{what}: not implemented yet, "
-                           f"see {NOT_YET[name]}.")
-        q.set_defaults(func=cmd_not_yet)
-    d = sub.add_parser("demo", help="the main demo (today: record real play and draw it)",
-                       description="Until the default model ships: record a short real Doom session with text, "
-                       "validate it and draw a frame strip. Headless always works.")
-    d.add_argument("--out", default="out/demo", help="where to write the recording and strip.png")
+    b = sub.add_parser("bench", help="controllability benchmark: TV2TV against baselines, judged on held-out play",
+                       description="Roll out every model from the same real held-out starts under the same commands; "
+                       "an inverse-dynamics judge trained on real frames reads what happened. Writes OUT/report.json, "
+                       "OUT/report.md, plots and a side-by-side video (OUT/rollouts.mp4).")
+    b.add_argument("--checkpoint", default=None, help="the TV2TV model (default: the shipped one)")
+    b.add_argument("--baselines", nargs="*", default=[], metavar="DIR",
+                   help="baseline runs (tv2tv train --conditioning prompt|plan|action_id); copy-last-frame is "
+                   "always included")
+    b.add_argument("--data", required=True, help="recorded dataset with held-out episodes")
+    b.add_argument("--judge", default=None, help="judge directory (default: the checkpoint's judge/)")
+    b.add_argument("--episodes", type=int, default=8, help="held-out episodes (2 starts each; default 8)")
+    b.add_argument("--horizon", type=int, default=16, help="rollout chunks for PSNR/SSIM (default 16)")
+    b.add_argument("--commands", default=None, metavar="FILE",
+                   help="your own wordings to test, one per line: action_label<TAB>text")
+    b.add_argument("--seed", type=int, default=0)
+    b.add_argument("--device", default="auto")
+    b.add_argument("--out", required=True, help="output directory")
+    b.add_argument("--quiet", action="store_true")
+    b.set_defaults(func=cmd_bench)
+
+    j = sub.add_parser("train-judge", help="train the benchmark's inverse-dynamics judge on real frames",
+                       description="Train the judge (which action happened between two chunks) on the held-in "
+                       "episodes of DATA; report its accuracy on the held-out ones.")
+    j.add_argument("--data", required=True)
+    j.add_argument("--out", required=True, help="judge directory (config.json, model.safetensors, report.json)")
+    j.add_argument("--minutes", type=float, default=10.0)
+    j.add_argument("--max-episodes", type=int, default=120, help="training episodes held in memory")
+    j.add_argument("--channels", type=int, default=32)
+    j.add_argument("--seed", type=int, default=0)
+    j.add_argument("--device", default="cpu")
+    j.add_argument("--quiet", action="store_true")
+    j.set_defaults(func=cmd_train_judge)
+    d = sub.add_parser("demo", help="the main demo: the default model played (window, or headless mp4 + strip)",
+                       description="With a display: the play window on the default model. Without one (or "
+                       "--headless): a scripted session with text interventions, written to OUT/demo.mp4 (the play "
+                       "window) and OUT/strip.png (frames with the text of each chunk).")
+    d.add_argument("--out", default="out/demo", help="where demo.mp4, strip.png and demo.png go (default out/demo)")
+    d.add_argument("--steps", type=int, default=40, help="headless: env steps (chunks of 4 frames; default 40)")
+    d.add_argument("--commands", default=None, help="headless: a command script instead of the built-in one")
+    d.add_argument("--checkpoint", default=None, help="another checkpoint (default: the shipped model)")
+    d.add_argument("--device", default="auto")
     d.add_argument("--seed", type=int, default=0)
-    d.add_argument("--headless", action="store_true", help="never open a window (the default today)")
-    d.add_argument("--quiet", action="store_true")
+    d.add_argument("--headless", action="store_true", help="never open a window")
+    d.add_argument("--quiet", action="store_true", help="(kept for scripts; the demo prints only a summary)")
     d.set_defaults(func=cmd_demo)
     return p
 

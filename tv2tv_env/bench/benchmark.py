@@ -129,14 +129,17 @@ def judge_chunks(judge, last_frames: np.ndarray, frames: np.ndarray) -> np.ndarr
 
 def action_accuracy(judge, who: Contestant, ctx: StartContexts, wordings: dict, action_names, chunks: int,
                     seed: int) -> dict:
-    """Every start x every probed action: `chunks` chunks under the command; judged per chunk."""
+    """Every start x every probed action: `chunks` chunks under the command, each judged with
+    the chunk before it. The first chunk is not scored: the judge would see it next to the real
+    context, whose motion came from another action."""
     labels = list(wordings)
     rows = [b for b in range(len(ctx)) for _ in labels]
     lab = [label for _ in range(len(ctx)) for label in labels]
     texts = [[wordings[label][i % len(wordings[label])]] * chunks for i, label in enumerate(lab)]
     want = np.array([[action_names.index(label)] * chunks for label in lab])
     sub = ctx.take(rows)
-    got = judge_chunks(judge, sub.last_frames, who.rollout(sub, texts, want, seed))
+    got = judge_chunks(judge, sub.last_frames, who.rollout(sub, texts, want, seed))[:, 1:]
+    want = want[:, 1:]
     hit = got == want
     cm = confusion_matrix(want.ravel(), got.ravel(), len(action_names))
     per = {label: float(hit[[i for i, x in enumerate(lab) if x == label]].mean()) for label in labels}
@@ -195,7 +198,7 @@ def _mean(x) -> float:
 
 # --- the whole benchmark ----------------------------------------------------------------------
 def run_benchmark(checkpoint, data, judge_dir, out, baselines=(), episodes: int = 8, horizon: int = 16,
-                  commands_file=None, chunks: int = 2, seed: int = 0, device: str = "auto", progress: bool = True,
+                  commands_file=None, chunks: int = 3, seed: int = 0, device: str = "auto", progress: bool = True,
                   contestants: list[Contestant] | None = None) -> dict:
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)

@@ -75,6 +75,22 @@ class CopyLastFrame(Contestant):
         return np.repeat(np.repeat(last[:, None], F, 2), H, 1)
 
 
+class RealContinuation(Contestant):
+    """What really happened after each start, whatever the commands: the reference against
+    which the metrics have known answers (PSNR inf, the judge's own accuracy)."""
+
+    name, conditioning = "real", "none"
+
+    def __init__(self):
+        self.info = {"what": "the recorded continuation (ignores the commands)"}
+
+    def rollout(self, ctx, texts, actions, seed=0):
+        H = len(texts[0])
+        if H > ctx.next_frames.shape[1]:
+            raise ValueError(f"only {ctx.next_frames.shape[1]} real chunks follow each start, {H} asked")
+        return ctx.next_frames[:, :H]
+
+
 class WorldContestant(Contestant):
     """A trained world model (TV2TV or a baseline) loaded from a checkpoint or run directory."""
 

@@ -1,0 +1,99 @@
+"""The controllability benchmark: metrics with known answers, and `tv2tv bench` end to end."""
+import json
+
+import numpy as np
+import pytest
+
+from conftest import SHIPPED
+from tv2tv_env.bench.benchmark import (action_accuracy, frame_quality, judge_chunks, load_starts,
+                                       read_commands_file, run_benchmark)
+from tv2tv_env.bench.contestants import CopyLastFrame, RealContinuation
+from tv2tv_env.bench.judge import load_judge
+from tv2tv_env.errors import UserError
+from tv2tv_env.games.doom import ACTION_NAMES, PHRASES
+
+JUDGE = SHIPPED / "judge"
+MOVES = ["forward", "backward", "turn_left", "turn_right", "strafe_left", "strafe_right"]
+
+
+@pytest.fixture(scope="module")
+def starts(doom_latent_data):
+    return load_starts(doom_latent_data, episodes=4, context_chunks=2, horizon=6, per_episode=2, seed=0)
+
+
+@pytest.fixture(scope="module")
+def judge():
+    return load_judge(JUDGE)
+
+
+def test_the_real_continuation_is_perfect_quality(starts):
+    q = frame_quality(RealContinuation(), starts, horizon=4, seed=0)
+    assert q["rollout"]["1"]["psnr"] == np.inf and q["rollout"]["4"]["psnr"] == np.inf
+    assert q["rollout"]["4"]["ssim"] == pytest.approx(1.0) and q["teacher_forced"]["ssim"] == pytest.approx(1.0)
+
+
+def test_judge_reads_the_real_continuation_as_well_as_real_data(starts, judge):
+    frames = RealContinuation().rollout(starts, starts.next_texts, starts.next_actions)
+    got = judge_chunks(judge, starts.last_frames, frames)
+    direct = judge.predict_actions(np.concatenate([starts.last_frames[:, None], starts.next_frames[:, :-1]], 1)
+                                   .reshape(-1, *frames.shape[2:]), frames.reshape(-1, *frames.shape[2:]))
+    np.testing.assert_array_equal(got.ravel(), direct)
+    assert (got == starts.next_actions).mean() > 0.5  # the shipped judge knows real Doom
+
+
+def test_copy_last_frame_never_moves_and_ignores_text(starts, judge):
+    seen = {a: PHRASES[a] for a in MOVES + ["idle"]}
+    acc = action_accuracy(judge, CopyLastFrame(), starts, seen, ACTION_NAMES, chunks=3, seed=0)
+    # A frozen frame never shows a turn. (Walking into a wall is static in Doom too, so the
+    # judge may read a frozen frame as "forward" now and then: movement stays far from chance-free.)
+    assert acc["per_action"]["turn_left"] == 0.0 and acc["per_action"]["turn_right"] == 0.0
+    assert np.mean([acc["per_action"][a] for a in MOVES]) < 0.34
+    q = frame_quality(CopyLastFrame(), starts, horizon=4, seed=0)
+    assert q["delta_psnr"] == 0.0  # action-blind: shuffled text changes nothing
+    assert 5 < q["rollout"]["1"]["psnr"] < 60
+
+
+def test_confusion_matrix_counts_every_judged_chunk(starts, judge):
+    seen = {a: PHRASES[a] for a in ["idle", "turn_left"]}
+    acc = action_accuracy(judge, RealContinuation(), starts, seen, ACTION_NAMES, chunks=3, seed=0)
+    counts = np.array(acc["confusion"]["counts"])
+    assert counts.shape == (2, len(ACTION_NAMES)) and counts.sum() == acc["n"] == len(starts) * 2 * 2  # 3 chunks, the first unscored
+
+
+def test_commands_file(tmp_path):
+    f = tmp_path / "c.tsv"
+    f.write_text("# mine\nturn_left\tveer left\nturn_left\tgo leftwards\nshoot\tblast\n")
+    assert read_commands_file(f, ACTION_NAMES) == {"turn_left": ["veer left", "go leftwards"], "shoot": ["blast"]}
+    f.write_text("jump\thop\n")
+    with pytest.raises(UserError, match="unknown action label 'jump'"):
+        read_commands_file(f, ACTION_NAMES)
+    f.write_text("turn left\n")
+    with pytest.raises(UserError, match="TAB"):
+        read_commands_file(f, ACTION_NAMES)
+
+
+def test_bench_end_to_end_with_every_baseline(doom_latent_data, tiny_run, tmp_path):
+    from tv2tv_env.train_world import run_training
+
+    baselines = []
+    for cond in ["prompt", "plan", "action_id"]:
+        run = tmp_path / cond
+        run_training(doom_latent_data, run, config="tiny", max_steps=4, batch_size=4, samples=False, progress=False,
+                     conditioning=cond, eval_every=1000)
+        baselines.append(run)
+    words = tmp_path / "w.tsv"
+    words.write_text("turn_left\tveer left\nforward\tgo ahead\n")
+    out = tmp_path / "bench"
+    report = run_benchmark(tiny_run, doom_latent_data, JUDGE, out, baselines, episodes=2, horizon=4,
+                           commands_file=words, progress=False)
+    assert set(report["models"]) == {"TV2TV", "T2V", "Think2V", "action-id", "copy-last-frame"}
+    for name, r in report["models"].items():
+        assert 0 <= r["action"]["accuracy"] <= 1 and 0 <= r["intervention"]["accuracy"] <= 1
+        assert set(r["action_unseen_wording"]["per_action"]) == {"turn_left", "forward"}
+        assert np.isfinite(r["quality"]["rollout"]["4"]["psnr"]) and "delta_psnr" in r["quality"]
+    assert 0 < report["judge"]["accuracy"] <= 1
+    assert json.loads((out / "report.json").read_text())["models"].keys() == report["models"].keys()
+    md = (out / "report.md").read_text()
+    assert "| TV2TV |" in md and "| copy-last-frame |" in md
+    for f in ["accuracy_per_action.png", "psnr_vs_horizon.png", "rollouts.mp4"]:
+        assert (out / f).stat().st_size > 1000
