@@ -14,16 +14,19 @@ OUT=${2:?usage: train_baselines.sh DATA OUT [STEPS] [CONFIG] [JUDGE]}
 STEPS=${3:-2000}
 CONFIG=${4:-small}
 JUDGE=${5:-checkpoints/doom-small/judge}
-TV2TV=${TV2TV:-.venv/bin/tv2tv}
+TV2TV=${TV2TV:-.venv/bin/tv2tv}   # the command to run (may be "python -m tv2tv_env.cli")
+EXTRA=()                           # VAE=DIR TOKENIZER=DIR: other than the shipped ones
+[ -n "${VAE:-}" ] && EXTRA+=(--vae "$VAE")
+[ -n "${TOKENIZER:-}" ] && EXTRA+=(--tokenizer "$TOKENIZER")
 mkdir -p "$OUT"
 for COND in text prompt plan action_id; do
   RUN="$OUT/$COND"
   RESUME=()
   [ -f "$RUN/ckpt/train_state.pt" ] && RESUME=(--resume)
   echo "== $COND: $RUN (${STEPS} steps, config $CONFIG) $(date -u +%H:%M:%S)"
-  "$TV2TV" train --data "$DATA" --out "$RUN" --config "$CONFIG" --max-steps "$STEPS" --batch-size 16 \
-    --conditioning "$COND" --eval-every 500 --no-samples --quiet "${RESUME[@]}"
+  $TV2TV train --data "$DATA" --out "$RUN" --config "$CONFIG" --max-steps "$STEPS" --batch-size 16 \
+    --conditioning "$COND" --eval-every 500 --no-samples --quiet "${RESUME[@]}" "${EXTRA[@]}"
 done
 echo "== bench $(date -u +%H:%M:%S)"
-"$TV2TV" bench --checkpoint "$OUT/text" --baselines "$OUT/prompt" "$OUT/plan" "$OUT/action_id" \
+$TV2TV bench --checkpoint "$OUT/text" --baselines "$OUT/prompt" "$OUT/plan" "$OUT/action_id" \
   --data "$DATA" --judge "$JUDGE" --out "$OUT/bench"

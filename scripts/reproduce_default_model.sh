@@ -1,0 +1,36 @@
+#!/usr/bin/env bash
+# Reproduce the shipped default model (checkpoints/doom-small) end to end, then benchmark it
+# against baselines trained on the same data with the same budget.
+#
+#   nohup bash scripts/reproduce_default_model.sh [OUT=runs/repro] [MINUTES=75] [BASELINE_STEPS=2000] > repro.log 2>&1 &
+#
+# Stages (each skips work already done; run the same command again after an interruption and
+# training resumes from its last checkpoint):
+#   1. record 400 Doom episodes for the VAE and train it     scripts/train_default_vae.sh
+#   2. record 300 Doom episodes (seed 0) for the world model  tv2tv record
+#   3. the tokenizer, the latent cache                        tv2tv tokenizer, tv2tv encode
+#   4. the `small` TV2TV model for MINUTES minutes            tv2tv train (scripts/train_default_model.sh)
+#   5. start contexts and fp16 export into OUT/doom-small     tv2tv contexts, scripts/export_weights.py
+#   6. the inverse-dynamics judge                             tv2tv train-judge
+#   7. TV2TV and the baselines at BASELINE_STEPS steps each, and `tv2tv bench` on them and on
+#      the exported model                                     scripts/train_baselines.sh, tv2tv bench
+# On a GPU (device tool) stage 1 takes minutes; on 2 CPU cores expect hours for stages 1 and 4.
+set -euo pipefail
+OUT=${1:-runs/repro}; MIN=${2:-75}; STEPS=${3:-2000}
+PY=${PYTHON:-.venv/bin/python}
+T="$PY -m tv2tv_env.cli"
+DATA=$OUT/data-doom; CK=$OUT/doom-small
+mkdir -p "$OUT" "$CK"
+[ -f "$CK/vae/config.json" ] || { PYTHON=$PY bash scripts/train_default_vae.sh "$OUT/data-vae" "$CK/vae" 120 2 400 256; }
+[ -f "$DATA/dataset.json" ] || $T record --game doom --episodes 300 --max-chunks 300 --seed 0 --workers 2 --out "$DATA" --quiet
+[ -f "$CK/tokenizer/tokenizer.json" ] || $T tokenizer --game doom --data "$DATA" --out "$CK/tokenizer"
+$T encode --data "$DATA" --vae "$CK/vae" --quiet
+RESUME=(); [ -f "$OUT/run/ckpt/train_state.pt" ] && RESUME=(--resume)
+$T train --data "$DATA" --out "$OUT/run" --config small --max-minutes "$MIN" --max-steps 10000000 --batch-size 16 \
+  --vae "$CK/vae" --tokenizer "$CK/tokenizer" --eval-every 500 --quiet "${RESUME[@]}"
+$PY scripts/export_weights.py "$OUT/run" "$CK/model"
+cp "$OUT/run/contexts.npz" "$CK/contexts.npz"
+[ -f "$CK/judge/model.safetensors" ] || $T train-judge --data "$DATA" --out "$CK/judge" --minutes 10 --quiet
+TV2TV="$T" VAE="$CK/vae" TOKENIZER="$CK/tokenizer" bash scripts/train_baselines.sh "$DATA" "$OUT/baselines" "$STEPS" small "$CK/judge"
+$T bench --checkpoint "$CK" --baselines "$OUT/baselines/text" "$OUT/baselines/prompt" "$OUT/baselines/plan" \
+  "$OUT/baselines/action_id" --data "$DATA" --judge "$CK/judge" --out "$OUT/bench"
