@@ -333,11 +333,10 @@ def evaluate_judge(judge: Judge, data_dir, split: str = "heldout", max_episodes:
     """The judge's accuracy on real recorded frames, one episode at a time (bounded memory):
     exact action accuracy, per-action accuracy, confusion matrix (rows true, columns
     predicted), per-button accuracy for Doom, and `trust_note`."""
-    _check_dataset(judge, data_dir)
+    meta = _check_dataset(judge, data_dir)
     listing = _listing(data_dir, split)[:max_episodes]
     if not listing:
         raise UserError(f"no usable {split} episodes in {data_dir} to evaluate the judge on")
-    meta = read_meta(data_dir)
     ta, pa, tb, pb, eps = [], [], [], [], 0
     for path, _ in tqdm(listing, desc=f"judge {split}", unit="ep", disable=not progress, file=sys.stderr):
         try:
