@@ -210,7 +210,10 @@ def run_benchmark(checkpoint, data, judge_dir, out, baselines=(), episodes: int 
         contestants = []
         for path in [checkpoint, *baselines]:
             c = WorldContestant("", path, device)
-            c.name = _unique(NAMES[c.conditioning], [x.name for x in contestants])
+            c.name = NAMES[c.conditioning]
+            if c.name in [x.name for x in contestants]:  # e.g. two TV2TV models: tell them by directory
+                c.name = f"{c.name} ({Path(path).name})"
+            c.name = _unique(c.name, [x.name for x in contestants])
             contestants.append(c)
         contestants.append(CopyLastFrame())
     ctx_chunks = max(getattr(c, "world", None) and c.world.sampler.context_chunks or 1 for c in contestants)
@@ -222,7 +225,7 @@ def run_benchmark(checkpoint, data, judge_dir, out, baselines=(), episodes: int 
 
     # the judge, on the same real frames and on their VAE reconstructions
     real_pred = judge_chunks(judge, ctx.last_frames, ctx.next_frames)
-    judge_info = {"heldout": evaluate_judge(judge, data, "heldout", max_episodes=episodes),
+    judge_info = {"heldout": evaluate_judge(judge, data, "heldout"),  # every held-out episode
                   "on_bench_real_frames": float((real_pred == ctx.next_actions).mean())}
     judge_info["accuracy"] = judge_info["heldout"]["accuracy"]
     judge_info["trust_note"] = trust_note(judge_info["accuracy"])
@@ -300,6 +303,8 @@ def report_markdown(report: dict) -> str:
              f"{report['heldout_starts']} held-out starts from {report['data']}, seed {report['seed']}, "
              f"rollout horizon {report['horizon']} chunks.", "",
              f"Judge accuracy on real held-out chunks: **{_f(j['accuracy'], 1, True)}** "
+             f"({report['judge_heldout'].get('samples', '?')} chunks of {report['judge_heldout'].get('episodes', '?')} "
+             f"held-out episodes) "
              f"(on this benchmark's real continuations {_f(j['on_bench_real_frames'], 1, True)}; on their VAE "
              f"reconstructions {_f(j.get('on_vae_reconstructions'), 1, True)}, the ceiling of a model that draws "
              f"through this VAE)."]

@@ -240,6 +240,25 @@ def config_for(data_dir, channels: int = 32) -> JudgeConfig:
 
 
 # --- training -------------------------------------------------------------------------------
+def mirror_permutation(names: list[str]) -> np.ndarray:
+    """Index map of labels under a left-right mirror: "turn_left" <-> "turn_right",
+    "strafe_left+shoot" <-> "strafe_right+shoot", "move_left" <-> "move_right"; others stay."""
+    swap = lambda n: n.replace("left", "\0").replace("right", "left").replace("\0", "right")  # noqa: E731
+    return np.array([names.index(swap(n)) if swap(n) in names else i for i, n in enumerate(names)])
+
+
+def mirror(x: torch.Tensor, y: torch.Tensor, perm: np.ndarray, rows: np.ndarray) -> tuple[torch.Tensor, torch.Tensor]:
+    """Flip the frames of `rows` left-right and swap their left/right labels: a mirrored
+    turn is a real turn the other way, so the judge sees twice the situations (it overfits
+    the 270 training episodes without this)."""
+    if not len(rows):
+        return x, y
+    x, y = x.clone(), y.clone()
+    x[rows] = x[rows].flip(-2)  # (B, 2F, H, W, 3): W is dim -2
+    y[rows] = y[rows][:, perm] if y.dim() == 2 else torch.from_numpy(perm)[y[rows]]
+    return x, y
+
+
 def _lr(progress: float, base: float, warmup: float = 0.03) -> float:
     """Linear warmup, then cosine to 5% of base; progress in [0, 1]."""
     if progress < warmup:
@@ -250,7 +269,7 @@ def _lr(progress: float, base: float, warmup: float = 0.03) -> float:
 
 def fit(judge: Judge, pairs: ChunkPairs, max_steps: int | None = None, minutes: float | None = None,
         batch_size: int = 64, lr: float = 2e-3, seed: int = 0, precision_mode: str = "auto",
-        progress: bool = True) -> dict:
+        progress: bool = True, augment: bool = True) -> dict:
     """Train `judge` in place on random batches of `pairs` until `max_steps` or `minutes`
     (whichever comes first; the learning-rate schedule follows whichever is further along).
     Returns {"steps", "seconds", "loss_start", "loss_end", "dtype"}: losses are means over
@@ -262,6 +281,7 @@ def fit(judge: Judge, pairs: ChunkPairs, max_steps: int | None = None, minutes: 
     rng = np.random.default_rng(seed)
     opt = torch.optim.AdamW(judge.parameters(), lr=lr, weight_decay=0.01)
     loss_fn = F.binary_cross_entropy_with_logits if judge.cfg.multi_label else F.cross_entropy
+    perm = mirror_permutation(judge.cfg.button_names if judge.cfg.multi_label else judge.cfg.action_names)
     budget = None if minutes is None else minutes * 60
     losses, step, t0 = [], 0, time.perf_counter()
     bar = tqdm(total=max_steps, desc="train judge", unit="step", disable=not progress, file=sys.stderr)
@@ -274,6 +294,8 @@ def fit(judge: Judge, pairs: ChunkPairs, max_steps: int | None = None, minutes: 
         for g in opt.param_groups:
             g["lr"] = _lr(done, lr)
         x, y = pairs.batch(rng.integers(len(pairs), size=min(batch_size, len(pairs))))
+        if augment:
+            x, y = mirror(x, y, perm, np.flatnonzero(rng.random(len(x)) < 0.5))
         with precision.autocast(dev, dtype):
             loss = loss_fn(judge(x.to(dev)).float(), y.to(dev))
         opt.zero_grad(set_to_none=True)
