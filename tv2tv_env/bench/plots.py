@@ -19,7 +19,7 @@ def plot_accuracy(report: dict, path):
     models = list(report["models"])
     labels = list(next(iter(report["models"].values()))["action"]["per_action"])
     x, w = np.arange(len(labels)), 0.8 / max(1, len(models))
-    fig, ax = plt.subplots(figsize=(max(6, 1.1 * len(labels)), 3.6))
+    fig, ax = plt.subplots(figsize=(max(6, 1.1 * len(labels)), 4.2))
     for i, m in enumerate(models):
         acc = [report["models"][m]["action"]["per_action"][a] for a in labels]
         ax.bar(x + i * w - 0.4 + w / 2, acc, w, label=m)
@@ -28,7 +28,7 @@ def plot_accuracy(report: dict, path):
     ax.set_ylim(0, 1)
     ax.set_ylabel("judge agrees with the command")
     ax.set_title("Action accuracy per commanded action")
-    ax.legend(fontsize=7, ncol=2)
+    ax.legend(fontsize=7, ncol=4, loc="upper center", bbox_to_anchor=(0.5, -0.3))  # below: bars stay visible
     fig.tight_layout()
     fig.savefig(path, dpi=110)
     plt.close(fig)
