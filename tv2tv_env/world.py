@@ -110,7 +110,7 @@ class ChunkBatch:
 
 class WorldModel:
     def __init__(self, checkpoint=None, game: str = "doom", device: str = "auto", guidance: float | None = None,
-                 sampling_steps: int | None = None, context_chunks: int | None = None, precision_: str = "auto",
+                 sampling_steps: int | None = None, context_chunks: int | None = None, precision_mode: str = "auto",
                  temperature: float = 1.0):
         self.paths = resolve_checkpoint(checkpoint, game)
         cfg = json.loads((self.paths.model / "config.json").read_text())
@@ -119,7 +119,7 @@ class WorldModel:
                             f"TV2TV/{cfg['game'].capitalize()}-v0 or another checkpoint")
         self.game = game
         self.device = precision.resolve_device(device)
-        self.dtype = precision.autocast_dtype(self.device, precision_)
+        self.dtype = precision.autocast_dtype(self.device, precision_mode)
         with contextlib.redirect_stdout(io.StringIO()):  # huggingface_hub prints a line on every load
             self.model = TV2TVModel.from_pretrained(self.paths.model).float().to(self.device).eval()
         from diffusers import AutoencoderKL  # heavy import, only once a model is really loaded
