@@ -202,3 +202,10 @@ def test_vector_env_terminates_from_the_end_head(tiny_run):
     assert not term.any() and (rew == 0).all()
     with pytest.raises(ValueError, match="one command per sub-env"):
         v.step("shoot")
+
+
+def test_vector_env_prompts_per_sub_env(venv):
+    obs, _ = venv.reset(seed=0, options={"prompt": ["a dark room", None, "a fight"]})  # None: no prompt
+    assert obs.shape == (3, 64, 64, 3)
+    with pytest.raises(ValueError, match="outside the action charset"):
+        venv.reset(seed=0, options={"prompt": ["ok", "ünicode", None]})

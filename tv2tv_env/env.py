@@ -24,7 +24,7 @@ import torch
 from gymnasium import spaces
 
 from .render import Window, captioned
-from .world import COMMAND_CHARSET, MAX_COMMAND_LENGTH, WorldModel, check_command
+from .world import COMMAND_CHARSET, MAX_COMMAND_LENGTH, WorldModel
 
 
 def command_space() -> spaces.Text:
@@ -66,8 +66,6 @@ class TV2TVEnv(gym.Env):
             start = int(self.np_random.integers(len(self.world)))
         self._generator = torch_generator(self.np_random)
         prompt = options.get("prompt")
-        if prompt is not None:
-            check_command(prompt, max_length=4 * MAX_COMMAND_LENGTH)
         frames = self.world.reset([int(start)], [prompt] if prompt else None)[0]
         self._frames, self._text, self._thought = frames, str(self.world.contexts.texts[start][-1]), False
         info = {"text": self._text, "frames": frames, "thought": False, "reward": 0.0, "end_prob": 0.0,
@@ -79,7 +77,6 @@ class TV2TVEnv(gym.Env):
     def step(self, action):
         if self._frames is None:
             raise gym.error.ResetNeeded("call reset() before step()")
-        check_command(action, self.action_space.max_length)
         out = self.world.step([action], [self._generator])
         frames, reward, end = out.frames[0], float(out.reward[0]), float(out.end_prob[0])
         self._frames, self._text, self._thought = frames, out.texts[0], out.thought[0]

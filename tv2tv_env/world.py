@@ -164,7 +164,9 @@ class WorldModel:
                 raise ValueError(f"start context {s} does not exist; this checkpoint has {len(self)} (0..{len(self) - 1})")
         lat = torch.from_numpy(self.contexts.latents[starts].astype(np.float32))
         texts = [self._context_ids[s] for s in starts]
-        prompt_ids = [self.encode_text(p) for p in prompts] if prompts else None
+        # prompts are checked here, once for every env; None: no prompt for that stream
+        prompt_ids = [self.encode_text(check_command(p, max_length=4 * MAX_COMMAND_LENGTH)) if p is not None else []
+                      for p in prompts] if prompts else None
         return lat, texts, prompt_ids
 
     def reset(self, starts: list[int], prompts: list[str] | None = None) -> np.ndarray:

@@ -216,7 +216,7 @@ def run_benchmark(checkpoint, data, judge_dir, out, baselines=(), episodes: int 
             c.name = _unique(c.name, [x.name for x in contestants])
             contestants.append(c)
         contestants.append(CopyLastFrame())
-    ctx_chunks = max(getattr(c, "world", None) and c.world.sampler.context_chunks or 1 for c in contestants)
+    ctx_chunks = max([c.world.sampler.context_chunks for c in contestants if isinstance(c, WorldContestant)], default=1)
     ctx = load_starts(data, episodes, ctx_chunks, horizon, seed=seed)
     probe = PROBE[game]
     seen = {a: phrases[a] for a in probe}

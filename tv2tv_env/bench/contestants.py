@@ -104,15 +104,12 @@ class WorldContestant(Contestant):
         self.info = _run_info(self.world)
         self.seconds, self.frames = 0.0, 0
 
-    def _enc(self, text: str) -> list[int]:
-        return self.world.encode_text(text)
-
     @torch.no_grad()
     def rollout(self, ctx, texts, actions, seed=0):
         w, B, H = self.world, len(ctx), len(texts[0])
         t0 = time.perf_counter()
-        ctx_ids = [[self._enc(t) for t in row] for row in ctx.texts]
-        step_ids = [[self._enc(t) for t in row] for row in texts]
+        ctx_ids = [[w.encode_text(t) for t in row] for row in ctx.texts]
+        step_ids = [[w.encode_text(t) for t in row] for row in texts]
         prompts = None
         if self.conditioning in ("prompt", "plan"):
             prompts = [plan_prompt(ctx_ids[b] + step_ids[b], self.sep) for b in range(B)]
