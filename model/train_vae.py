@@ -7,7 +7,6 @@ renamed, so a killed run leaves the last complete one.
 from __future__ import annotations
 
 import json
-import math
 import time
 from pathlib import Path
 
@@ -16,15 +15,8 @@ from tqdm import tqdm
 
 from . import precision
 from .atomic import atomic_dir
+from .schedule import warmup_cosine
 from .vae import VAEConfig, build_vae, calibrate_scale, decode, encode, psnr, vae_loss
-
-
-def lr_at(progress: float, base: float, warmup: float = 0.02) -> float:
-    """Linear warmup, then cosine to 5% of base; progress in [0, 1]."""
-    if progress < warmup:
-        return base * progress / warmup
-    p = min(1.0, (progress - warmup) / (1 - warmup))
-    return base * (0.05 + 0.95 * 0.5 * (1 + math.cos(math.pi * p)))
 
 
 @torch.no_grad()
@@ -71,7 +63,7 @@ def train_vae(train: torch.Tensor, heldout: torch.Tensor, out, cfg: VAEConfig = 
         if prog >= 1.0:
             break
         for g in opt.param_groups:
-            g["lr"] = lr_at(prog, lr)
+            g["lr"] = warmup_cosine(prog, lr, warmup=0.02)
         idx = torch.randint(len(train), (batch,), generator=gen)
         x = data[idx.to(data.device)]
         flip = (torch.rand(batch, generator=gen) < 0.5).to(x.device)  # mirror images are as valid as the originals

@@ -2,7 +2,9 @@
 # Reproduce the shipped default model (checkpoints/doom-small) end to end, then benchmark it
 # against baselines trained on the same data with the same budget.
 #
-#   nohup bash scripts/reproduce_default_model.sh [OUT=runs/repro] [MINUTES=75] [BASELINE_STEPS=2000] > repro.log 2>&1 &
+#   nohup bash scripts/reproduce_default_model.sh [OUT=runs/repro] [MINUTES=75] [BASELINE_STEPS] > repro.log 2>&1 &
+#
+# BASELINE_STEPS defaults to the steps the TV2TV run reached in MINUTES: the same budget.
 #
 # Stages (each skips work already done; run the same command again after an interruption and
 # training resumes from its last checkpoint):
@@ -12,11 +14,11 @@
 #   4. the `small` TV2TV model for MINUTES minutes            tv2tv train (scripts/train_default_model.sh)
 #   5. start contexts and fp16 export into OUT/doom-small     tv2tv contexts, scripts/export_weights.py
 #   6. the inverse-dynamics judge                             tv2tv train-judge
-#   7. TV2TV and the baselines at BASELINE_STEPS steps each, and `tv2tv bench` on them and on
-#      the exported model                                     scripts/train_baselines.sh, tv2tv bench
+#   7. T2V, Think2V and action-id at BASELINE_STEPS steps each (two at a time), and
+#      `tv2tv bench` on them and the exported model           scripts/train_baselines.sh
 # On a GPU (device tool) stage 1 takes minutes; on 2 CPU cores expect hours for stages 1 and 4.
 set -euo pipefail
-OUT=${1:-runs/repro}; MIN=${2:-75}; STEPS=${3:-2000}
+OUT=${1:-runs/repro}; MIN=${2:-75}; STEPS=${3:-}
 PY=${PYTHON:-.venv/bin/python}
 T="$PY -m tv2tv_env.cli"
 DATA=$OUT/data-doom; CK=$OUT/doom-small
@@ -30,7 +32,9 @@ $T train --data "$DATA" --out "$OUT/run" --config small --max-minutes "$MIN" --m
   --vae "$CK/vae" --tokenizer "$CK/tokenizer" --eval-every 500 --quiet "${RESUME[@]}"
 $PY scripts/export_weights.py "$OUT/run" "$CK/model"
 cp "$OUT/run/contexts.npz" "$CK/contexts.npz"
-[ -f "$CK/judge/model.safetensors" ] || $T train-judge --data "$DATA" --out "$CK/judge" --minutes 10 --quiet
-TV2TV="$T" VAE="$CK/vae" TOKENIZER="$CK/tokenizer" bash scripts/train_baselines.sh "$DATA" "$OUT/baselines" "$STEPS" small "$CK/judge"
-$T bench --checkpoint "$CK" --baselines "$OUT/baselines/text" "$OUT/baselines/prompt" "$OUT/baselines/plan" \
-  "$OUT/baselines/action_id" --data "$DATA" --judge "$CK/judge" --out "$OUT/bench"
+[ -f "$CK/judge/model.safetensors" ] ||
+  $T train-judge --data "$DATA" --out "$CK/judge" --minutes 20 --max-episodes 270 --channels 48 --quiet
+[ -n "$STEPS" ] || STEPS=$($PY -c "import json,sys; print(json.loads(open(sys.argv[1]).readlines()[-1])['step'])" \
+  "$OUT/run/metrics.jsonl")
+TV2TV="$T" VAE="$CK/vae" TOKENIZER="$CK/tokenizer" CONDITIONS="prompt plan action_id" JOBS=2 CHECKPOINT="$CK" \
+  bash scripts/train_baselines.sh "$DATA" "$OUT/baselines" "$STEPS" small "$CK/judge"  # bench in OUT/baselines/bench

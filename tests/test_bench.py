@@ -89,11 +89,12 @@ def test_bench_end_to_end_with_every_baseline(doom_latent_data, tiny_run, tmp_pa
     assert set(report["models"]) == {"TV2TV", "T2V", "Think2V", "action-id", "copy-last-frame"}
     for name, r in report["models"].items():
         assert 0 <= r["action"]["accuracy"] <= 1 and 0 <= r["intervention"]["accuracy"] <= 1
-        assert set(r["action_unseen_wording"]["per_action"]) == {"turn_left", "forward"}
+        assert set(r["action_unseen_wording"]["per_action"]) == {"turn_left", "forward"}  # the user's file
+        assert 0 <= r["action_new_phrasing"]["accuracy"] <= 1 and r["action_new_phrasing"]["n"] > 0
         assert np.isfinite(r["quality"]["rollout"]["4"]["psnr"]) and "delta_psnr" in r["quality"]
-    assert 0 < report["judge"]["accuracy"] <= 1
+    assert 0 < report["judge"]["accuracy"] <= 1 and 0 <= report["judge"]["after_change"] <= 1
     assert json.loads((out / "report.json").read_text())["models"].keys() == report["models"].keys()
     md = (out / "report.md").read_text()
-    assert "| TV2TV |" in md and "| copy-last-frame |" in md
+    assert "| TV2TV |" in md and "| copy-last-frame |" in md and "new phrasing" in md
     for f in ["accuracy_per_action.png", "psnr_vs_horizon.png", "rollouts.mp4"]:
         assert (out / f).stat().st_size > 1000

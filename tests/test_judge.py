@@ -54,6 +54,8 @@ def test_train_save_load_round_trip(doom_data, tmp_path):
     assert np.array(held["confusion"]).shape == (16, 16) and np.sum(held["confusion"]) == report["heldout_samples"]
     assert sum(a["samples"] for a in held["per_action"].values()) == report["heldout_samples"]
     assert 0 <= report["accuracy"] <= 1
+    changes = sum(int((e.action[1:] != e.action[:-1]).sum()) for _, e in iter_episodes(doom_data, "heldout"))
+    assert held["after_change"]["samples"] == changes > 0  # chunks whose action differs from the one before
 
     _, ep = next(iter_episodes(doom_data, "heldout"))
     prev = previous_chunks(ep.start_frame, ep.frames)

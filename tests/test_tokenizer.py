@@ -86,6 +86,23 @@ def test_corpus_covers_phrases_but_no_unseen_ones(game):
     assert describer_corpus(game) == corpus  # deterministic
 
 
+@pytest.mark.parametrize("game", ["doom", "crafter"])
+def test_recombined_phrases_are_new_sentences_of_known_words(game):
+    """The benchmark's rewording test: each phrase never occurs in what recording writes,
+    but each of its words does (unlike UNSEEN_PHRASES, whose words are new)."""
+    import importlib
+    import re
+
+    mod = importlib.import_module(f"tv2tv_env.games.{game}")
+    text = "\n".join(describer_corpus(game))
+    words = set(re.findall(r"[a-z']+", text))
+    assert set(mod.RECOMBINED_PHRASES) <= set(mod.ACTION_NAMES)
+    for phrases in mod.RECOMBINED_PHRASES.values():
+        for p in phrases:
+            assert not re.search(rf"\b{re.escape(p)}\b", text), p
+            assert set(p.split()) <= words, p
+
+
 def test_small_vocab_refused():
     with pytest.raises(ValueError):
         train_tokenizer(["a b"], vocab_size=100)

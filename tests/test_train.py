@@ -5,6 +5,7 @@ import os
 import signal
 from dataclasses import replace
 
+import numpy as np
 import pytest
 import torch
 
@@ -185,3 +186,12 @@ def test_resuming_with_another_config_is_refused(doom_latent_data, tmp_path):
     with pytest.raises(UserError, match="another config"):
         run_training(doom_latent_data, run, config="small", max_steps=4, batch_size=4, resume=True,
                      samples=False, progress=False)
+
+
+def test_warmup_cosine_schedule():
+    from model.schedule import warmup_cosine
+
+    lrs = [warmup_cosine(p, 2.0, warmup=0.1, floor=0.05) for p in np.linspace(0, 1, 101)]
+    assert lrs[0] == 0 and lrs[5] == pytest.approx(1.0) and max(lrs) == pytest.approx(2.0)  # ramp to the peak
+    assert all(a >= b for a, b in zip(lrs[10:], lrs[11:]))  # then only down
+    assert lrs[-1] == pytest.approx(0.1) == warmup_cosine(1.5, 2.0, warmup=0.1)  # floor, also past the end

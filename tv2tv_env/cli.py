@@ -374,7 +374,8 @@ def build_parser() -> argparse.ArgumentParser:
     b.add_argument("--episodes", type=int, default=8, help="held-out episodes (2 starts each; default 8)")
     b.add_argument("--horizon", type=int, default=16, help="rollout chunks for PSNR/SSIM (default 16)")
     b.add_argument("--commands", default=None, metavar="FILE",
-                   help="your own wordings to test, one per line: action_label<TAB>text")
+                   help="your own new-word wordings to test instead of the built-in ones, one per line: "
+                        "action_label<TAB>text")
     b.add_argument("--seed", type=int, default=0)
     b.add_argument("--device", default="auto")
     b.add_argument("--out", required=True, help="output directory")

@@ -4,8 +4,9 @@ Every model (TV2TV and its baselines) starts from the same real held-out context
 same seeds, and an inverse-dynamics judge trained on real frames reads what happened:
 
 - action accuracy: K chunks under one command; the judge names the action of each chunk
-  (per-action confusion matrix), with the recorded wordings and with wordings never used in
-  recording (`UNSEEN_PHRASES`, or the user's `--commands FILE`);
+  (per-action confusion matrix), with the recorded wordings, with new words never used in
+  recording ("spin left"; `UNSEEN_PHRASES`, or the user's `--commands FILE`), and with new
+  phrasings of recorded words ("look to the left"; `RECOMBINED_PHRASES`);
 - text intervention: two chunks of one command, then a switch ("turn left" -> "turn
   right"); does the first chunk after the switch follow the new command;
 - frame quality: teacher-forced PSNR/SSIM of the next chunk (real context every time) and
@@ -43,11 +44,12 @@ NAMES = {"text": "TV2TV", "prompt": "T2V", "plan": "Think2V", "action_id": "acti
 
 
 def game_vocabulary(game: str):
+    """(action names, recorded phrases, phrases of new words, new phrasings of recorded words)."""
     if game == "doom":
-        return doom.ACTION_NAMES, doom.PHRASES, doom.UNSEEN_PHRASES
-    from ..games import crafter
-
-    return crafter.ACTION_NAMES, crafter.PHRASES, crafter.UNSEEN_PHRASES
+        mod = doom
+    else:
+        from ..games import crafter as mod
+    return mod.ACTION_NAMES, mod.PHRASES, mod.UNSEEN_PHRASES, mod.RECOMBINED_PHRASES
 
 
 def read_commands_file(path, action_names) -> dict[str, list[str]]:
@@ -204,7 +206,7 @@ def run_benchmark(checkpoint, data, judge_dir, out, baselines=(), episodes: int 
     out.mkdir(parents=True, exist_ok=True)
     meta = read_meta(data)
     game = meta["game"]
-    action_names, phrases, unseen = game_vocabulary(game)
+    action_names, phrases, unseen, recombined = game_vocabulary(game)
     judge = load_judge(judge_dir)
     if contestants is None:
         contestants = []
@@ -222,11 +224,13 @@ def run_benchmark(checkpoint, data, judge_dir, out, baselines=(), episodes: int 
     seen = {a: phrases[a] for a in probe}
     unseen_words = read_commands_file(commands_file, action_names) if commands_file else \
         {a: unseen[a] for a in probe if a in unseen}
+    rephrased = {a: recombined[a] for a in probe if a in recombined}
 
     # the judge, on the same real frames and on their VAE reconstructions
     real_pred = judge_chunks(judge, ctx.last_frames, ctx.next_frames)
     judge_info = {"heldout": evaluate_judge(judge, data, "heldout"),  # every held-out episode
                   "on_bench_real_frames": float((real_pred == ctx.next_actions).mean())}
+    judge_info["after_change"] = judge_info["heldout"].get("after_change", {}).get("accuracy")
     judge_info["accuracy"] = judge_info["heldout"]["accuracy"]
     judge_info["trust_note"] = trust_note(judge_info["accuracy"])
     first_world = next((c for c in contestants if isinstance(c, WorldContestant)), None)
@@ -245,6 +249,7 @@ def run_benchmark(checkpoint, data, judge_dir, out, baselines=(), episodes: int 
         r = {"info": who.info, "conditioning": who.conditioning}
         r["action"] = action_accuracy(judge, who, ctx, seen, action_names, chunks, seed)
         r["action_unseen_wording"] = action_accuracy(judge, who, ctx, unseen_words, action_names, chunks, seed)
+        r["action_new_phrasing"] = action_accuracy(judge, who, ctx, rephrased, action_names, chunks, seed)
         r["intervention"] = intervention_accuracy(judge, who, ctx, SWITCHES[game], phrases, action_names, seed)
         q = frame_quality(who, ctx, horizon, seed)
         videos[who.name] = q.pop("video")
@@ -310,20 +315,25 @@ def report_markdown(report: dict) -> str:
              f"through this VAE)."]
     if j.get("trust_note"):
         lines += ["", f"**Warning:** {j['trust_note']}"]
-    lines += ["", "| model | action acc. | unseen wording | intervention | TF PSNR | TF SSIM | PSNR@1 | PSNR@4 | "
-              "PSNR@16 | delta-PSNR | frames/s | steps | train min |",
-              "|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
+    if j.get("after_change") is not None:
+        lines += ["", f"On real held-out chunks whose action differs from the chunk before (the real-play analogue "
+                  f"of an intervention) the judge scores {_f(j['after_change'], 1, True)}."]
+    lines += ["", "| model | action acc. | new phrasing | new words | intervention | TF PSNR | TF SSIM | PSNR@1 | "
+              "PSNR@4 | PSNR@16 | delta-PSNR | frames/s | steps | train min |",
+              "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
     for name, r in report["models"].items():
         q, ro = r["quality"], r["quality"]["rollout"]
         info = r["info"]
         lines.append("| " + " | ".join([
-            name, _f(r["action"]["accuracy"], 1, True), _f(r["action_unseen_wording"]["accuracy"], 1, True),
+            name, _f(r["action"]["accuracy"], 1, True), _f(r["action_new_phrasing"]["accuracy"], 1, True),
+            _f(r["action_unseen_wording"]["accuracy"], 1, True),
             _f(r["intervention"]["accuracy"], 1, True), _f(q["teacher_forced"]["psnr"], 2),
             _f(q["teacher_forced"]["ssim"], 3), *[_f(ro.get(str(h), {}).get("psnr"), 2) for h in HORIZONS],
             _f(q["delta_psnr"], 2), _f(r.get("frames_per_s")), str(info.get("steps", "-")),
             str(info.get("train_minutes", "-"))]) + " |")
-    lines += ["", "Action accuracy: the judge reads each generated chunk under a command and agrees with it. Unseen "
-              "wording: the same with phrasings never used in recording. Intervention: the first chunk after a "
+    lines += ["", "Action accuracy: the judge reads each generated chunk under a command and agrees with it. New "
+              "phrasing: the same with sentences never used in recording, made of words recording uses (\"look to "
+              "the left\"). New words: with words never used in recording (\"spin left\"). Intervention: the first chunk after a "
               "command switch follows the new command. TF: teacher-forced next chunk. delta-PSNR: rollout PSNR "
               "with the real text minus with shuffled text (0 means the model ignores the text).", ""]
     return "\n".join(lines)

@@ -33,6 +33,7 @@ from tqdm import tqdm
 
 from model import precision
 from model.atomic import atomic_dir
+from model.schedule import warmup_cosine
 
 from ..dataset import BadEpisode, iter_episodes, read_episode, read_meta
 from ..errors import UserError
@@ -259,14 +260,6 @@ def mirror(x: torch.Tensor, y: torch.Tensor, perm: np.ndarray, rows: np.ndarray)
     return x, y
 
 
-def _lr(progress: float, base: float, warmup: float = 0.03) -> float:
-    """Linear warmup, then cosine to 5% of base; progress in [0, 1]."""
-    if progress < warmup:
-        return base * progress / warmup
-    p = min(1.0, (progress - warmup) / (1 - warmup))
-    return base * (0.05 + 0.95 * 0.5 * (1 + math.cos(math.pi * p)))
-
-
 def fit(judge: Judge, pairs: ChunkPairs, max_steps: int | None = None, minutes: float | None = None,
         batch_size: int = 64, lr: float = 2e-3, seed: int = 0, precision_mode: str = "auto",
         progress: bool = True, augment: bool = True) -> dict:
@@ -292,7 +285,7 @@ def fit(judge: Judge, pairs: ChunkPairs, max_steps: int | None = None, minutes: 
         if done >= 1:
             break
         for g in opt.param_groups:
-            g["lr"] = _lr(done, lr)
+            g["lr"] = warmup_cosine(done, lr, warmup=0.03)
         x, y = pairs.batch(rng.integers(len(pairs), size=min(batch_size, len(pairs))))
         if augment:
             x, y = mirror(x, y, perm, np.flatnonzero(rng.random(len(x)) < 0.5))
@@ -313,8 +306,10 @@ def fit(judge: Judge, pairs: ChunkPairs, max_steps: int | None = None, minutes: 
             **precision.describe(dev, dtype)}
 
 
-def _score(cfg: JudgeConfig, true_actions, pred_actions, true_buttons=None, pred_buttons=None) -> dict:
-    """Accuracy figures for the report; per-class entries are None for absent classes."""
+def _score(cfg: JudgeConfig, true_actions, pred_actions, true_buttons=None, pred_buttons=None, changed=None) -> dict:
+    """Accuracy figures for the report; per-class entries are None for absent classes.
+    `changed` marks chunks whose action differs from the chunk before: the real-play analogue
+    of the benchmark's text intervention, and its ceiling (momentum carries over a switch)."""
     n = len(cfg.action_names)
     cm = metrics.confusion_matrix(true_actions, pred_actions, n)
     per = metrics.per_class_accuracy(cm)
@@ -326,6 +321,9 @@ def _score(cfg: JudgeConfig, true_actions, pred_actions, true_buttons=None, pred
     if cfg.multi_label and true_buttons is not None:
         hit = (np.asarray(true_buttons) == np.asarray(pred_buttons)).mean(0)
         out["per_button_accuracy"] = {name: float(h) for name, h in zip(cfg.button_names, hit)}
+    if changed is not None and changed.any():
+        ok = np.asarray(true_actions) == np.asarray(pred_actions)
+        out["after_change"] = {"samples": int(changed.sum()), "accuracy": float(ok[changed].mean())}
     out["trust_note"] = trust_note(acc)
     return out
 
@@ -359,7 +357,7 @@ def evaluate_judge(judge: Judge, data_dir, split: str = "heldout", max_episodes:
     listing = _listing(data_dir, split)[:max_episodes]
     if not listing:
         raise UserError(f"no usable {split} episodes in {data_dir} to evaluate the judge on")
-    ta, pa, tb, pb, eps = [], [], [], [], 0
+    ta, pa, tb, pb, changed, eps = [], [], [], [], [], 0
     for path, _ in tqdm(listing, desc=f"judge {split}", unit="ep", disable=not progress, file=sys.stderr):
         try:
             ep = read_episode(path, meta, verify=False)
@@ -367,6 +365,7 @@ def evaluate_judge(judge: Judge, data_dir, split: str = "heldout", max_episodes:
             continue
         actions, buttons = _predict_all(judge, previous_chunks(ep.start_frame, ep.frames), ep.frames)
         ta.append(ep.action.astype(np.int64))
+        changed.append(np.r_[False, ta[-1][1:] != ta[-1][:-1]])  # the first chunk's previous action is unknown
         pa.append(actions)
         tb.append(ep.buttons)
         pb.append(buttons)
@@ -374,7 +373,7 @@ def evaluate_judge(judge: Judge, data_dir, split: str = "heldout", max_episodes:
     if not eps:
         raise UserError(f"no readable {split} episodes in {data_dir} to evaluate the judge on")
     cat = lambda xs: np.concatenate(xs) if xs[0] is not None else None  # noqa: E731
-    return {"split": split, "episodes": eps, **_score(judge.cfg, cat(ta), cat(pa), cat(tb), cat(pb))}
+    return {"split": split, "episodes": eps, **_score(judge.cfg, cat(ta), cat(pa), cat(tb), cat(pb), cat(changed))}
 
 
 def evaluate_pairs(judge: Judge, pairs: ChunkPairs, max_samples: int = 4096, seed: int = 0) -> dict:

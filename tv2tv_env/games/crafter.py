@@ -50,6 +50,10 @@ UNSEEN_PHRASES = {
     "move_up": ["travel northward"], "move_down": ["travel southward"], "do": ["strike the tile ahead"],
     "sleep": ["go to bed"],
 }
+RECOMBINED_PHRASES = {  # new phrasings from recorded words; see games/doom.py
+    "noop": ["stay still"], "move_left": ["head west"], "move_right": ["head east"], "move_up": ["head north"],
+    "move_down": ["head south"], "do": ["hit the block ahead"], "sleep": ["lie down to nap"],
+}
 EVENT_PHRASES = {
     "gain": ["you get {n} {item}", "{item} +{n}", "you collect {n} {item}"],
     "spend": ["you use {n} {item}"],

@@ -61,6 +61,18 @@ UNSEEN_PHRASES = {
     "shoot": ["blast away", "let off a shot"],
     "idle": ["remain still", "freeze"],
 }
+# New phrasings made only of words that recording uses ("look to the left" from "look left" and
+# "turn to the left"): the benchmark's test of rewording, as opposed to UNSEEN_PHRASES' new words.
+RECOMBINED_PHRASES = {
+    "forward": ["walk ahead", "go ahead"],
+    "backward": ["go back", "step backward"],
+    "turn_left": ["look to the left", "rotate to the left"],
+    "turn_right": ["look to the right", "rotate to the right"],
+    "strafe_left": ["sidestep to the left", "slide to the left"],
+    "strafe_right": ["sidestep to the right", "slide to the right"],
+    "shoot": ["fire the trigger", "shoot the pistol"],
+    "idle": ["stay still", "hold still"],
+}
 EVENT_PHRASES = {
     "kill": ["an enemy dies", "you kill an enemy", "a monster goes down"],
     "kills": ["{n} enemies die", "you kill {n} enemies"],
