@@ -11,8 +11,9 @@
 #
 # Environment:
 #   CONDITIONS="text prompt plan action_id"  which runs to train (the order they start in)
-#   JOBS=1             runs trained at once, one thread each when more than one: on 2 cores, two
-#                      one-thread runs together go ~1.7x faster than one after the other
+#   JOBS=1             runs trained at once, one thread each when more than one (on this 2-core
+#                      CPU two one-thread `small` runs made 155-165 steps/min each; one two-thread
+#                      run makes 268)
 #   CHECKPOINT=OUT/text   the TV2TV model the bench compares, e.g. checkpoints/doom-small when
 #                      the baselines get the shipped model's step budget (CONDITIONS without text)
 #   VAE=DIR TOKENIZER=DIR  other than the shipped ones; TV2TV=cmd  the tv2tv command

@@ -333,7 +333,7 @@ def report_markdown(report: dict) -> str:
             str(info.get("train_minutes", "-"))]) + " |")
     lines += ["", "Action accuracy: the judge reads each generated chunk under a command and agrees with it. New "
               "phrasing: the same with sentences never used in recording, made of words recording uses (\"look to "
-              "the left\"). New words: with words never used in recording (\"spin left\"). Intervention: the first chunk after a "
-              "command switch follows the new command. TF: teacher-forced next chunk. delta-PSNR: rollout PSNR "
+              "the left\"). New words: with words never used in recording (\"spin left\"). Intervention: the "
+              "first chunk after a command switch follows the new command. TF: teacher-forced next chunk. delta-PSNR: rollout PSNR "
               "with the real text minus with shuffled text (0 means the model ignores the text).", ""]
     return "\n".join(lines)
