@@ -124,3 +124,35 @@ def test_mirroring_swaps_left_and_right_labels():
     names = ["noop", "move_left", "move_right", "do"]
     _, ids2 = mirror(x, ids, mirror_permutation(names), np.array([0, 1]))
     assert ids2.tolist() == [2, 3]
+
+
+def test_mirror_average_reads_a_mirrored_pair_as_the_mirrored_action():
+    """With mirror_average the judge is left-right equivariant by construction: the logits of a
+    mirrored pair are the pair's logits with left and right swapped. A plain judge is not."""
+    from tv2tv_env.bench.judge import mirror_permutation
+
+    torch.manual_seed(0)
+    rng = np.random.default_rng(0)
+    prev, cur = (rng.integers(0, 256, (3, 4, 64, 64, 3), dtype=np.uint8) for _ in range(2))
+    flip = lambda a: np.ascontiguousarray(a[:, :, :, ::-1])  # noqa: E731  (B, F, H, W, 3): W is axis 3
+    perm = mirror_permutation(doom.BUTTON_NAMES)
+    plain = Judge(JudgeConfig("doom", doom.ACTION_NAMES, doom.BUTTON_NAMES, channels=8))
+    averaged = Judge(JudgeConfig("doom", doom.ACTION_NAMES, doom.BUTTON_NAMES, channels=8, mirror_average=True))
+    averaged.load_state_dict(plain.state_dict())
+    z, z_flipped = averaged.logits(prev, cur), averaged.logits(flip(prev), flip(cur))
+    torch.testing.assert_close(z_flipped, z[:, perm], atol=1e-5, rtol=1e-5)
+    # the average of the plain judge's two readings, nothing else
+    torch.testing.assert_close(z, (plain.logits(prev, cur) + plain.logits(flip(prev), flip(cur))[:, perm]) / 2)
+    assert not torch.allclose(plain.logits(flip(prev), flip(cur)), plain.logits(prev, cur)[:, perm], atol=1e-3)
+
+
+def test_judge_trained_on_one_recording_is_measured_on_another(doom_data, doom_latent_data, crafter_data, tmp_path):
+    report = train_judge(doom_data, tmp_path / "j", minutes=None, max_steps=2, batch_size=8, channels=8,
+                         progress=False, eval_data=doom_latent_data)
+    other = [len(ep) for _, ep in iter_episodes(doom_latent_data, "heldout")]
+    assert report["eval_data"] == str(doom_latent_data) and report["heldout_samples"] == sum(other) > 0
+    assert load_judge(tmp_path / "j").cfg.mirror_average  # the default for new judges
+    with pytest.raises(UserError, match="train a judge on this data"):  # before any training
+        train_judge(doom_data, tmp_path / "k", minutes=None, max_steps=2, channels=8, progress=False,
+                    eval_data=crafter_data)
+    assert not (tmp_path / "k").exists()

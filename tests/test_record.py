@@ -1,5 +1,6 @@
 """Recording from the real engines: shapes, text, determinism, splits, workers."""
 import json
+import os
 
 import numpy as np
 import pytest
@@ -89,6 +90,28 @@ def test_workers_record_the_same_data_as_one_process(tmp_path):
     assert one["chunks"] == two["chunks"]
     for (_, a), (_, b) in zip(dataset.iter_episodes(tmp_path / "one"), dataset.iter_episodes(tmp_path / "two")):
         assert np.array_equal(a.frames, b.frames) and a.text == b.text
+
+
+def _vizdoom_engines() -> set[int]:
+    """PIDs of running ViZDoom engine processes (Linux /proc)."""
+    import os
+
+    pids = set()
+    for d in os.listdir("/proc"):
+        try:
+            with open(f"/proc/{d}/cmdline", "rb") as f:
+                if d.isdigit() and b"viz_instance_id" in f.read():
+                    pids.add(int(d))
+        except OSError:
+            continue
+    return pids
+
+
+@pytest.mark.skipif(not os.path.isdir("/proc"), reason="reads the process table from /proc")
+def test_workers_leave_no_engine_running(tmp_path):
+    before = _vizdoom_engines()
+    record("doom", 2, 3, tmp_path / "d", seed=5, workers=2, progress=False)
+    assert _vizdoom_engines() - before == set()  # orphans would keep a pipe like `tv2tv record | tail` open
 
 
 def test_appending_continues_numbering(tmp_path):

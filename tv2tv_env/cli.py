@@ -217,7 +217,8 @@ def cmd_train_judge(a):
     from .bench.judge import train_judge
 
     report = train_judge(a.data, a.out, minutes=a.minutes, max_episodes=a.max_episodes, seed=a.seed,
-                         device=a.device, channels=a.channels, progress=not a.quiet)
+                         device=a.device, channels=a.channels, progress=not a.quiet, eval_data=a.eval_data,
+                         mirror_average=not a.no_mirror_average, batch_size=a.batch_size, lr=a.lr)
     print(json.dumps({k: report[k] for k in ("accuracy", "train_accuracy", "trust_note", "train_samples",
                                              "heldout_samples")}))
     return 0
@@ -384,12 +385,19 @@ def build_parser() -> argparse.ArgumentParser:
 
     j = sub.add_parser("train-judge", help="train the benchmark's inverse-dynamics judge on real frames",
                        description="Train the judge (which action happened between two chunks) on the held-in "
-                       "episodes of DATA; report its accuracy on the held-out ones.")
-    j.add_argument("--data", required=True)
+                       "episodes of DATA; report its accuracy on the held-out ones (of --eval-data if given).")
+    j.add_argument("--data", required=True, help="recording to train on (its train split)")
+    j.add_argument("--eval-data", default=None,
+                   help="recording whose held-out split measures the judge (default: DATA); give the world model's "
+                   "dataset when DATA is a recording made for the judge alone")
     j.add_argument("--out", required=True, help="judge directory (config.json, model.safetensors, report.json)")
     j.add_argument("--minutes", type=float, default=10.0)
     j.add_argument("--max-episodes", type=int, default=120, help="training episodes held in memory")
     j.add_argument("--channels", type=int, default=32)
+    j.add_argument("--batch-size", type=int, default=64)
+    j.add_argument("--lr", type=float, default=2e-3, help="peak learning rate (warmup, then cosine)")
+    j.add_argument("--no-mirror-average", action="store_true",
+                   help="read each pair once, not also mirrored left-right (half the cost, lower accuracy)")
     j.add_argument("--seed", type=int, default=0)
     j.add_argument("--device", default="cpu")
     j.add_argument("--quiet", action="store_true")

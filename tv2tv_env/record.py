@@ -9,7 +9,10 @@ from __future__ import annotations
 
 import json
 import multiprocessing as mp
+import multiprocessing.util
 import os
+import signal
+import sys
 import time
 from pathlib import Path
 
@@ -63,6 +66,12 @@ def play_episode(game, seed: int, max_chunks: int, on_chunk=None) -> dataset.Epi
 def _init_worker(game_name, game_kwargs):
     global _worker_game
     _worker_game = make_game(game_name, **game_kwargs)
+    # ViZDoom runs each engine as a child process that outlives a worker killed without
+    # closing it, and keeps the parent's stdout open (a `tv2tv record | tail` never ends).
+    # Close the engine when the worker exits: normally (pool.close + join run finalizers)
+    # and on the SIGTERM of pool.terminate (SystemExit runs them too).
+    multiprocessing.util.Finalize(_worker_game, _worker_game.close, exitpriority=10)
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(1))
 
 
 def _record_one(job):
@@ -116,6 +125,8 @@ def record(game_name: str, episodes: int, max_chunks: int, out, seed: int = 0, w
                     chunks += n
                     bar.total -= max_chunks - n
                     bar.update(n)
+                pool.close()  # let the workers exit normally and close their engines
+                pool.join()
     finally:
         bar.close()
         game.close()

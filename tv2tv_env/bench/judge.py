@@ -63,6 +63,10 @@ class JudgeConfig:
     height: int = 64
     width: int = 64
     channels: int = 32  # width of the first conv layer; later layers use 2x and 4x
+    # Read every chunk pair twice, as seen and mirrored left-right (with left/right outputs swapped
+    # back), and average the logits: a turn left is a mirrored turn right, so two views of one
+    # pair cost one more forward and remove the judge's left/right bias.
+    mirror_average: bool = False
 
     @property
     def multi_label(self) -> bool:
@@ -95,6 +99,13 @@ def buttons_to_action(buttons, table: np.ndarray) -> np.ndarray:
     return dist.argmin(1)  # argmin returns the first minimum: the lowest id on ties
 
 
+def mirror_permutation(names: list[str]) -> np.ndarray:
+    """Index map of labels under a left-right mirror: "turn_left" <-> "turn_right",
+    "strafe_left+shoot" <-> "strafe_right+shoot", "move_left" <-> "move_right"; others stay."""
+    swap = lambda n: n.replace("left", "\0").replace("right", "left").replace("\0", "right")  # noqa: E731
+    return np.array([names.index(swap(n)) if swap(n) in names else i for i, n in enumerate(names)])
+
+
 def _norm(c: int) -> nn.GroupNorm:
     return nn.GroupNorm(math.gcd(8, c), c)  # 8 groups when the width allows, fewer for tiny test models
 
@@ -122,6 +133,8 @@ class Judge(nn.Module):
         if cfg.multi_label:
             self.register_buffer("table", torch.from_numpy(action_button_table(cfg.action_names, cfg.button_names)),
                                  persistent=False)
+        self.register_buffer("mirror_perm", torch.from_numpy(
+            mirror_permutation(cfg.button_names if cfg.multi_label else cfg.action_names)), persistent=False)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         B, N, H, W, C = x.shape
@@ -144,8 +157,13 @@ class Judge(nn.Module):
                              f"got {tuple(prev.shape)} and {tuple(cur.shape)}")
         was_training = self.training
         self.eval()
-        out = [self(torch.cat([prev[i:i + batch], cur[i:i + batch]], 1).to(self.device)).float().cpu()
-               for i in range(0, len(cur), batch)]
+        out = []
+        for i in range(0, len(cur), batch):
+            x = torch.cat([prev[i:i + batch], cur[i:i + batch]], 1).to(self.device)
+            z = self(x).float()
+            if self.cfg.mirror_average:  # the mirrored pair's outputs, swapped back to this side
+                z = (z + self(x.flip(-2)).float()[:, self.mirror_perm]) / 2  # (B, 2F, H, W, 3): W is dim -2
+            out.append(z.cpu())
         self.train(was_training)
         return torch.cat(out) if out else torch.zeros(0, self.cfg.n_outputs)
 
@@ -241,13 +259,6 @@ def config_for(data_dir, channels: int = 32) -> JudgeConfig:
 
 
 # --- training -------------------------------------------------------------------------------
-def mirror_permutation(names: list[str]) -> np.ndarray:
-    """Index map of labels under a left-right mirror: "turn_left" <-> "turn_right",
-    "strafe_left+shoot" <-> "strafe_right+shoot", "move_left" <-> "move_right"; others stay."""
-    swap = lambda n: n.replace("left", "\0").replace("right", "left").replace("\0", "right")  # noqa: E731
-    return np.array([names.index(swap(n)) if swap(n) in names else i for i, n in enumerate(names)])
-
-
 def mirror(x: torch.Tensor, y: torch.Tensor, perm: np.ndarray, rows: np.ndarray) -> tuple[torch.Tensor, torch.Tensor]:
     """Flip the frames of `rows` left-right and swap their left/right labels: a mirrored
     turn is a real turn the other way, so the judge sees twice the situations (it overfits
@@ -388,25 +399,32 @@ def evaluate_pairs(judge: Judge, pairs: ChunkPairs, max_samples: int = 4096, see
 
 def train_judge(data_dir, out_dir, minutes: float | None = 10.0, max_steps: int | None = None,
                 batch_size: int = 64, max_episodes: int | None = 120, seed: int = 0, device: str = "cpu",
-                channels: int = 32, lr: float = 2e-3, precision_mode: str = "auto", progress: bool = True) -> dict:
-    """Train a judge on the "train" split (at most `max_episodes` episodes in memory as
-    uint8), evaluate it on every "heldout" episode, save it to `out_dir` (config.json,
-    model.safetensors, report.json; written to a temporary directory and renamed).
+                channels: int = 32, lr: float = 2e-3, precision_mode: str = "auto", progress: bool = True,
+                eval_data=None, mirror_average: bool = True) -> dict:
+    """Train a judge on the "train" split of `data_dir` (at most `max_episodes` episodes in
+    memory as uint8), evaluate it on every "heldout" episode of `eval_data` (default: the same
+    directory), save it to `out_dir` (config.json, model.safetensors, report.json; written to a
+    temporary directory and renamed). `eval_data` lets a judge learn from a recording of its
+    own (recording is cheap, and the judge is data-limited) while it is measured on the held-out
+    episodes of the world model's dataset, the ones the benchmark starts from.
     `minutes` bounds the training loop only (loading and evaluation come on top).
     Returns the report."""
     t0 = time.perf_counter()
     torch.manual_seed(seed)
-    if not _listing(data_dir, "heldout"):  # fail before the long part, not after
-        raise UserError(f"no usable heldout episodes in {data_dir}: the judge's accuracy must be measured on "
+    eval_data = data_dir if eval_data is None else eval_data
+    if not _listing(eval_data, "heldout"):  # fail before the long part, not after
+        raise UserError(f"no usable heldout episodes in {eval_data}: the judge's accuracy must be measured on "
                         f"held-out play (record with --heldout > 0)")
     cfg = config_for(data_dir, channels)
+    cfg.mirror_average = mirror_average
     judge = Judge(cfg).to(precision.resolve_device(device))
+    _check_dataset(judge, eval_data)
     pairs = load_pairs(data_dir, "train", max_episodes, seed, progress)
     train = fit(judge, pairs, max_steps, minutes, batch_size, lr, seed, precision_mode, progress)
-    heldout = evaluate_judge(judge, data_dir, "heldout", progress=progress)
+    heldout = evaluate_judge(judge, eval_data, "heldout", progress=progress)
     train_eval = evaluate_pairs(judge, pairs, seed=seed)
-    report = {"data": str(data_dir), "train_episodes": pairs.episodes, "train_samples": len(pairs),
-              "heldout_episodes": heldout["episodes"], "heldout_samples": heldout["samples"],
+    report = {"data": str(data_dir), "eval_data": str(eval_data), "train_episodes": pairs.episodes,
+              "train_samples": len(pairs), "heldout_episodes": heldout["episodes"], "heldout_samples": heldout["samples"],
               "accuracy": heldout["accuracy"], "trust_note": heldout["trust_note"],
               "train_accuracy": train_eval["accuracy"], "training": {**train, "batch_size": batch_size, "lr": lr,
                                                                      "seed": seed, "max_episodes": max_episodes},
