@@ -156,3 +156,51 @@ def test_judge_trained_on_one_recording_is_measured_on_another(doom_data, doom_l
         train_judge(doom_data, tmp_path / "k", minutes=None, max_steps=2, channels=8, progress=False,
                     eval_data=crafter_data)
     assert not (tmp_path / "k").exists()
+
+
+class _StopAfter(ChunkPairs):
+    """Real chunk pairs whose batch() raises after `calls` batches: a run killed mid-training."""
+
+    def __init__(self, pairs: ChunkPairs, calls: int):
+        super().__init__(pairs.chunks, pairs.rows, pairs.targets, pairs.actions, pairs.episodes)
+        self.calls = calls
+
+    def batch(self, idx):
+        if self.calls == 0:
+            raise KeyboardInterrupt("killed")
+        self.calls -= 1
+        return super().batch(idx)
+
+
+def test_a_stopped_judge_run_resumes_exactly(doom_data, tmp_path):
+    pairs = load_pairs(doom_data, "train")
+    cfg = config_for(doom_data, channels=8)
+    kw = dict(max_steps=6, batch_size=8, precision_mode="fp32", progress=False, save_every=0)
+    torch.manual_seed(0)
+    whole = Judge(cfg)
+    start = {k: v.clone() for k, v in whole.state_dict().items()}
+    fit(whole, pairs, state_path=tmp_path / "whole.pt", **kw)
+
+    stopped = Judge(cfg)
+    stopped.load_state_dict(start)
+    with pytest.raises(KeyboardInterrupt):
+        fit(stopped, _StopAfter(pairs, 4), state_path=tmp_path / "run.pt", **kw)
+    assert torch.load(tmp_path / "run.pt", weights_only=True)["step"] == 4
+    resumed = Judge(cfg)  # a new process: fresh weights, everything comes from the file
+    r = fit(resumed, pairs, state_path=tmp_path / "run.pt", resume=True, **kw)
+    assert r["steps"] == 6
+    for k, v in whole.state_dict().items():
+        torch.testing.assert_close(resumed.state_dict()[k], v, rtol=0, atol=0, msg=k)
+    assert not torch.equal(whole.state_dict()["head.weight"], start["head.weight"])  # it did train
+
+
+def test_train_judge_refuses_to_overwrite_a_stopped_run(doom_data, tmp_path):
+    out = tmp_path / "judge"
+    with pytest.raises(UserError, match="nothing to resume"):
+        train_judge(doom_data, out, minutes=None, max_steps=2, channels=8, progress=False, resume=True)
+    (tmp_path / "judge.train_state.pt").write_bytes(b"")
+    with pytest.raises(UserError, match="pass --resume"):
+        train_judge(doom_data, out, minutes=None, max_steps=2, channels=8, progress=False)
+    (tmp_path / "judge.train_state.pt").unlink()
+    train_judge(doom_data, out, minutes=None, max_steps=2, batch_size=8, channels=8, progress=False)
+    assert not (tmp_path / "judge.train_state.pt").exists() and (out / "model.safetensors").is_file()

@@ -94,8 +94,6 @@ def test_workers_record_the_same_data_as_one_process(tmp_path):
 
 def _vizdoom_engines() -> set[int]:
     """PIDs of running ViZDoom engine processes (Linux /proc)."""
-    import os
-
     pids = set()
     for d in os.listdir("/proc"):
         try:

@@ -218,7 +218,8 @@ def cmd_train_judge(a):
 
     report = train_judge(a.data, a.out, minutes=a.minutes, max_episodes=a.max_episodes, seed=a.seed,
                          device=a.device, channels=a.channels, progress=not a.quiet, eval_data=a.eval_data,
-                         mirror_average=not a.no_mirror_average, batch_size=a.batch_size, lr=a.lr)
+                         mirror_average=not a.no_mirror_average, batch_size=a.batch_size, lr=a.lr,
+                         resume=a.resume)
     print(json.dumps({k: report[k] for k in ("accuracy", "train_accuracy", "trust_note", "train_samples",
                                              "heldout_samples")}))
     return 0
@@ -398,6 +399,8 @@ def build_parser() -> argparse.ArgumentParser:
     j.add_argument("--lr", type=float, default=2e-3, help="peak learning rate (warmup, then cosine)")
     j.add_argument("--no-mirror-average", action="store_true",
                    help="read each pair once, not also mirrored left-right (half the cost, lower accuracy)")
+    j.add_argument("--resume", action="store_true",
+                   help="continue a stopped run from OUT.train_state.pt (saved every two minutes)")
     j.add_argument("--seed", type=int, default=0)
     j.add_argument("--device", default="cpu")
     j.add_argument("--quiet", action="store_true")

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import json
 import math
+import os
 import sys
 import time
 from dataclasses import asdict, dataclass, field
@@ -271,13 +272,24 @@ def mirror(x: torch.Tensor, y: torch.Tensor, perm: np.ndarray, rows: np.ndarray)
     return x, y
 
 
+def _save_state(path: Path, judge: Judge, opt, step: int, elapsed: float, rng, losses: list):
+    """The training state, written to a temporary file and renamed: a kill never leaves half a file."""
+    tmp = path.with_name(path.name + ".tmp")
+    torch.save({"config": asdict(judge.cfg), "judge": judge.state_dict(), "opt": opt.state_dict(), "step": step,
+                "elapsed": elapsed, "rng": rng.bit_generator.state, "losses": losses}, tmp)
+    os.replace(tmp, path)
+
+
 def fit(judge: Judge, pairs: ChunkPairs, max_steps: int | None = None, minutes: float | None = None,
         batch_size: int = 64, lr: float = 2e-3, seed: int = 0, precision_mode: str = "auto",
-        progress: bool = True, augment: bool = True) -> dict:
+        progress: bool = True, augment: bool = True, state_path=None, save_every: float = 120.0,
+        resume: bool = False) -> dict:
     """Train `judge` in place on random batches of `pairs` until `max_steps` or `minutes`
     (whichever comes first; the learning-rate schedule follows whichever is further along).
-    Returns {"steps", "seconds", "loss_start", "loss_end", "dtype"}: losses are means over
-    the first and last 10 steps."""
+    With `state_path`, the weights, optimizer, step, time spent and random state are saved
+    there every `save_every` seconds and at the end; `resume` continues from that file as if
+    the run had never stopped (same batches, same schedule). Returns {"steps", "seconds",
+    "loss_start", "loss_end", "dtype"}: losses are means over the first and last 10 steps."""
     if max_steps is None and minutes is None:
         raise ValueError("give max_steps or minutes")
     dev = judge.device
@@ -287,8 +299,19 @@ def fit(judge: Judge, pairs: ChunkPairs, max_steps: int | None = None, minutes: 
     loss_fn = F.binary_cross_entropy_with_logits if judge.cfg.multi_label else F.cross_entropy
     perm = mirror_permutation(judge.cfg.button_names if judge.cfg.multi_label else judge.cfg.action_names)
     budget = None if minutes is None else minutes * 60
-    losses, step, t0 = [], 0, time.perf_counter()
-    bar = tqdm(total=max_steps, desc="train judge", unit="step", disable=not progress, file=sys.stderr)
+    losses, step, spent = [], 0, 0.0
+    if resume:
+        state = torch.load(state_path, map_location=dev, weights_only=True)
+        if state["config"] != asdict(judge.cfg):
+            raise UserError(f"{state_path} was saved by a judge of another configuration; train with the same "
+                            f"options as the stopped run, or delete the file to start afresh")
+        judge.load_state_dict(state["judge"])
+        opt.load_state_dict(state["opt"])
+        step, spent, losses = state["step"], state["elapsed"], state["losses"]
+        rng.bit_generator.state = state["rng"]
+    t0 = time.perf_counter() - spent  # time spent before a resume counts towards `minutes`
+    last_save = time.perf_counter()
+    bar = tqdm(total=max_steps, initial=step, desc="train judge", unit="step", disable=not progress, file=sys.stderr)
     judge.train()
     while True:
         elapsed = time.perf_counter() - t0
@@ -310,7 +333,12 @@ def fit(judge: Judge, pairs: ChunkPairs, max_steps: int | None = None, minutes: 
         bar.update()
         if step % 20 == 0:
             bar.set_postfix(loss=f"{np.mean(losses[-20:]):.3f}")
+        if state_path is not None and time.perf_counter() - last_save >= save_every:
+            _save_state(Path(state_path), judge, opt, step, time.perf_counter() - t0, rng, losses)
+            last_save = time.perf_counter()
     bar.close()
+    if state_path is not None:
+        _save_state(Path(state_path), judge, opt, step, time.perf_counter() - t0, rng, losses)
     return {"steps": step, "seconds": round(time.perf_counter() - t0, 1),
             "loss_start": float(np.mean(losses[:10])) if losses else math.nan,
             "loss_end": float(np.mean(losses[-10:])) if losses else math.nan,
@@ -400,7 +428,7 @@ def evaluate_pairs(judge: Judge, pairs: ChunkPairs, max_samples: int = 4096, see
 def train_judge(data_dir, out_dir, minutes: float | None = 10.0, max_steps: int | None = None,
                 batch_size: int = 64, max_episodes: int | None = 120, seed: int = 0, device: str = "cpu",
                 channels: int = 32, lr: float = 2e-3, precision_mode: str = "auto", progress: bool = True,
-                eval_data=None, mirror_average: bool = True) -> dict:
+                eval_data=None, mirror_average: bool = True, resume: bool = False) -> dict:
     """Train a judge on the "train" split of `data_dir` (at most `max_episodes` episodes in
     memory as uint8), evaluate it on every "heldout" episode of `eval_data` (default: the same
     directory), save it to `out_dir` (config.json, model.safetensors, report.json; written to a
@@ -408,9 +436,18 @@ def train_judge(data_dir, out_dir, minutes: float | None = 10.0, max_steps: int 
     own (recording is cheap, and the judge is data-limited) while it is measured on the held-out
     episodes of the world model's dataset, the ones the benchmark starts from.
     `minutes` bounds the training loop only (loading and evaluation come on top).
+    The training state is saved every two minutes beside `out_dir` (OUT.train_state.pt, deleted
+    once the judge is saved); `resume` continues a stopped run from it.
     Returns the report."""
     t0 = time.perf_counter()
     torch.manual_seed(seed)
+    out_dir = Path(out_dir)
+    state_path = out_dir.with_name(out_dir.name + ".train_state.pt")
+    if state_path.exists() and not resume:
+        raise UserError(f"{state_path} holds a stopped judge training run; pass --resume to continue it, or delete "
+                        f"the file to start afresh")
+    if resume and not state_path.exists():
+        raise UserError(f"nothing to resume: {state_path} does not exist")
     eval_data = data_dir if eval_data is None else eval_data
     if not _listing(eval_data, "heldout"):  # fail before the long part, not after
         raise UserError(f"no usable heldout episodes in {eval_data}: the judge's accuracy must be measured on "
@@ -420,7 +457,8 @@ def train_judge(data_dir, out_dir, minutes: float | None = 10.0, max_steps: int 
     judge = Judge(cfg).to(precision.resolve_device(device))
     _check_dataset(judge, eval_data)
     pairs = load_pairs(data_dir, "train", max_episodes, seed, progress)
-    train = fit(judge, pairs, max_steps, minutes, batch_size, lr, seed, precision_mode, progress)
+    train = fit(judge, pairs, max_steps, minutes, batch_size, lr, seed, precision_mode, progress,
+                state_path=state_path, resume=resume)
     heldout = evaluate_judge(judge, eval_data, "heldout", progress=progress)
     train_eval = evaluate_pairs(judge, pairs, seed=seed)
     report = {"data": str(data_dir), "eval_data": str(eval_data), "train_episodes": pairs.episodes,
@@ -430,6 +468,7 @@ def train_judge(data_dir, out_dir, minutes: float | None = 10.0, max_steps: int 
                                                                      "seed": seed, "max_episodes": max_episodes},
               "heldout": heldout, "seconds_total": round(time.perf_counter() - t0, 1)}
     save_judge(judge, out_dir, report)
+    state_path.unlink()
     return report
 
 
