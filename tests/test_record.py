@@ -95,12 +95,12 @@ def test_workers_record_the_same_data_as_one_process(tmp_path):
 def _vizdoom_engines() -> set[int]:
     """PIDs of running ViZDoom engine processes (Linux /proc)."""
     pids = set()
-    for d in os.listdir("/proc"):
+    for d in filter(str.isdigit, os.listdir("/proc")):
         try:
             with open(f"/proc/{d}/cmdline", "rb") as f:
-                if d.isdigit() and b"viz_instance_id" in f.read():
+                if b"viz_instance_id" in f.read():
                     pids.add(int(d))
-        except OSError:
+        except OSError:  # the process ended while we looked
             continue
     return pids
 

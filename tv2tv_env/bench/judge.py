@@ -297,7 +297,7 @@ def fit(judge: Judge, pairs: ChunkPairs, max_steps: int | None = None, minutes: 
     rng = np.random.default_rng(seed)
     opt = torch.optim.AdamW(judge.parameters(), lr=lr, weight_decay=0.01)
     loss_fn = F.binary_cross_entropy_with_logits if judge.cfg.multi_label else F.cross_entropy
-    perm = mirror_permutation(judge.cfg.button_names if judge.cfg.multi_label else judge.cfg.action_names)
+    perm = judge.mirror_perm.cpu().numpy()
     budget = None if minutes is None else minutes * 60
     losses, step, spent = [], 0, 0.0
     if resume:
