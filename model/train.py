@@ -10,6 +10,11 @@ processes (torchrun, DDP) sees the same global batch as a run on one.
 Checkpoints (`RUN/ckpt/`: `model/` = EMA weights in the Hugging Face layout, and
 `train_state.pt` = raw weights, optimizer, EMA, step) are written to a temporary
 directory and renamed. SIGTERM/SIGINT finish the current step, save and exit.
+
+A run that must outlive its machine without its optimizer state (a repo keeps only the
+exported fp16 weights, `scripts/export_weights.py`) continues with `init_from=`: those
+weights become the raw and EMA weights, the step comes from `train_progress.json` beside
+them, and a fresh AdamW warms up again so its empty moments do not jolt the weights.
 """
 from __future__ import annotations
 
@@ -54,10 +59,11 @@ class TrainArgs:
 
 
 def lr_at(progress: float, step: int, a: TrainArgs) -> float:
-    if step < a.warmup_steps:
-        return a.lr * (step + 1) / a.warmup_steps
+    """Cosine decay over `progress` (0..1), scaled by a linear warm-up over the first
+    `warmup_steps` (`step` counts from where the warm-up starts)."""
     p = min(1.0, progress)
-    return a.lr * (a.min_lr_ratio + (1 - a.min_lr_ratio) * 0.5 * (1 + math.cos(math.pi * p)))
+    lr = a.lr * (a.min_lr_ratio + (1 - a.min_lr_ratio) * 0.5 * (1 + math.cos(math.pi * p)))
+    return lr * min(1.0, (step + 1) / a.warmup_steps)
 
 
 def step_generator(seed: int, step: int) -> torch.Generator:
@@ -75,6 +81,22 @@ def save_checkpoint(run: Path, model, ema, opt, step: int, elapsed: float, args:
                     "elapsed": elapsed, "args": asdict(args), **extra}, tmp / "train_state.pt")
 
 
+def load_exported_weights(src: Path, cfg, model, ema) -> tuple[int, float]:
+    """Start from exported weights (`scripts/export_weights.py`): returns (step, elapsed_s)."""
+    if not (src / "model.safetensors").is_file():
+        raise ValueError(f"{src} holds no exported weights (model.safetensors); make them with "
+                         f"`python scripts/export_weights.py RUN {src}`")
+    loaded = TV2TVModel.from_pretrained(src)
+    if asdict(loaded.config) != asdict(cfg):
+        raise ValueError(f"the weights in {src} were trained with another config; use the same --config and data")
+    weights = {k: v.float() for k, v in loaded.state_dict().items()}
+    model.load_state_dict(weights)
+    ema.load_state_dict(weights)
+    progress = src / "train_progress.json"
+    info = json.loads(progress.read_text()) if progress.is_file() else {}
+    return int(info.get("step", 0)), float(info.get("elapsed_s", 0.0))
+
+
 def find_checkpoint(run: Path) -> Path | None:
     """The last complete checkpoint (a run killed between two renames left it as ckpt.old)."""
     for name in ["ckpt", "ckpt.old"]:
@@ -85,7 +107,7 @@ def find_checkpoint(run: Path) -> Path | None:
 
 def train(cfg, batch_fn: Callable[[int], dict], run, special: dict, args: TrainArgs = TrainArgs(),
           resume: bool = False, eval_batches: list | None = None, sample_fn: Callable | None = None,
-          on_step: Callable | None = None, progress: bool = True) -> dict:
+          on_step: Callable | None = None, progress: bool = True, init_from=None) -> dict:
     run = Path(run)
     ddp = dist.is_available() and dist.is_initialized()
     rank, world = (dist.get_rank(), dist.get_world_size()) if ddp else (0, 1)
@@ -105,7 +127,7 @@ def train(cfg, batch_fn: Callable[[int], dict], run, special: dict, args: TrainA
         (decay if p.dim() >= 2 and "emb" not in n else no_decay).append(p)
     opt = torch.optim.AdamW([{"params": decay, "weight_decay": args.weight_decay},
                              {"params": no_decay, "weight_decay": 0.0}], lr=args.lr, betas=(0.9, 0.95))
-    step, elapsed = 0, 0.0
+    step, elapsed, warm_from = 0, 0.0, 0  # warm_from: the step the LR warm-up starts at
     ckpt = find_checkpoint(run) if resume else None
     if resume and ckpt is None and rank == 0:
         print(f"train: no checkpoint in {run}; starting from scratch")
@@ -117,6 +139,11 @@ def train(cfg, batch_fn: Callable[[int], dict], run, special: dict, args: TrainA
         ema.load_state_dict(state["ema"])
         opt.load_state_dict(state["opt"])
         step, elapsed = state["step"], state["elapsed"]
+        warm_from = state.get("warm_from", 0)
+    elif init_from is not None:
+        step, elapsed = load_exported_weights(Path(init_from), cfg, model, ema)
+        warm_from = step
+    extra = {"config": asdict(cfg), "warm_from": warm_from}  # saved beside the weights and optimizer
     net = torch.nn.parallel.DistributedDataParallel(model) if ddp else model
     if rank == 0:
         run.mkdir(parents=True, exist_ok=True)
@@ -146,7 +173,7 @@ def train(cfg, batch_fn: Callable[[int], dict], run, special: dict, args: TrainA
             prog = max(step / args.max_steps, elapsed / (60 * args.max_minutes) if args.max_minutes else 0.0)
             if prog >= 1.0:
                 break
-            lr = lr_at(prog, step, args)
+            lr = lr_at(prog, step - warm_from, args)
             for g in opt.param_groups:
                 g["lr"] = lr
             batch = batch_fn(step)
@@ -197,7 +224,7 @@ def train(cfg, batch_fn: Callable[[int], dict], run, special: dict, args: TrainA
                 if sample_fn:
                     sample_fn(ema, step)
             if rank == 0 and time.perf_counter() - last_save > 60 * args.save_every_minutes:
-                save_checkpoint(run, model, ema, opt, step, time.perf_counter() - t_start, args, {"config": asdict(cfg)})
+                save_checkpoint(run, model, ema, opt, step, time.perf_counter() - t_start, args, extra)
                 last_save = time.perf_counter()
     finally:
         bar.close()
@@ -205,7 +232,7 @@ def train(cfg, batch_fn: Callable[[int], dict], run, special: dict, args: TrainA
             signal.signal(sig, h)
     elapsed = time.perf_counter() - t_start
     if rank == 0:
-        save_checkpoint(run, model, ema, opt, step, elapsed, args, {"config": asdict(cfg)})
+        save_checkpoint(run, model, ema, opt, step, elapsed, args, extra)
         if eval_batches:
             ev = evaluate(ema, eval_batches, special, dev, dtype, args.seed)
             log.write(json.dumps({"step": step, **ev}) + "\n")

@@ -4,6 +4,7 @@ import json
 import os
 import signal
 from dataclasses import replace
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -95,6 +96,44 @@ def _ddp_worker(rank, world, init_file, run, cfg_dict, special):
                                                                   device="cpu", precision="fp32"), progress=False)
     dist.destroy_process_group()
 
+
+def test_a_run_continues_from_exported_weights_alone(doom_latent_data, tmp_path):
+    """Across machines only the exported fp16 weights survive (no optimizer): `init_from`
+    starts from exactly them at their step, with a fresh warm-up."""
+    import subprocess
+    import sys
+
+    from safetensors.torch import load_file
+
+    cfg, data, special = _setup(doom_latent_data)
+    args = TrainArgs(max_steps=16, batch_size=4, log_every=1, warmup_steps=4, save_every_minutes=1e9, precision="fp32")
+    fn = data.batch_fn(4, seed=3)
+    train(cfg, fn, tmp_path / "a", special, replace(args, max_steps=8), progress=False)
+    export = tmp_path / "export"
+    root = Path(__file__).resolve().parents[1]
+    subprocess.run([sys.executable, "scripts/export_weights.py", str(tmp_path / "a"), str(export)], cwd=root,
+                   check=True, capture_output=True)
+    progress = json.loads((export / "train_progress.json").read_text())
+    assert progress["step"] == 8 and progress["finished"] and progress["conditioning"] == "text"
+    shipped = load_file(export / "model.safetensors")
+
+    train(cfg, fn, tmp_path / "b", special, replace(args, max_steps=8), progress=False, init_from=export)
+    state = torch.load(tmp_path / "b" / "ckpt" / "train_state.pt", weights_only=False)
+    assert state["step"] == 8 and state["warm_from"] == 8  # nothing left to do: the weights are the exported ones
+    for k, v in shipped.items():
+        assert torch.equal(state["model"][k], v.float()) and torch.equal(state["ema"][k], v.float()), k
+
+    train(cfg, fn, tmp_path / "c", special, args, progress=False, init_from=export)
+    logged = [m for m in read_metrics(tmp_path / "c") if "loss" in m]
+    assert [m["step"] for m in logged] == list(range(9, 17))
+    assert logged[0]["lr"] == pytest.approx(args.lr * 0.55 / args.warmup_steps)  # warm-up again, mid-cosine
+    assert logged[0]["loss"] < read_metrics(tmp_path / "a")[1]["loss"]  # not a fresh model
+
+    other = replace(cfg, n_layers=cfg.n_layers + 1)
+    with pytest.raises(ValueError, match="another config"):
+        train(other, fn, tmp_path / "d", special, args, progress=False, init_from=export)
+    with pytest.raises(ValueError, match="export_weights"):
+        train(cfg, fn, tmp_path / "e", special, args, progress=False, init_from=tmp_path)
 
 def test_two_process_gloo_ddp_equals_one_process(tmp_path):
     from dataclasses import asdict

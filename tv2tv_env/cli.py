@@ -9,6 +9,7 @@ import argparse
 import json
 import logging
 import os
+import signal
 import sys
 from pathlib import Path
 
@@ -166,9 +167,13 @@ def cmd_train(a):
     result = run_training(a.data, a.out, config=a.config, max_steps=a.max_steps, max_minutes=a.max_minutes,
                           resume=a.resume, batch_size=a.batch_size, lr=a.lr, grad_accum=a.grad_accum, vae=a.vae,
                           tokenizer=a.tokenizer, device=a.device, eval_every=a.eval_every, seed=a.seed,
-                          samples=not a.no_samples, progress=not a.quiet, conditioning=a.conditioning)
+                          samples=not a.no_samples, progress=not a.quiet, conditioning=a.conditioning,
+                          init_from=a.init_from)
     if int(os.environ.get("RANK", 0)) == 0:  # under torchrun, one process reports
         print(json.dumps(result))
+    if result["stopped_by_signal"]:  # saved, not finished: scripts must not go on as if it were
+        print(f"train: stopped by a signal at step {result['step']}; --resume continues it", file=sys.stderr)
+        return 128 + signal.SIGTERM
     return 0
 
 
@@ -317,6 +322,9 @@ def build_parser() -> argparse.ArgumentParser:
     tr.add_argument("--max-steps", type=int, default=1000)
     tr.add_argument("--max-minutes", type=float, default=None, help="wall-clock budget (the LR schedule follows it)")
     tr.add_argument("--resume", action="store_true", help="continue the run in --out from its checkpoint")
+    tr.add_argument("--init-from", default=None, metavar="DIR",
+                    help="when --out has no checkpoint: continue from weights exported by scripts/export_weights.py "
+                    "(their step from DIR/train_progress.json, a fresh optimizer); for runs spanning machines")
     tr.add_argument("--batch-size", type=int, default=16, help="global batch in windows (default 16)")
     tr.add_argument("--grad-accum", type=int, default=1)
     tr.add_argument("--lr", type=float, default=1e-3)

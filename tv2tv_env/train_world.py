@@ -77,9 +77,10 @@ def make_sampler_strip(run: Path, vae_dir, held: LatentWindows, special: dict, c
 def run_training(data, out, config="small", max_steps=1000, max_minutes=None, resume=False, batch_size=16,
                  lr=1e-3, grad_accum=1, vae=DEFAULT_VAE, tokenizer=DEFAULT_TOKENIZER, device="auto",
                  eval_every=200, seed=0, samples=True, progress=True, overrides: dict | None = None,
-                 conditioning: str = "text") -> dict:
+                 conditioning: str = "text", init_from=None) -> dict:
     """Train a world model; `conditioning` other than "text" trains a benchmark baseline
-    (see conditioning.py) with the same data, code and budget."""
+    (see conditioning.py) with the same data, code and budget. `init_from`: exported weights
+    to continue from when the run has no checkpoint of its own (see model/train.py)."""
     run = Path(out)
     vae, tokenizer = vae or DEFAULT_VAE, tokenizer or DEFAULT_TOKENIZER
     meta = read_meta(data)
@@ -122,7 +123,7 @@ def run_training(data, out, config="small", max_steps=1000, max_minutes=None, re
                      lr=lr, eval_every=eval_every, seed=seed, device=device,
                      warmup_steps=min(200, max(1, max_steps // 10)))
     try:
-        result = train(cfg, batch_fn, run, special, args, resume=resume,
+        result = train(cfg, batch_fn, run, special, args, resume=resume, init_from=init_from,
                        eval_batches=eval_batches, sample_fn=sample_fn, progress=progress)
     except ValueError as e:  # a checkpoint of another config, a batch size that does not split
         raise UserError(str(e)) from None

@@ -156,6 +156,10 @@ def _run_info(world: WorldModel) -> dict:
     if args.is_file():
         a = json.loads(args.read_text())
         info.update(batch_size=a.get("batch_size"), max_minutes=a.get("max_minutes"))
+    progress = world.paths.model / "train_progress.json"  # exported weights (scripts/export_weights.py)
+    if progress.is_file():
+        p = json.loads(progress.read_text())
+        info.update(steps=p.get("step"), train_minutes=round(p.get("elapsed_s", 0) / 60, 1))
     card = root / "model_info.json"  # shipped checkpoints carry their run's figures here
     if card.is_file():
         info.update(json.loads(card.read_text()))
