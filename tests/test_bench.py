@@ -98,3 +98,29 @@ def test_bench_end_to_end_with_every_baseline(doom_latent_data, tiny_run, tmp_pa
     assert "| TV2TV |" in md and "| copy-last-frame |" in md and "new phrasing" in md
     for f in ["accuracy_per_action.png", "psnr_vs_horizon.png", "rollouts.mp4"]:
         assert (out / f).stat().st_size > 1000
+
+
+def test_guidance_sweep_scores_as_the_bench_does(doom_latent_data, tiny_run, tmp_path, monkeypatch):
+    """scripts/sweep_guidance.py: one row per setting, each the bench's own action and
+    intervention accuracy for that guidance (recomputed here from the same starts)."""
+    import runpy
+    import sys
+
+    from tv2tv_env.bench.benchmark import PROBE, SWITCHES, intervention_accuracy
+    from tv2tv_env.bench.contestants import WorldContestant
+
+    out = tmp_path / "sweep.json"
+    monkeypatch.setattr(sys, "argv", ["sweep_guidance.py", "--checkpoint", str(tiny_run), "--data",
+                                      str(doom_latent_data), "--judge", str(JUDGE), "--guidance", "1", "4",
+                                      "--episodes", "2", "--horizon", "4", "--chunks", "2", "--out", str(out)])
+    runpy.run_path(str(SHIPPED.parents[1] / "scripts" / "sweep_guidance.py"), run_name="__main__")
+    rows = json.loads(out.read_text())["rows"]
+    assert [(r["guidance"], r["steps"]) for r in rows] == [(1.0, 6), (4.0, 6)]
+
+    who = WorldContestant("TV2TV", tiny_run, guidance=4.0)
+    ctx = load_starts(doom_latent_data, 2, who.world.sampler.context_chunks, 4, seed=0)
+    seen = {a: PHRASES[a] for a in PROBE["doom"]}
+    act = action_accuracy(load_judge(JUDGE), who, ctx, seen, ACTION_NAMES, 2, 0)
+    inter = intervention_accuracy(load_judge(JUDGE), who, ctx, SWITCHES["doom"], PHRASES, ACTION_NAMES, 0)
+    assert rows[1]["action"] == round(act["accuracy"], 4) and rows[1]["intervention"] == round(inter["accuracy"], 4)
+    assert set(rows[1]["per_action"]) == set(PROBE["doom"]) and rows[1]["frames_per_s"] > 0
