@@ -2,7 +2,7 @@
 own control measures, to pick the shipped sampling settings.
 
     python scripts/sweep_guidance.py [--checkpoint checkpoints/doom-small] --data data/doom \
-        [--guidance 2 3 5 7] [--steps 6] [--episodes 8] [--out runs/sweep_guidance.json]
+        [--guidance 1 3 5 7] [--steps 6] [--episodes 8] [--out runs/sweep_guidance.json]
 
 For every (guidance, steps) pair: action accuracy with the recorded wordings and text-intervention
 accuracy, both exactly as `tv2tv bench` computes them (same held-out starts, seed and judge), plus

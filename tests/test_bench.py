@@ -100,7 +100,7 @@ def test_bench_end_to_end_with_every_baseline(doom_latent_data, tiny_run, tmp_pa
         assert (out / f).stat().st_size > 1000
 
 
-def test_guidance_sweep_scores_as_the_bench_does(doom_latent_data, tiny_run, tmp_path, monkeypatch):
+def test_guidance_sweep_scores_as_the_bench_does(doom_latent_data, tiny_run, judge, tmp_path, monkeypatch):
     """scripts/sweep_guidance.py: one row per setting, each the bench's own action and
     intervention accuracy for that guidance (recomputed here from the same starts)."""
     import runpy
@@ -120,7 +120,7 @@ def test_guidance_sweep_scores_as_the_bench_does(doom_latent_data, tiny_run, tmp
     who = WorldContestant("TV2TV", tiny_run, guidance=4.0)
     ctx = load_starts(doom_latent_data, 2, who.world.sampler.context_chunks, 4, seed=0)
     seen = {a: PHRASES[a] for a in PROBE["doom"]}
-    act = action_accuracy(load_judge(JUDGE), who, ctx, seen, ACTION_NAMES, 2, 0)
-    inter = intervention_accuracy(load_judge(JUDGE), who, ctx, SWITCHES["doom"], PHRASES, ACTION_NAMES, 0)
+    act = action_accuracy(judge, who, ctx, seen, ACTION_NAMES, 2, 0)
+    inter = intervention_accuracy(judge, who, ctx, SWITCHES["doom"], PHRASES, ACTION_NAMES, 0)
     assert rows[1]["action"] == round(act["accuracy"], 4) and rows[1]["intervention"] == round(inter["accuracy"], 4)
     assert set(rows[1]["per_action"]) == set(PROBE["doom"]) and rows[1]["frames_per_s"] > 0

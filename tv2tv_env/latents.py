@@ -128,7 +128,8 @@ def encode_dataset(data_dir, vae_dir, batch: int | None = None, progress: bool =
     out_dir.mkdir(parents=True, exist_ok=True)
     dev = precision.resolve_device(device)
     dtype = precision.autocast_dtype(dev, precision_mode)
-    batch = batch or (CPU_BATCH if dev.type == "cpu" else GPU_BATCH)
+    if batch is None:
+        batch = CPU_BATCH if dev.type == "cpu" else GPU_BATCH
     vae = AutoencoderKL.from_pretrained(vae_dir, torch_dtype=torch.float32, low_cpu_mem_usage=False).to(dev).eval()
     H, W, F = meta["height"], meta["width"], meta["frames_per_chunk"]
     with torch.no_grad():
