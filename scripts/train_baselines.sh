@@ -19,7 +19,8 @@
 #   VAE=DIR TOKENIZER=DIR  other than the shipped ones; TV2TV=cmd  the tv2tv command; PYTHON=python
 #   SHIP=DIR           after the runs end, finished or stopped (SIGTERM to the script saves every
 #                      run), export each one's fp16 weights to DIR/COND/model with its step
-#                      (scripts/export_weights.py), beside links to its VAE and tokenizer: a
+#                      (scripts/export_weights.py), beside links to its VAE, tokenizer and start
+#                      contexts: a
 #                      checkpoint `tv2tv bench` loads, small enough for git (e.g.
 #                      checkpoints/doom-small-baselines)
 #   INIT_FROM=DIR      a run with no checkpoint of its own (a new machine) continues from the
@@ -69,6 +70,12 @@ ship() {  # one conditioning's latest weights into $SHIP/COND, the layout `tv2tv
   $PYTHON scripts/export_weights.py "$OUT/$COND" "$DIR/model"
   ln -sfn "$(realpath --relative-to="$DIR" "${VAE:-checkpoints/doom-small/vae}")" "$DIR/vae"
   ln -sfn "$(realpath --relative-to="$DIR" "${TOKENIZER:-checkpoints/doom-small/tokenizer}")" "$DIR/tokenizer"
+  # start contexts (latents of the same VAE): the compared checkpoint's, else the run's own
+  if [ -f "$CHECKPOINT/contexts.npz" ]; then
+    ln -sfn "$(realpath --relative-to="$DIR" "$CHECKPOINT/contexts.npz")" "$DIR/contexts.npz"
+  else
+    cp "$OUT/$COND/contexts.npz" "$DIR/contexts.npz"
+  fi
 }
 
 wait_for() {  # job $1's exit status; a trapped signal interrupts `wait`, so wait again while it runs

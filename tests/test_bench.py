@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 
 from conftest import SHIPPED
-from tv2tv_env.bench.benchmark import (action_accuracy, frame_quality, judge_chunks, load_starts,
+from tv2tv_env.bench.benchmark import (SWITCHES, action_accuracy, frame_quality, judge_chunks, load_starts,
                                        read_commands_file, run_benchmark)
 from tv2tv_env.bench.contestants import CopyLastFrame, RealContinuation
 from tv2tv_env.bench.judge import load_judge
@@ -93,9 +93,15 @@ def test_bench_end_to_end_with_every_baseline(doom_latent_data, tiny_run, tmp_pa
         assert 0 <= r["action_new_phrasing"]["accuracy"] <= 1 and r["action_new_phrasing"]["n"] > 0
         assert np.isfinite(r["quality"]["rollout"]["4"]["psnr"]) and "delta_psnr" in r["quality"]
     assert 0 < report["judge"]["accuracy"] <= 1 and 0 <= report["judge"]["after_change"] <= 1
+    # each of the bench's switches, on real chunks: None where the held-out play never made it
+    after_switch = report["judge"]["after_switch"]
+    assert list(after_switch) == [f"{a}->{b}" for a, b in SWITCHES["doom"]]
+    seen_switches = [v["accuracy"] for v in after_switch.values() if v]
+    assert report["judge"]["after_switch_mean"] == (np.mean(seen_switches) if seen_switches else None)
     assert json.loads((out / "report.json").read_text())["models"].keys() == report["models"].keys()
     md = (out / "report.md").read_text()
     assert "| TV2TV |" in md and "| copy-last-frame |" in md and "new phrasing" in md
+    assert "| turn_left->turn_right |" in md and "real play" in md
     for f in ["accuracy_per_action.png", "psnr_vs_horizon.png", "rollouts.mp4"]:
         assert (out / f).stat().st_size > 1000
 
@@ -106,7 +112,7 @@ def test_guidance_sweep_scores_as_the_bench_does(doom_latent_data, tiny_run, jud
     import runpy
     import sys
 
-    from tv2tv_env.bench.benchmark import PROBE, SWITCHES, intervention_accuracy
+    from tv2tv_env.bench.benchmark import PROBE, intervention_accuracy
     from tv2tv_env.bench.contestants import WorldContestant
 
     out = tmp_path / "sweep.json"

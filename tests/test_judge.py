@@ -56,6 +56,16 @@ def test_train_save_load_round_trip(doom_data, tmp_path):
     assert 0 <= report["accuracy"] <= 1
     changes = sum(int((e.action[1:] != e.action[:-1]).sum()) for _, e in iter_episodes(doom_data, "heldout"))
     assert held["after_change"]["samples"] == changes > 0  # chunks whose action differs from the one before
+    # per switch: every recorded (previous, next) pair with a change, counted once
+    switches = {}
+    for _, e in iter_episodes(doom_data, "heldout"):
+        for a, b in zip(e.action[:-1], e.action[1:]):
+            if a != b:
+                key = f"{doom.ACTION_NAMES[a]}->{doom.ACTION_NAMES[b]}"
+                switches[key] = switches.get(key, 0) + 1
+    per_switch = held["after_change"]["per_switch"]
+    assert {k: v["samples"] for k, v in per_switch.items()} == switches
+    assert all(0 <= v["accuracy"] <= 1 for v in per_switch.values())
 
     _, ep = next(iter_episodes(doom_data, "heldout"))
     prev = previous_chunks(ep.start_frame, ep.frames)

@@ -230,7 +230,12 @@ def run_benchmark(checkpoint, data, judge_dir, out, baselines=(), episodes: int 
     real_pred = judge_chunks(judge, ctx.last_frames, ctx.next_frames)
     judge_info = {"heldout": evaluate_judge(judge, data, "heldout"),  # every held-out episode
                   "on_bench_real_frames": float((real_pred == ctx.next_actions).mean())}
-    judge_info["after_change"] = judge_info["heldout"].get("after_change", {}).get("accuracy")
+    after = judge_info["heldout"].get("after_change", {})
+    judge_info["after_change"] = after.get("accuracy")
+    # the same, on real chunks right after each of the benchmark's own switches: each switch's ceiling
+    judge_info["after_switch"] = {f"{a}->{b}": after.get("per_switch", {}).get(f"{a}->{b}") for a, b in SWITCHES[game]}
+    known = [v["accuracy"] for v in judge_info["after_switch"].values() if v]
+    judge_info["after_switch_mean"] = float(np.mean(known)) if known else None
     judge_info["accuracy"] = judge_info["heldout"]["accuracy"]
     judge_info["trust_note"] = trust_note(judge_info["accuracy"])
     first_world = next((c for c in contestants if isinstance(c, WorldContestant)), None)
@@ -302,6 +307,26 @@ def _f(x, digits=1, pct=False):
     return f"{100 * x:.{digits}f}%" if pct else f"{x:.{digits}f}"
 
 
+def _switch_table(report: dict) -> list[str]:
+    """Intervention accuracy per switch, next to the judge on real chunks after the same switch."""
+    real = report["judge"].get("after_switch") or {}
+    models = report["models"]
+    if not real or not models:
+        return []
+    names = list(models)
+    lines = ["", "Intervention per switch: the first chunk after the switch, judged; \"real play\" is the judge on real "
+             "held-out chunks right after the same switch (their number in brackets), the ceiling of each row.", "",
+             "| switch | real play | " + " | ".join(names) + " |", "|---" * (len(names) + 2) + "|"]
+    for sw, r in real.items():
+        cells = [f"{_f(r['accuracy'], 0, True)} ({r['samples']})" if r else "- (0)"]
+        cells += [_f(models[n]["intervention"]["per_switch"].get(sw), 0, True) for n in names]
+        lines.append(f"| {sw} | " + " | ".join(cells) + " |")
+    mean = report["judge"].get("after_switch_mean")
+    lines.append("| **mean** | " + " | ".join([_f(mean, 1, True)] + [_f(models[n]["intervention"]["accuracy"], 1, True)
+                                              for n in names]) + " |")
+    return lines
+
+
 def report_markdown(report: dict) -> str:
     j = report["judge"]
     lines = [f"# tv2tv bench: {report['game']}", "",
@@ -318,6 +343,7 @@ def report_markdown(report: dict) -> str:
     if j.get("after_change") is not None:
         lines += ["", f"On real held-out chunks whose action differs from the chunk before (the real-play analogue "
                   f"of an intervention) the judge scores {_f(j['after_change'], 1, True)}."]
+    lines += _switch_table(report)
     lines += ["", "| model | action acc. | new phrasing | new words | intervention | TF PSNR | TF SSIM | PSNR@1 | "
               "PSNR@4 | PSNR@16 | delta-PSNR | frames/s | steps | train min |",
               "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"]

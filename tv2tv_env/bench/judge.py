@@ -345,10 +345,12 @@ def fit(judge: Judge, pairs: ChunkPairs, max_steps: int | None = None, minutes: 
             **precision.describe(dev, dtype)}
 
 
-def _score(cfg: JudgeConfig, true_actions, pred_actions, true_buttons=None, pred_buttons=None, changed=None) -> dict:
+def _score(cfg: JudgeConfig, true_actions, pred_actions, true_buttons=None, pred_buttons=None,
+           previous=None) -> dict:
     """Accuracy figures for the report; per-class entries are None for absent classes.
-    `changed` marks chunks whose action differs from the chunk before: the real-play analogue
-    of the benchmark's text intervention, and its ceiling (momentum carries over a switch)."""
+    `previous` holds each chunk's previous action (-1 where unknown): chunks whose action differs
+    from it are the real-play analogue of the benchmark's text intervention, and their accuracy,
+    overall and per switch ("turn_left->turn_right"), its ceiling (momentum carries over a switch)."""
     n = len(cfg.action_names)
     cm = metrics.confusion_matrix(true_actions, pred_actions, n)
     per = metrics.per_class_accuracy(cm)
@@ -360,9 +362,19 @@ def _score(cfg: JudgeConfig, true_actions, pred_actions, true_buttons=None, pred
     if cfg.multi_label and true_buttons is not None:
         hit = (np.asarray(true_buttons) == np.asarray(pred_buttons)).mean(0)
         out["per_button_accuracy"] = {name: float(h) for name, h in zip(cfg.button_names, hit)}
-    if changed is not None and changed.any():
-        ok = np.asarray(true_actions) == np.asarray(pred_actions)
-        out["after_change"] = {"samples": int(changed.sum()), "accuracy": float(ok[changed].mean())}
+    if previous is not None:
+        true, prev = np.asarray(true_actions), np.asarray(previous)
+        changed = (prev >= 0) & (prev != true)
+        if changed.any():
+            ok = true == np.asarray(pred_actions)
+            names = cfg.action_names
+            pairs = sorted(set(zip(prev[changed].tolist(), true[changed].tolist())))
+            per_switch = {}
+            for a, b in pairs:
+                sel = changed & (prev == a) & (true == b)
+                per_switch[f"{names[a]}->{names[b]}"] = {"samples": int(sel.sum()), "accuracy": float(ok[sel].mean())}
+            out["after_change"] = {"samples": int(changed.sum()), "accuracy": float(ok[changed].mean()),
+                                   "per_switch": per_switch}
     out["trust_note"] = trust_note(acc)
     return out
 
@@ -396,7 +408,7 @@ def evaluate_judge(judge: Judge, data_dir, split: str = "heldout", max_episodes:
     listing = _listing(data_dir, split)[:max_episodes]
     if not listing:
         raise UserError(f"no usable {split} episodes in {data_dir} to evaluate the judge on")
-    ta, pa, tb, pb, changed, eps = [], [], [], [], [], 0
+    ta, pa, tb, pb, prev, eps = [], [], [], [], [], 0
     for path, _ in tqdm(listing, desc=f"judge {split}", unit="ep", disable=not progress, file=sys.stderr):
         try:
             ep = read_episode(path, meta, verify=False)
@@ -404,7 +416,7 @@ def evaluate_judge(judge: Judge, data_dir, split: str = "heldout", max_episodes:
             continue
         actions, buttons = _predict_all(judge, previous_chunks(ep.start_frame, ep.frames), ep.frames)
         ta.append(ep.action.astype(np.int64))
-        changed.append(np.r_[False, ta[-1][1:] != ta[-1][:-1]])  # the first chunk's previous action is unknown
+        prev.append(np.r_[-1, ta[-1][:-1]])  # the first chunk's previous action is unknown
         pa.append(actions)
         tb.append(ep.buttons)
         pb.append(buttons)
@@ -412,7 +424,7 @@ def evaluate_judge(judge: Judge, data_dir, split: str = "heldout", max_episodes:
     if not eps:
         raise UserError(f"no readable {split} episodes in {data_dir} to evaluate the judge on")
     cat = lambda xs: np.concatenate(xs) if xs[0] is not None else None  # noqa: E731
-    return {"split": split, "episodes": eps, **_score(judge.cfg, cat(ta), cat(pa), cat(tb), cat(pb), cat(changed))}
+    return {"split": split, "episodes": eps, **_score(judge.cfg, cat(ta), cat(pa), cat(tb), cat(pb), cat(prev))}
 
 
 def evaluate_pairs(judge: Judge, pairs: ChunkPairs, max_samples: int = 4096, seed: int = 0) -> dict:
