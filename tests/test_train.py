@@ -15,6 +15,7 @@ from model.tokenizer import load_tokenizer, special_ids
 from model.train import TrainArgs, find_checkpoint, train
 
 from conftest import SHIPPED
+from tv2tv_env.errors import UserError
 
 TOK = SHIPPED / "tokenizer"
 VAE = SHIPPED / "vae"
@@ -35,7 +36,6 @@ def test_cli_train_tiny_loss_falls(doom_latent_data, tmp_path):
     assert any(k == "heldout_loss_flow" for m in read_metrics(run) for k in m)
     assert sorted(p.name for p in (run / "samples").iterdir()) == ["step_000060.png", "step_000120.png"]
     assert (run / "vae" / "config.json").exists() and (run / "tokenizer" / "tokenizer.json").exists()
-    from tv2tv_env.errors import UserError
     with pytest.raises(UserError, match="--resume"):  # an existing run is never overwritten by accident
         run_training(doom_latent_data, run, config="tiny", max_steps=10, progress=False)
 
@@ -201,6 +201,22 @@ def test_batches_are_a_function_of_the_step_and_cover_each_epoch(doom_latent_dat
     for step in range(steps):
         seen += [tuple(t[0]) + (float(l.sum()),) for t, l in zip(fn(step)["texts"], fn(step)["latents"])]
     assert len(set(seen)) == len(seen) == n
+
+
+def test_balanced_batches_favour_rare_actions(doom_latent_data):
+    """--balance-actions: windows drawn by inverse action frequency, still a pure function of
+    the step; the rarest action's share of sampled chunks rises above its share in the data."""
+    cfg, data, _ = _setup(doom_latent_data)
+    w = data.window_weights(1.0)
+    assert w.shape == (len(data),) and np.isclose(w.sum(), 1) and (w > 0).all()
+    fn = data.batch_fn(64, seed=5, balance=1.0)
+    assert torch.equal(fn(3)["actions"], fn(3)["actions"]) and not torch.equal(fn(3)["actions"], fn(4)["actions"])
+    in_data = torch.cat([data.actions[e][s:s + data.window] for e, s in data.index])
+    rare = int(torch.bincount(in_data).masked_fill(torch.bincount(in_data) == 0, 1 << 30).argmin())
+    drawn = torch.cat([fn(step)["actions"].ravel() for step in range(20)])
+    assert (drawn == rare).float().mean() > 1.5 * (in_data == rare).float().mean()
+    with pytest.raises(UserError, match="balance"):
+        data.batch_fn(4, balance=-1)
 
 
 def test_gradient_accumulation_equals_one_big_batch(tmp_path):

@@ -168,7 +168,7 @@ def cmd_train(a):
                           resume=a.resume, batch_size=a.batch_size, lr=a.lr, grad_accum=a.grad_accum, vae=a.vae,
                           tokenizer=a.tokenizer, device=a.device, eval_every=a.eval_every, seed=a.seed,
                           samples=not a.no_samples, progress=not a.quiet, conditioning=a.conditioning,
-                          init_from=a.init_from)
+                          init_from=a.init_from, balance_actions=a.balance_actions)
     if int(os.environ.get("RANK", 0)) == 0:  # under torchrun, one process reports
         print(json.dumps(result))
     if result["stopped_by_signal"]:  # saved, not finished: scripts must not go on as if it were
@@ -337,6 +337,9 @@ def build_parser() -> argparse.ArgumentParser:
     tr.add_argument("--no-samples", action="store_true", help="do not draw sample rollouts")
     tr.add_argument("--conditioning", default="text", choices=["text", "prompt", "plan", "action_id"],
                     help="text: TV2TV (default); prompt (T2V), plan (Think2V), action_id: the benchmark's baselines")
+    tr.add_argument("--balance-actions", type=float, default=0.0, metavar="POWER",
+                    help="draw windows with rare actions more: weight (1/action frequency)**POWER, averaged over "
+                         "the window's chunks (1: actions about equally often; default 0: uniform epochs)")
     tr.add_argument("--quiet", action="store_true")
     tr.set_defaults(func=cmd_train)
 

@@ -77,10 +77,11 @@ def make_sampler_strip(run: Path, vae_dir, held: LatentWindows, special: dict, c
 def run_training(data, out, config="small", max_steps=1000, max_minutes=None, resume=False, batch_size=16,
                  lr=1e-3, grad_accum=1, vae=DEFAULT_VAE, tokenizer=DEFAULT_TOKENIZER, device="auto",
                  eval_every=200, seed=0, samples=True, progress=True, overrides: dict | None = None,
-                 conditioning: str = "text", init_from=None) -> dict:
+                 conditioning: str = "text", init_from=None, balance_actions: float = 0.0) -> dict:
     """Train a world model; `conditioning` other than "text" trains a benchmark baseline
     (see conditioning.py) with the same data, code and budget. `init_from`: exported weights
-    to continue from when the run has no checkpoint of its own (see model/train.py)."""
+    to continue from when the run has no checkpoint of its own (see model/train.py).
+    `balance_actions` > 0 samples windows with rare actions more (training_data.py)."""
     run = Path(out)
     vae, tokenizer = vae or DEFAULT_VAE, tokenizer or DEFAULT_TOKENIZER
     meta = read_meta(data)
@@ -111,7 +112,7 @@ def run_training(data, out, config="small", max_steps=1000, max_minutes=None, re
             save_contexts(make_contexts(data, vae), run / CONTEXT_FILE)
     sep = tok.encode(PLAN_SEPARATOR, add_special_tokens=False)
     eval_batches = [condition_batch(b, conditioning, sep) for b in held.fixed_batches(min(batch_size, 32), 4)]
-    batch_fn = train_set.batch_fn(batch_size, seed)
+    batch_fn = train_set.batch_fn(batch_size, seed, balance=balance_actions)
     if conditioning != "text":
         batch_fn = lambda step, f=batch_fn: condition_batch(f(step), conditioning, sep)  # noqa: E731
     sample_fn = None
@@ -127,5 +128,6 @@ def run_training(data, out, config="small", max_steps=1000, max_minutes=None, re
                        eval_batches=eval_batches, sample_fn=sample_fn, progress=progress)
     except ValueError as e:  # a checkpoint of another config, a batch size that does not split
         raise UserError(str(e)) from None
-    result.update(train_windows=len(train_set), heldout_windows=len(held), config=config, conditioning=conditioning)
+    result.update(train_windows=len(train_set), heldout_windows=len(held), config=config, conditioning=conditioning,
+                  balance_actions=balance_actions)
     return result

@@ -4,6 +4,11 @@ All windows of a split are held in memory (float16 latents: about 4 KB a chunk, 
 65k chunks) and the batch of a training step is a pure function of the step: epoch e is a
 permutation of all windows drawn from (seed, e). That is what lets `--resume` continue
 with exactly the data an uninterrupted run would have seen.
+
+`balance` > 0 draws windows in proportion to their chunks' mean inverse action frequency to
+that power instead (1: every action about equally often, 0.5: square-root balancing), so
+that rare actions (Doom's strafes are 4-5% of the chunks) are seen more. Each step's batch
+is then drawn with replacement from (seed, step): still a pure function of the step.
 """
 from __future__ import annotations
 
@@ -71,9 +76,25 @@ class LatentWindows:
         return {"latents": torch.stack(lat), "texts": texts, "reward": torch.stack(rew), "terminated": torch.stack(term),
                 "actions": torch.stack(act)}
 
-    def batch_fn(self, batch_size: int, seed: int = 0):
-        """step -> the global batch of that step (a pure function of step and seed)."""
+    def window_weights(self, balance: float) -> np.ndarray:
+        """Sampling probability of each window: the mean over its chunks of
+        (1 / frequency of the chunk's action in this split) ** balance, normalised."""
+        counts = np.bincount(torch.cat(self.actions).numpy())
+        inv = np.zeros(len(counts))
+        inv[counts > 0] = (counts[counts > 0] / counts.sum()) ** -float(balance)
+        per_chunk = [inv[a.numpy()] for a in self.actions]
+        w = np.array([per_chunk[e][s:s + self.window].mean() for e, s in self.index])
+        return w / w.sum()
+
+    def batch_fn(self, batch_size: int, seed: int = 0, balance: float = 0.0):
+        """step -> the global batch of that step (a pure function of step and seed);
+        `balance` > 0: windows drawn by `window_weights(balance)` (see the module docstring)."""
         n = len(self.index)
+        if balance < 0:
+            raise UserError(f"balance must be 0 (off) or positive, got {balance}")
+        if balance > 0:
+            p = self.window_weights(balance)
+            return lambda step: self.get(np.random.default_rng([seed, step]).choice(n, batch_size, p=p).tolist())
 
         def fn(step: int) -> dict:
             rows = []
