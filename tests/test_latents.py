@@ -140,6 +140,22 @@ def test_stale_bad_and_missing(doom_data, tmp_path, caplog):
     assert windows and paths[2].name not in {w["episode"] for w in windows}
 
 
+def test_contexts_leave_out_episodes_not_encoded_yet(cached, tmp_path):
+    """An interrupted `tv2tv encode`: training uses the encoded episodes, and so do the start
+    contexts a run writes (none from the episode whose latents are missing)."""
+    from tv2tv_env.contexts import make_contexts
+    from tv2tv_env.latents import cache_dir
+
+    data, vae_dir, _ = cached
+    copy = tmp_path / "data"
+    shutil.copytree(data, copy)
+    full = make_contexts(data, vae_dir)
+    first = str(full.source[0]).split(":")[0]  # an episode the contexts come from
+    (cache_dir(copy, vae_dir) / first).unlink()
+    partial = make_contexts(copy, vae_dir)
+    assert len(partial) > 0 and not any(s.startswith(first + ":") for s in partial.source)
+
+
 def test_cli_encode(cached, capsys):
     from tv2tv_env.cli import main
 

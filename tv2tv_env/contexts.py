@@ -18,7 +18,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .dataset import iter_episodes, read_meta
+from .dataset import iter_episodes, log, read_meta
 from .errors import UserError
 from .latents import cache_dir, read_latent_episode
 
@@ -50,7 +50,11 @@ def make_contexts(data_dir, vae_dir, chunks: int = 4, per_episode: int = 2, max_
         for path, ep in iter_episodes(data_dir, split):
             if len(ep) < chunks:
                 continue
-            le = read_latent_episode(data_dir, cache, path, meta)
+            try:
+                le = read_latent_episode(data_dir, cache, path, meta)
+            except UserError:  # not encoded yet (an interrupted `tv2tv encode`): as training does, use the rest
+                log.warning("start contexts: %s has no latents yet and is left out", path.name)
+                continue
             starts = [0] + sorted(rng.choice(np.arange(1, len(ep) - chunks + 1), size=min(per_episode - 1, len(ep) - chunks),
                                              replace=False).tolist())
             for s in starts:
