@@ -6,6 +6,7 @@ A run directory holds everything needed to use it:
     RUN/ckpt/train_state.pt   raw weights, optimizer, EMA, step (for --resume)
     RUN/vae/ RUN/tokenizer/   copies of the VAE and tokenizer the run was trained with
     RUN/contexts.npz     real start contexts from held-out episodes (what the env starts from)
+    RUN/sampling.json    how training windows are drawn ({"balance_actions": POWER})
     RUN/metrics.jsonl    one JSON object per logged step (loss, loss_flow, loss_text, lr, chunks_per_s...)
     RUN/samples/         held-out rollouts drawn as images during training
 """
@@ -32,6 +33,7 @@ from .training_data import LatentWindows
 
 SHIPPED = Path(__file__).resolve().parents[1] / "checkpoints" / "doom-small"
 DEFAULT_VAE, DEFAULT_TOKENIZER = SHIPPED / "vae", SHIPPED / "tokenizer"  # the shipped ones, from any directory
+SAMPLING_FILE = "sampling.json"  # RUN/sampling.json: how training windows are drawn (--balance-actions)
 
 
 def _fit_config_to_data(vae_dir, cfg, meta):
@@ -97,6 +99,12 @@ def run_training(data, out, config="small", max_steps=1000, max_minutes=None, re
     cfg = _fit_config_to_data(vae, cfg, meta)
     if find_checkpoint(run) is not None and not resume:
         raise UserError(f"{run} already holds a checkpoint; pass --resume to continue it or choose another --out")
+    # how windows are drawn is part of the run: a resume with another --balance-actions would not be exact
+    sampling = run / SAMPLING_FILE
+    if resume and sampling.is_file():
+        was = json.loads(sampling.read_text())["balance_actions"]
+        if was != balance_actions:
+            raise UserError(f"{run} was trained with --balance-actions {was}; resume it with the same value")
     rank = int(os.environ.get("RANK", 0))
     if "RANK" in os.environ and not torch.distributed.is_initialized():
         backend = "nccl" if torch.cuda.is_available() and device != "cpu" else "gloo"
@@ -105,6 +113,7 @@ def run_training(data, out, config="small", max_steps=1000, max_minutes=None, re
     held = LatentWindows(data, vae, tok, cfg.window_chunks, "heldout")
     if rank == 0:
         run.mkdir(parents=True, exist_ok=True)
+        sampling.write_text(json.dumps({"balance_actions": balance_actions}))
         for src, name in [(vae, "vae"), (tokenizer, "tokenizer")]:
             if not (run / name).exists():
                 shutil.copytree(src, run / name)

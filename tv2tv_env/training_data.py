@@ -91,7 +91,7 @@ class LatentWindows:
         `balance` > 0: windows drawn by `window_weights(balance)` (see the module docstring)."""
         n = len(self.index)
         if balance < 0:
-            raise UserError(f"balance must be 0 (off) or positive, got {balance}")
+            raise UserError(f"--balance-actions must be 0 (off) or positive, got {balance}")
         if balance > 0:
             p = self.window_weights(balance)
             return lambda step: self.get(np.random.default_rng([seed, step]).choice(n, batch_size, p=p).tolist())
