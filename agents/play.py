@@ -170,6 +170,8 @@ class Play:
         dt = time.perf_counter() - t0
         self.model_seconds += dt
         self.step_seconds.append(dt)
+        if info.get("read_as") == "unplaced":  # off-topic text: the model decided instead
+            self.toast(f"'{command}' is not something this world knows: the model decides", ACCENT, 3 * FPS)
         if info["thought"]:
             source = "model"
             self.thoughts += 1

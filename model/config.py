@@ -32,6 +32,9 @@ class TV2TVConfig:
     patch: int = 2
     vocab_size: int = 512
     max_positions: int = 2048  # stream positions (RoPE); a chunk's video tokens share one
+    # The language prior (model/command_encoder.py): size of the frozen sentence vector of each
+    # chunk's command, added through a learned projection at the chunk's <bof>. 0: none.
+    command_dim: int = 0
     # model
     d_model: int = 192
     n_layers: int = 4
@@ -41,6 +44,11 @@ class TV2TVConfig:
     window_chunks: int = 4  # chunks per training sample
     first_target_chunk: int = 1  # chunks before this are context only (no flow target)
     text_dropout: float = 0.15  # chance a chunk's text is dropped (classifier-free guidance)
+    # With a command vector: chance a chunk's text tokens are hidden and only its vector is
+    # given (the model must read the meaning, as for words it never saw), and chance the vector
+    # is that of a training paraphrase of the chunk's action (tokens then hidden too).
+    text_hide: float = 0.0
+    paraphrase: float = 0.0
     context_noise_max: float = 0.1  # clean context chunks get noise up to this level
     loss_flow: float = 1.0
     loss_text: float = 0.1

@@ -41,6 +41,25 @@ def scatter_chunk_scalar(layout, values: torch.Tensor) -> torch.Tensor:
     return values.gather(1, layout.chunk.clamp(min=0)) * (layout.chunk >= 0)
 
 
+def scatter_commands(layout, commands: torch.Tensor) -> torch.Tensor:
+    """(B, K, D) per-chunk command vectors -> (B, L, D), placed at each chunk's <bof>."""
+    B, K, D = commands.shape
+    out = commands.new_zeros(B, layout.ids.shape[1], D)
+    return out.scatter(1, layout.bof.unsqueeze(-1).expand(B, K, D), commands)
+
+
+def no_loss_before_empty_text(layout, texts: list, prompts: list | None = None) -> None:
+    """A chunk without text (dropped for guidance, hidden, or given none) teaches nothing about
+    what to write: the token before its <bof> (the last <eof>, or <bos>) gets no target.
+    Otherwise the text tower learns that chunks often have no text, and a model asked to think
+    writes nothing (one "model decides" step in five did). The end of a prompt keeps its
+    target: a plan-writing model (Think2V) must learn to close its plan with <bof>."""
+    for b, row in enumerate(texts):
+        for k, t in enumerate(row):
+            if not t and not (k == 0 and prompts is not None and len(prompts[b])):
+                layout.target[b, layout.bof[b, k] - 1] = -100
+
+
 def draw_randomness(cfg, B: int, K: int, gen: torch.Generator) -> dict:
     """Every random number of a training step for a batch of B windows of K chunks: text
     dropout, context-noise level, logit-normal flow time and the two noises. Drawn for the
@@ -54,8 +73,11 @@ def draw_randomness(cfg, B: int, K: int, gen: torch.Generator) -> dict:
 
 def training_loss(model, latents: torch.Tensor, texts: list[list[list[int]]], reward: torch.Tensor,
                   terminated: torch.Tensor, special: dict, gen: torch.Generator | None = None,
-                  rand: dict | None = None, prompts: list | None = None, prompt_loss: bool = True):
-    """latents: (B, K, F, C, h, w) normalised VAE latents; texts[b][k]: token ids.
+                  rand: dict | None = None, prompts: list | None = None, prompt_loss: bool = True,
+                  commands: torch.Tensor | None = None):
+    """latents: (B, K, F, C, h, w) normalised VAE latents; texts[b][k]: token ids;
+    commands: (B, K, command_dim) sentence vectors of the chunks' commands (a dropped chunk
+    loses its vector with its text), or None.
     prompts[b]: token ids before the first chunk (baselines); `prompt_loss=False` gives the
     prompt no next-token loss (it is given, not written). Returns (loss, dict of float parts). The random parts (text dropout `drop`, context noise
     level `s`, flow time `t`, noises `n_clean`, `n_flow`) come from `rand`, or are drawn from `gen`."""
@@ -71,9 +93,14 @@ def training_loss(model, latents: torch.Tensor, texts: list[list[list[int]]], re
     texts = [[[] if drop[b][k] else list(texts[b][k]) for k in range(K)] for b in range(B)]
     targets = [[k >= cfg.first_target_chunk for k in range(K)] for _ in range(B)]
     lay = build_layout(texts, cfg.tokens_per_chunk, special, targets, prompts=prompts).to(dev)
+    no_loss_before_empty_text(lay, texts, prompts)
     if prompts is not None and not prompt_loss:  # <bos> and prompt tokens predict nothing
         for b, p in enumerate(prompts):
             lay.target[b, :len(p) + 1] = -100
+    command = None
+    if commands is not None and cfg.command_dim:
+        keep = ~rand["drop"].to(dev)
+        command = scatter_commands(lay, commands.to(dev).float() * keep[..., None])
 
     s, t = rand["s"].to(dev), rand["t"].to(dev)  # context noise level; logit-normal flow time
     n_clean, n_flow = rand["n_clean"].to(dev), rand["n_flow"].to(dev)
@@ -86,7 +113,7 @@ def training_loss(model, latents: torch.Tensor, texts: list[list[list[int]]], re
     tlevel = torch.where(noisy, scatter_chunk_scalar(lay, t), scatter_chunk_scalar(lay, s))
     tlevel = tlevel * ((lay.kind == CLEAN) | noisy)
     mask = attention_mask(lay.kind, lay.order, lay.chunk)
-    out = model(lay.ids, lay.kind, lay.order, lay.spatial, video, tlevel, mask, cond=lay.cond)
+    out = model(lay.ids, lay.kind, lay.order, lay.spatial, video, tlevel, mask, cond=lay.cond, command=command)
 
     loss_flow = F.mse_loss(out.velocity[noisy].float(), scatter_video(lay, v_target)[noisy].float())
     tpos = lay.target != -100

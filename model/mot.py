@@ -12,7 +12,11 @@ the mask of `model/sequence.py`. Read top to bottom:
   every video layer, beside the shared attention (an action-modulated conv model learned
   turn direction where attention alone did not, MEASURED.md).
 - `TV2TVModel`: embeddings, the blocks, and the heads: next-token logits (text tower),
-  velocity (video tower), reward and episode end (at <eof>).
+  velocity (video tower), reward and episode end (at <eof>). With `command_dim` > 0 the
+  frozen sentence vector of each chunk's command (the language prior,
+  `model/command_encoder.py`) is projected and added to the chunk's <bof> embedding: the
+  <bof> state is the video tower's condition, so the meaning of words the text tower never
+  saw reaches every video layer.
 
 Saved and loaded in the Hugging Face layout (config.json + model.safetensors) through
 `huggingface_hub.PyTorchModelHubMixin`.
@@ -122,6 +126,8 @@ class TV2TVModel(nn.Module, PyTorchModelHubMixin):
         self.config = cfg = config
         d = cfg.d_model
         self.tok_emb = nn.Embedding(cfg.vocab_size, d)
+        # the language prior's entry; zero at init, so a model starts as if it had none
+        self.command_proj = nn.Linear(cfg.command_dim, d, bias=False) if cfg.command_dim else None
         self.patch_in = nn.Linear(cfg.patch_dim, d)
         self.spatial_emb = nn.Parameter(torch.zeros(cfg.tokens_per_chunk, d))
         self.time_mlp = nn.Sequential(nn.Linear(d, d), nn.SiLU(), nn.Linear(d, d))
@@ -138,6 +144,8 @@ class TV2TVModel(nn.Module, PyTorchModelHubMixin):
         self.apply(self._init)
         for m in (self.v_ada_f[1], self.v_out):
             nn.init.zeros_(m.weight), nn.init.zeros_(m.bias)
+        if self.command_proj is not None:
+            nn.init.zeros_(self.command_proj.weight)
         nn.init.normal_(self.spatial_emb, std=0.02)
 
     @staticmethod
@@ -150,9 +158,11 @@ class TV2TVModel(nn.Module, PyTorchModelHubMixin):
             nn.init.normal_(m.weight, std=0.02)
 
     def forward(self, ids, kind, order, spatial, video, tlevel, mask, cond=None, ext_cond=None,
-                past=None, keep_states=None) -> Output:
+                past=None, keep_states=None, command=None) -> Output:
         """ids, kind, order, spatial: (B, L) long; video: (B, L, patch_dim) values at video
         positions; tlevel: (B, L) noise level of video tokens; mask: (B, L, Lpast + L).
+        command: (B, L, command_dim) sentence vectors at <bof> positions, zero elsewhere (and
+        for chunks without a command); None: no command anywhere.
         The condition of a video token is the state of its chunk's <bof> at each layer's
         input: `cond` (B, L) gives the <bof>'s position in this input, or `ext_cond`
         (per layer (B, d), from an earlier call's `states`) gives it directly.
@@ -164,6 +174,8 @@ class TV2TVModel(nn.Module, PyTorchModelHubMixin):
         vi = ((kf == CLEAN) | (kf == NOISY)).nonzero().squeeze(1)
         vb = vi // L  # batch row of each video token
         x_text = self.tok_emb(ids.reshape(-1)[ti])
+        if self.command_proj is not None and command is not None:
+            x_text = x_text + self.command_proj(command.reshape(B * L, -1)[ti].to(x_text.dtype))
         x_vid = self.patch_in(video.reshape(B * L, -1)[vi]) + self.spatial_emb[spatial.reshape(-1)[vi]]
         h = merge(B * L, ti, x_text, vi, x_vid).view(B, L, d)
         temb = self.time_mlp(timestep_embedding(tlevel.reshape(-1)[vi], d))

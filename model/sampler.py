@@ -10,6 +10,14 @@ For each step and each stream of the batch:
 3. Append the clean chunk and <eof>; read reward and episode end at <eof>.
 4. Keep at most `context_chunks` chunks: when there are more, drop the oldest and rebuild.
 
+With a language prior (`config.command_dim` > 0) every chunk also has a command vector at
+its <bof>: given by the caller (`commands=`), or made from the chunk's token ids by
+`command_fn` (the caller's sentence encoder; used for context chunks and for thoughts). A
+chunk given as empty ids with a vector is a command read by meaning only (its words were
+never recorded); the unconditional guidance branch has neither.
+
+A thought is never empty: <bof> cannot be the first token the model writes.
+
 Works on token ids and latents; text and frames are the caller's business.
 """
 from __future__ import annotations
@@ -19,7 +27,7 @@ from dataclasses import dataclass
 import torch
 from diffusers import FlowMatchEulerDiscreteScheduler
 
-from .flow import patchify, scatter_video, unpatchify
+from .flow import patchify, scatter_commands, scatter_video, unpatchify
 from .sequence import CLEAN, NOISY, PAD, TEXT, attention_mask, build_layout
 
 
@@ -34,8 +42,13 @@ class ChunkResult:
 
 class StreamingSampler:
     def __init__(self, model, special: dict, steps: int | None = None, guidance: float | None = None,
-                 context_chunks: int | None = None, max_text_tokens: int = 24, temperature: float = 1.0):
+                 context_chunks: int | None = None, max_text_tokens: int = 24, temperature: float = 1.0,
+                 command_fn=None):
         cfg = model.config
+        if cfg.command_dim and command_fn is None:
+            raise ValueError("this model reads command vectors: give the sampler a command_fn (token ids -> vectors)")
+        self.command_fn = command_fn
+        self._never_written = [special[k] for k in ("pad", "bos", "eof")]
         self.model, self.special = model, special
         self.steps = steps or cfg.sampling_steps
         self.guidance = cfg.guidance if guidance is None else guidance
@@ -56,14 +69,28 @@ class StreamingSampler:
         self.replace_rows(list(range(B)), context_latents, context_texts, prompts)
         self.rebuild()
 
+    def _commands_of(self, texts: list) -> list:
+        """Command vectors (on the CPU) of token-id lists, or Nones for a model without a prior."""
+        if not self.model.config.command_dim:
+            return [None] * len(texts)
+        return list(self.command_fn([list(t) for t in texts]).float().cpu())
+
     def replace_rows(self, rows: list, context_latents: torch.Tensor, context_texts: list, prompts: list | None = None):
         """Set the history of `rows` without touching the cache: the next rebuild (the end
         of a `step`, or `rebuild()`) picks it up. Lets a vector env step the live streams
         and restart finished ones in one rebuild."""
         patches = patchify(context_latents.to(self.device, torch.float32), self.model.config.patch)
         for i, b in enumerate(rows):
-            self.history[b] = [(list(t), p) for t, p in zip(context_texts[i], patches[i])]
+            cmds = self._commands_of(context_texts[i])
+            self.history[b] = [(list(t), p, c) for t, p, c in zip(context_texts[i], patches[i], cmds)]
             self.prompts[b] = list(prompts[i]) if prompts else []
+
+    def _command_tensor(self, layout, history) -> torch.Tensor | None:
+        """(B, L, dim) command vectors at the <bof>s of `history`'s chunks (None without a prior)."""
+        if not self.model.config.command_dim:
+            return None
+        cmds = torch.stack([torch.stack([c for *_, c in h]) for h in history]).to(self.device)
+        return scatter_commands(layout, cmds)
 
     @torch.no_grad()
     def rebuild(self):
@@ -73,15 +100,15 @@ class StreamingSampler:
         cfg, dev = self.model.config, self.device
         keep = min(self.context_chunks, min(len(h) for h in self.history))
         self.history = [h[-keep:] for h in self.history]
-        texts = [[t for t, _ in h] for h in self.history]
+        texts = [[t for t, *_ in h] for h in self.history]
         lay = build_layout(texts, cfg.tokens_per_chunk, self.special, [[False] * len(h) for h in self.history],
                            prompts=self.prompts).to(dev)
-        vals = torch.stack([torch.stack([p for _, p in h]) for h in self.history])  # (B, K, n, P)
+        vals = torch.stack([torch.stack([p for _, p, _ in h]) for h in self.history])  # (B, K, n, P)
         B, K = vals.shape[:2]
         video = scatter_video(lay, vals)
         mask = attention_mask(lay.kind, lay.order, lay.chunk)
         out = self.model(lay.ids, lay.kind, lay.order, lay.spatial, video, torch.zeros_like(lay.order, dtype=torch.float),
-                         mask, cond=lay.cond)
+                         mask, cond=lay.cond, command=self._command_tensor(lay, self.history))
         self.k = [kv[0] for kv in out.kv]
         self.v = [kv[1] for kv in out.kv]
         self.key_kind, self.key_order, self.key_chunk = lay.kind, lay.order, lay.chunk
@@ -91,7 +118,8 @@ class StreamingSampler:
         self.next_order = lay.order[rows, last] + 1
         self.n_chunks = K
 
-    def _run(self, ids, kind, order, chunk, spatial, video, tlevel, ext_cond=None, keep_states=None, append=True):
+    def _run(self, ids, kind, order, chunk, spatial, video, tlevel, ext_cond=None, keep_states=None, append=True,
+             command=None):
         """Run new tokens (B, n) against the cache; optionally append them to it."""
         k_kind = torch.cat([self.key_kind, kind], 1)
         k_order = torch.cat([self.key_order, order], 1)
@@ -99,7 +127,7 @@ class StreamingSampler:
         mask = attention_mask(kind, order, chunk, k_kind, k_order, k_chunk)
         past = list(zip(self.k, self.v))
         out = self.model(ids, kind, order, spatial, video, tlevel, mask, ext_cond=ext_cond, past=past,
-                         keep_states=keep_states)
+                         keep_states=keep_states, command=command)
         if append:
             self.k = [torch.cat([a, kv[0]], 2) for a, kv in zip(self.k, out.kv)]
             self.v = [torch.cat([a, kv[1]], 2) for a, kv in zip(self.v, out.kv)]
@@ -118,15 +146,17 @@ class StreamingSampler:
         for name in ["key_kind", "key_order", "key_chunk", "next_order", "last_hidden"]:
             setattr(self, name, getattr(self, name)[rows])
 
-    def _run_text(self, ids, kind, order, keep_states=None):
+    def _run_text(self, ids, kind, order, keep_states=None, command=None):
         """Run text tokens (B, n) (PAD where a stream has none) against the cache, appending them."""
         zeros = torch.zeros_like(ids)
         video = torch.zeros(*ids.shape, self.model.config.patch_dim, device=ids.device)
-        return self._run(ids, kind, order, zeros - 1, zeros, video, zeros.float(), keep_states=keep_states)
+        return self._run(ids, kind, order, zeros - 1, zeros, video, zeros.float(), keep_states=keep_states,
+                         command=command)
 
     # --- one chunk ----------------------------------------------------------------------
-    def _text_tokens(self, texts):
-        """Append each stream's text + <bof>; returns per-layer <bof> states (B, d)."""
+    def _text_tokens(self, texts, commands=None):
+        """Append each stream's text + <bof> (with its command vector, if any); returns
+        per-layer <bof> states (B, d)."""
         dev, B = self.device, len(texts)
         seqs = [list(t) + [self.special["bof"]] for t in texts]
         n = max(len(s) for s in seqs)
@@ -138,7 +168,11 @@ class StreamingSampler:
             kind[b, :len(s)] = TEXT
             order[b, :len(s)] = self.next_order[b].cpu() + torch.arange(len(s))
         bof_at = torch.tensor([len(s) - 1 for s in seqs], device=dev)
-        out = self._run_text(ids.to(dev), kind.to(dev), order.to(dev), keep_states=bof_at)
+        command = None
+        if commands is not None:
+            command = torch.zeros(B, n, commands.shape[-1], device=dev)
+            command[torch.arange(B, device=dev), bof_at] = commands.to(dev, torch.float32)
+        out = self._run_text(ids.to(dev), kind.to(dev), order.to(dev), keep_states=bof_at, command=command)
         self.next_order = self.next_order + bof_at + 1
         return out.states
 
@@ -151,7 +185,7 @@ class StreamingSampler:
         active = set(rows)
         logits = self.model.text_logits(self.last_hidden)
         bof = self.special["bof"]
-        for _ in range(self.max_text_tokens):
+        for i in range(self.max_text_tokens):
             if not active:
                 break
             B = logits.shape[0]
@@ -159,7 +193,11 @@ class StreamingSampler:
             kind = torch.full((B, 1), PAD, dtype=torch.long)
             order = torch.full((B, 1), 1 << 30, dtype=torch.long)
             for b in list(active):
-                p = torch.softmax(logits[b].float().cpu() / max(self.temperature, 1e-4), -1)
+                lg = logits[b].float().cpu()
+                lg[self._never_written] = float("-inf")  # <pad>, <bos>, <eof> are not text
+                if i == 0:  # a thought is never empty: the first token cannot close it
+                    lg[bof] = float("-inf")
+                p = torch.softmax(lg / max(self.temperature, 1e-4), -1)
                 tok = int(torch.multinomial(p, 1, generator=generators[b]))
                 if tok == bof:
                     active.discard(b)
@@ -176,17 +214,19 @@ class StreamingSampler:
         return written
 
     @torch.no_grad()
-    def step(self, texts: list, generators: list, rows: list | None = None) -> ChunkResult:
+    def step(self, texts: list, generators: list, rows: list | None = None, commands: list | None = None) -> ChunkResult:
         """texts[b]: token ids of the command, or None to let the model write it ([] is a chunk
         with no text: what prompt-conditioned baselines are given).
         generators[b]: a torch.Generator per stream (noise and text sampling).
         rows: step only these streams (texts and generators then have one entry per row);
-        the others stand still. Costs one extra cache rebuild."""
+        the others stand still. Costs one extra cache rebuild.
+        commands[b]: the command's vector (a model with a language prior), or None to make it
+        from the chunk's token ids with `command_fn`."""
         if rows is not None and len(rows) < len(self.history):
             history, prompts = self.history, self.prompts
             self._select_rows(torch.tensor(rows, device=self.device))
             self.history, self.prompts = [history[r] for r in rows], [prompts[r] for r in rows]
-            result = self.step(texts, generators)
+            result = self.step(texts, generators, commands=commands)
             for i, r in enumerate(rows):
                 history[r] = self.history[i]
             self.history, self.prompts = history, prompts
@@ -205,12 +245,16 @@ class StreamingSampler:
             self.next_order, self.last_hidden = next_order, last
             texts = [written[b] if thought[b] else texts[b] for b in range(B)]
         texts = [list(t) for t in texts]
+        cmds = self._complete_commands(texts, commands)
         guided = self.guidance != 1.0
+        cmd_rows = None if cmds[0] is None else torch.stack(cmds)
         if guided:  # conditional rows 0..B-1, unconditional rows B..2B-1 (no text for this chunk)
             self._select_rows(torch.cat([torch.arange(B), torch.arange(B)]).to(dev))
-            states = self._text_tokens(texts + [[] for _ in range(B)])
+            if cmd_rows is not None:
+                cmd_rows = torch.cat([cmd_rows, torch.zeros_like(cmd_rows)])
+            states = self._text_tokens(texts + [[] for _ in range(B)], cmd_rows)
         else:
-            states = self._text_tokens(texts)
+            states = self._text_tokens(texts, cmd_rows)
         # 2. Euler steps over the chunk's noisy tokens
         n, P = cfg.tokens_per_chunk, cfg.patch_dim
         x = torch.stack([torch.randn(n, P, generator=g) for g in generators]).to(dev)
@@ -247,30 +291,46 @@ class StreamingSampler:
         self.next_order = self.next_order + 2
         self.n_chunks += 1
         for b in range(B):
-            self.history[b].append((texts[b], x[b]))
+            self.history[b].append((texts[b], x[b], cmds[b]))
         if self.n_chunks > self.context_chunks:
             self.rebuild()
         lat = unpatchify(x[:, None], cfg.frames_per_chunk, cfg.latent_channels, cfg.latent_size, cfg.patch)[:, 0]
         return ChunkResult(lat, texts, thought, reward.float(), torch.sigmoid(end_logit.float()))
 
+    def _complete_commands(self, texts: list, commands: list | None) -> list:
+        """Each stream's command vector: the one given, else made from its token ids."""
+        if not self.model.config.command_dim:
+            return [None] * len(texts)
+        commands = list(commands) if commands is not None else [None] * len(texts)
+        missing = [b for b, c in enumerate(commands) if c is None]
+        if missing:
+            for b, v in zip(missing, self._commands_of([texts[b] for b in missing])):
+                commands[b] = v
+        return [torch.as_tensor(c, dtype=torch.float32).cpu() for c in commands]
+
 
 @torch.no_grad()
-def sample_without_cache(sampler: StreamingSampler, texts: list, generators: list) -> torch.Tensor:
+def sample_without_cache(sampler: StreamingSampler, texts: list, generators: list,
+                         commands: list | None = None) -> torch.Tensor:
     """The chunk `sampler.step(texts, generators)` would draw (given texts, same noise), but
     recomputing the whole retained stream at every Euler step instead of using the KV cache.
     The reference that the cache is tested against, and the "no cache" side of `tv2tv speed`.
     Leaves the sampler untouched. Returns latents (B, F, C, h, w)."""
     model, special, cfg, dev = sampler.model, sampler.special, sampler.model.config, sampler.device
     B, n, P = len(texts), cfg.tokens_per_chunk, cfg.patch_dim
-    hist_texts = [[t for t, _ in h] + [list(texts[b])] for b, h in enumerate(sampler.history)]
+    hist_texts = [[t for t, *_ in h] + [list(texts[b])] for b, h in enumerate(sampler.history)]
+    new_cmds = sampler._complete_commands([list(t) for t in texts], commands)
+    hist_cmds = [[c for *_, c in h] + [new_cmds[b]] for b, h in enumerate(sampler.history)]
     guided = sampler.guidance != 1.0
     if guided:  # unconditional rows: the same stream without this chunk's text
         hist_texts += [h[:-1] + [[]] for h in hist_texts]
+        hist_cmds += [h[:-1] + [None if h[-1] is None else torch.zeros_like(h[-1])] for h in hist_cmds]
     R, K = len(hist_texts), len(hist_texts[0])
     prompts = sampler.prompts + (sampler.prompts if guided else [])
     lay = build_layout(hist_texts, n, special, [[False] * (K - 1) + [True]] * R, prompts=prompts).to(dev)
     mask = attention_mask(lay.kind, lay.order, lay.chunk)
-    past = torch.stack([torch.stack([p for _, p in h]) for h in sampler.history])  # (B, K-1, n, P)
+    command = sampler._command_tensor(lay, [[(None, None, c) for c in h] for h in hist_cmds])
+    past = torch.stack([torch.stack([p for _, p, _ in h]) for h in sampler.history])  # (B, K-1, n, P)
     if guided:
         past = torch.cat([past, past])
     noisy = lay.kind == NOISY
@@ -281,7 +341,7 @@ def sample_without_cache(sampler: StreamingSampler, texts: list, generators: lis
         xin = torch.cat([x, x]) if guided else x
         video = scatter_video(lay, torch.cat([past, xin[:, None]], 1))
         out = model(lay.ids, lay.kind, lay.order, lay.spatial, video, noisy.float() * (t / 1000.0).to(dev), mask,
-                    cond=lay.cond)
+                    cond=lay.cond, command=command)
         v = out.velocity[noisy].view(R, n, P)
         if guided:
             v = v[B:] + sampler.guidance * (v[:B] - v[B:])

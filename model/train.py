@@ -81,15 +81,25 @@ def save_checkpoint(run: Path, model, ema, opt, step: int, elapsed: float, args:
                     "elapsed": elapsed, "args": asdict(args), **extra}, tmp / "train_state.pt")
 
 
+PRIOR_FIELDS = ("command_dim", "text_hide", "paraphrase")  # the language prior's config (model/command_encoder.py)
+
+
 def load_exported_weights(src: Path, cfg, model, ema) -> tuple[int, float]:
-    """Start from exported weights (`scripts/export_weights.py`): returns (step, elapsed_s)."""
+    """Start from exported weights (`scripts/export_weights.py`): returns (step, elapsed_s).
+    Weights of a model without a language prior may start a run that adds one (same config
+    otherwise): the prior's projection starts at zero, so the model starts as it was."""
     if not (src / "model.safetensors").is_file():
         raise ValueError(f"{src} holds no exported weights (model.safetensors); make them with "
                          f"`python scripts/export_weights.py RUN {src}`")
     loaded = TV2TVModel.from_pretrained(src)
-    if asdict(loaded.config) != asdict(cfg):
+    was, want = asdict(loaded.config), asdict(cfg)
+    adds_prior = not was["command_dim"] and want["command_dim"] and \
+        {k: v for k, v in was.items() if k not in PRIOR_FIELDS} == {k: v for k, v in want.items() if k not in PRIOR_FIELDS}
+    if was != want and not adds_prior:
         raise ValueError(f"the weights in {src} were trained with another config; use the same --config and data")
     weights = {k: v.float() for k, v in loaded.state_dict().items()}
+    if adds_prior:  # a model without a language prior gains one: its projection starts at zero
+        weights["command_proj.weight"] = torch.zeros_like(model.command_proj.weight)
     model.load_state_dict(weights)
     ema.load_state_dict(weights)
     progress = src / "train_progress.json"
@@ -190,7 +200,7 @@ def train(cfg, batch_fn: Callable[[int], dict], run, special: dict, args: TrainA
                 with ctx, precision.autocast(dev, dtype):
                     loss, parts = training_loss(net, mb["latents"].to(dev), mb["texts"], mb["reward"].to(dev),
                                                 mb["terminated"].to(dev), special, rand=mr, prompts=mb.get("prompts"),
-                                                prompt_loss=cfg.conditioning != "prompt")
+                                                prompt_loss=cfg.conditioning != "prompt", commands=mb.get("commands"))
                     (loss / args.grad_accum).backward()
                 for k, v in parts.items():
                     sums[k] = sums.get(k, 0) + v
@@ -257,7 +267,8 @@ def evaluate(model, batches: list, special: dict, dev, dtype, seed: int) -> dict
         with precision.autocast(dev, dtype):
             loss, parts = training_loss(model, b["latents"].to(dev), b["texts"], b["reward"].to(dev),
                                         b["terminated"].to(dev), special, rand=rand, prompts=b.get("prompts"),
-                                        prompt_loss=model.config.conditioning != "prompt")
+                                        prompt_loss=model.config.conditioning != "prompt",
+                                        commands=b.get("commands"))
         parts["loss"] = loss.item()
         for k, v in parts.items():
             if k.startswith("loss"):

@@ -18,6 +18,7 @@ import numpy as np
 import torch
 from diffusers import AutoencoderKL
 
+from model.command_encoder import token_command_fn
 from model.mot import TV2TVModel
 from model.sampler import StreamingSampler
 from model.tokenizer import load_tokenizer, special_ids
@@ -69,7 +70,8 @@ def main():
         b = held.get([int(r)])
         prev = decode(vae, b["latents"][0, 1, -1:])[0].numpy()
         for key, cmd in COMMANDS.items():
-            s = StreamingSampler(model, special, guidance=a.guidance)
+            s = StreamingSampler(model, special, guidance=a.guidance,
+                                 command_fn=token_command_fn(tok) if model.config.command_dim else None)
             s.reset(b["latents"][:, :2], [b["texts"][0][:2]])
             out = s.step([tok.encode(cmd)], [torch.Generator().manual_seed(int(r))])
             last = decode(vae, out.latents[0, -1:])[0].numpy()

@@ -38,7 +38,7 @@ def main():
     a = p.parse_args()
 
     game = read_meta(a.data)["game"]
-    action_names, phrases, _, _ = game_vocabulary(game)
+    action_names, phrases, *_ = game_vocabulary(game)
     judge = load_judge(a.judge or Path(a.checkpoint) / "judge")
     who = WorldContestant("TV2TV", a.checkpoint)
     ctx = load_starts(a.data, a.episodes, who.world.sampler.context_chunks, a.horizon, seed=a.seed)

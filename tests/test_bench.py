@@ -85,8 +85,25 @@ def test_bench_end_to_end_with_every_baseline(doom_latent_data, tiny_run, tmp_pa
     words.write_text("turn_left\tveer left\nforward\tgo ahead\n")
     out = tmp_path / "bench"
     report = run_benchmark(tiny_run, doom_latent_data, JUDGE, out, baselines, episodes=2, horizon=4,
-                           commands_file=words, progress=False)
+                           commands_file=words, progress=False, long_horizon=16, off_topic_steps=8, thought_steps=8)
     assert set(report["models"]) == {"TV2TV", "T2V", "Think2V", "action-id", "copy-last-frame"}
+    # words people type, off-topic text, thoughts and long rollouts
+    tv = report["models"]["TV2TV"]
+    assert 0 <= tv["action_everyday_wording"]["accuracy"] <= 1 and tv["action_everyday_wording"]["n"] > 0
+    for name in ["TV2TV", "T2V", "Think2V", "action-id"]:
+        ot = report["models"][name]["off_topic"]
+        for side in ["off_topic", "recorded"]:
+            assert ot[side]["n"] >= 8 and 0 <= ot[side]["end_rate"] <= 1 and np.isfinite(ot[side]["frechet"])
+    assert sum(tv["off_topic"]["off_topic"]["read_as"].values()) == tv["off_topic"]["off_topic"]["n"]
+    assert tv["thoughts"]["n"] >= 8 and tv["thoughts"]["empty"] == 0  # the model always writes something
+    assert "thoughts" not in report["models"]["T2V"]  # only TV2TV writes a chunk's text
+    for name in ["TV2TV", "T2V", "Think2V"]:
+        lr = report["models"][name]["long_rollout"]
+        assert lr["horizon"] == 16 and lr["n"] == 16 * report["heldout_starts"] and lr["frechet"] >= 0
+        assert list(lr["per_stretch"]) == ["1-16"]
+    assert "long_rollout" not in report["models"]["action-id"]
+    assert all(isinstance(p, str) for p in report["models"]["Think2V"]["long_rollout"]["prompts"])  # its own plan
+    assert report["long_horizon"]["copy-last-frame"]["frechet"] > 0
     for name, r in report["models"].items():
         assert 0 <= r["action"]["accuracy"] <= 1 and 0 <= r["intervention"]["accuracy"] <= 1
         assert set(r["action_unseen_wording"]["per_action"]) == {"turn_left", "forward"}  # the user's file
@@ -101,8 +118,8 @@ def test_bench_end_to_end_with_every_baseline(doom_latent_data, tiny_run, tmp_pa
     assert json.loads((out / "report.json").read_text())["models"].keys() == report["models"].keys()
     md = (out / "report.md").read_text()
     assert "| TV2TV |" in md and "| copy-last-frame |" in md and "new phrasing" in md
-    assert "| turn_left->turn_right |" in md and "real play" in md
-    for f in ["accuracy_per_action.png", "psnr_vs_horizon.png", "rollouts.mp4"]:
+    assert "| turn_left->turn_right |" in md and "real play" in md and "FD long" in md and "everyday words" in md
+    for f in ["accuracy_per_action.png", "psnr_vs_horizon.png", "rollouts.mp4", "frechet_vs_horizon.png"]:
         assert (out / f).stat().st_size > 1000
 
 

@@ -92,3 +92,18 @@ def test_summarize_mean_and_normal_interval():
     s = summarize([1.0, np.inf])
     assert s["mean"] == math.inf and math.isnan(s["ci95"])
     assert math.isnan(summarize([5.0])["ci95"]) and summarize([])["n"] == 0
+
+
+def test_frechet_distance_known_answers():
+    from tv2tv_env.bench.metrics import frechet_distance
+
+    rng = np.random.default_rng(0)
+    a = rng.normal(size=(4000, 3))
+    assert frechet_distance(a, a) == pytest.approx(0.0, abs=1e-6)
+    shift = np.array([3.0, 0.0, 4.0])
+    assert frechet_distance(a, a + shift) == pytest.approx(25.0, rel=1e-6)  # |mu_a - mu_b|^2, same covariance
+    # N(0, I) vs N(0, 4I) in 3-d: tr(I + 4I - 2 * 2I) = 3
+    assert frechet_distance(a, 2 * rng.normal(size=(4000, 3))) == pytest.approx(3.0, rel=0.1)
+    assert frechet_distance(a, a + shift) == pytest.approx(frechet_distance(a + shift, a))
+    with pytest.raises(ValueError, match="feature sets"):
+        frechet_distance(a, a[:, :2])

@@ -140,6 +140,17 @@ def test_a_run_continues_from_exported_weights_alone(doom_latent_data, tmp_path)
     with pytest.raises(ValueError, match="export_weights"):
         train(cfg, fn, tmp_path / "e", special, args, progress=False, init_from=tmp_path)
 
+    # weights without a language prior may start a run that adds one: the same model, plus a zero projection
+    with_prior = replace(cfg, command_dim=384, text_hide=0.2, paraphrase=0.2)
+    train(with_prior, fn, tmp_path / "f", special, replace(args, max_steps=8), progress=False, init_from=export)
+    state = torch.load(tmp_path / "f" / "ckpt" / "train_state.pt", weights_only=False)
+    assert not state["model"]["command_proj.weight"].any()
+    for k, v in shipped.items():
+        assert torch.equal(state["model"][k], v.float()), k
+    with pytest.raises(ValueError, match="another config"):  # but nothing else may change on the way
+        train(replace(with_prior, d_model=cfg.d_model * 2), fn, tmp_path / "g", special, args, progress=False,
+              init_from=export)
+
 def test_two_process_gloo_ddp_equals_one_process(tmp_path):
     from dataclasses import asdict
 

@@ -168,7 +168,8 @@ def cmd_train(a):
                           resume=a.resume, batch_size=a.batch_size, lr=a.lr, grad_accum=a.grad_accum, vae=a.vae,
                           tokenizer=a.tokenizer, device=a.device, eval_every=a.eval_every, seed=a.seed,
                           samples=not a.no_samples, progress=not a.quiet, conditioning=a.conditioning,
-                          init_from=a.init_from, balance_actions=a.balance_actions)
+                          init_from=a.init_from, balance_actions=a.balance_actions,
+                          language_prior=not a.no_language_prior)
     if int(os.environ.get("RANK", 0)) == 0:  # under torchrun, one process reports
         print(json.dumps(result))
     if result["stopped_by_signal"]:  # saved, not finished: scripts must not go on as if it were
@@ -211,10 +212,11 @@ def cmd_bench(a):
 
     judge = a.judge or resolve_checkpoint(a.checkpoint).root / "judge"
     report = run_benchmark(a.checkpoint, a.data, judge, a.out, a.baselines, a.episodes, a.horizon, a.commands,
-                           seed=a.seed, device=a.device, progress=not a.quiet)
+                           seed=a.seed, device=a.device, progress=not a.quiet, long_horizon=a.long_horizon,
+                           off_topic_steps=a.off_topic_steps, thought_steps=a.thought_steps)
     print((Path(a.out) / "report.md").read_text())
-    print(f"tv2tv bench: wrote {a.out}/report.json, report.md, accuracy_per_action.png, psnr_vs_horizon.png, "
-          f"rollouts.mp4 ({len(report['models'])} models)")
+    print(f"tv2tv bench: wrote {a.out}/report.json, report.md, accuracy_per_action.png, psnr_vs_horizon.png"
+          f"{', frechet_vs_horizon.png' if a.long_horizon else ''}, rollouts.mp4 ({len(report['models'])} models)")
     return 0
 
 
@@ -340,6 +342,9 @@ def build_parser() -> argparse.ArgumentParser:
     tr.add_argument("--balance-actions", type=float, default=0.0, metavar="POWER",
                     help="draw windows with rare actions more: weight (1/action frequency)**POWER, averaged over "
                          "the window's chunks (1: actions about equally often; default 0: uniform epochs)")
+    tr.add_argument("--no-language-prior", action="store_true",
+                    help="TV2TV without the frozen sentence encoder's command vectors (the model before 2026-12); "
+                         "baselines never use it")
     tr.add_argument("--quiet", action="store_true")
     tr.set_defaults(func=cmd_train)
 
@@ -390,6 +395,13 @@ def build_parser() -> argparse.ArgumentParser:
     b.add_argument("--commands", default=None, metavar="FILE",
                    help="your own new-word wordings to test instead of the built-in ones, one per line: "
                         "action_label<TAB>text")
+    b.add_argument("--long-horizon", type=int, default=256, metavar="CHUNKS",
+                   help="chunks of the long rollouts in which each model writes its own text (default 256 = 64 s; "
+                        "0: skip)")
+    b.add_argument("--off-topic-steps", type=int, default=200,
+                   help="steps of off-topic commands for the episode-end test (default 200; 0: skip)")
+    b.add_argument("--thought-steps", type=int, default=500,
+                   help="chunks the model writes its own text for the empty-thought count (default 500; 0: skip)")
     b.add_argument("--seed", type=int, default=0)
     b.add_argument("--device", default="auto")
     b.add_argument("--out", required=True, help="output directory")

@@ -12,9 +12,11 @@ the observation is the last frame of the generated chunk. Every step generates o
 
 Reward and `terminated` come from the model's heads (predicted reward; predicted episode
 end above `end_threshold`); truncation comes from the `TimeLimit` that `gymnasium.make` adds.
-Commands are lower-cased and their spaces collapsed, as the recorded text was; words the
-model never saw are read as byte-level tokens and mostly ignored (the world goes on as the
-model thinks likely).
+Commands are lower-cased and their spaces collapsed, as the recorded text was. With a
+language prior (the shipped model has one) a command with words recording never used is
+read by its meaning (a frozen sentence encoder's vector), and text the model cannot place
+("what is the weather") lets the model decide the chunk; `info["read_as"]` says which
+(`WorldModel.read_command`).
 """
 from __future__ import annotations
 
@@ -80,7 +82,8 @@ class TV2TVEnv(gym.Env):
         out = self.world.step([action], [self._generator])
         frames, reward, end = out.frames[0], float(out.reward[0]), float(out.end_prob[0])
         self._frames, self._text, self._thought = frames, out.texts[0], out.thought[0]
-        info = {"text": out.texts[0], "frames": frames, "thought": out.thought[0], "reward": reward, "end_prob": end}
+        info = {"text": out.texts[0], "frames": frames, "thought": out.thought[0], "reward": reward, "end_prob": end,
+                "read_as": out.read_as[0]}
         if self.render_mode == "human":
             self.render()
         return frames[-1], reward, end > self.end_threshold, False, info

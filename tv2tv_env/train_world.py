@@ -33,6 +33,9 @@ from .training_data import LatentWindows
 
 SHIPPED = Path(__file__).resolve().parents[1] / "checkpoints" / "doom-small"
 DEFAULT_VAE, DEFAULT_TOKENIZER = SHIPPED / "vae", SHIPPED / "tokenizer"  # the shipped ones, from any directory
+# The language prior's recipe (config fields; `overrides` win): a 384-d MiniLM vector per
+# chunk; a fifth of the chunks show only that vector, another fifth the vector of a paraphrase.
+LANGUAGE_PRIOR = {"command_dim": 384, "text_hide": 0.2, "paraphrase": 0.2}
 SAMPLING_FILE = "sampling.json"  # RUN/sampling.json: how training windows are drawn (--balance-actions)
 
 
@@ -48,7 +51,7 @@ def _fit_config_to_data(vae_dir, cfg, meta):
     return replace(cfg, **want)
 
 
-def make_sampler_strip(run: Path, vae_dir, held: LatentWindows, special: dict, captions: list[str]):
+def make_sampler_strip(run: Path, vae_dir, held: LatentWindows, special: dict, captions: list[str], command_fn=None):
     """A callback drawing one held-out rollout: real and generated chunks, same commands."""
     from diffusers import AutoencoderKL
 
@@ -61,7 +64,7 @@ def make_sampler_strip(run: Path, vae_dir, held: LatentWindows, special: dict, c
     def sample(model, step):
         K = batch["latents"].shape[1]
         ctx = max(1, model.config.first_target_chunk)
-        s = StreamingSampler(model, special)
+        s = StreamingSampler(model, special, command_fn=command_fn)
         s.reset(batch["latents"][:, :ctx], [batch["texts"][0][:ctx]])
         gen = [torch.Generator().manual_seed(0)]
         fake = [s.step([batch["texts"][0][k]], gen).latents[0].cpu() for k in range(ctx, K)]
@@ -79,11 +82,14 @@ def make_sampler_strip(run: Path, vae_dir, held: LatentWindows, special: dict, c
 def run_training(data, out, config="small", max_steps=1000, max_minutes=None, resume=False, batch_size=16,
                  lr=1e-3, grad_accum=1, vae=DEFAULT_VAE, tokenizer=DEFAULT_TOKENIZER, device="auto",
                  eval_every=200, seed=0, samples=True, progress=True, overrides: dict | None = None,
-                 conditioning: str = "text", init_from=None, balance_actions: float = 0.0) -> dict:
+                 conditioning: str = "text", init_from=None, balance_actions: float = 0.0,
+                 language_prior: bool = True) -> dict:
     """Train a world model; `conditioning` other than "text" trains a benchmark baseline
     (see conditioning.py) with the same data, code and budget. `init_from`: exported weights
     to continue from when the run has no checkpoint of its own (see model/train.py).
-    `balance_actions` > 0 samples windows with rare actions more (training_data.py)."""
+    `balance_actions` > 0 samples windows with rare actions more (training_data.py).
+    `language_prior` (TV2TV only): each chunk's command also as a frozen sentence vector
+    (model/command_encoder.py), with token hiding and paraphrases (`LANGUAGE_PRIOR`)."""
     run = Path(out)
     vae, tokenizer = vae or DEFAULT_VAE, tokenizer or DEFAULT_TOKENIZER
     meta = read_meta(data)
@@ -91,9 +97,10 @@ def run_training(data, out, config="small", max_steps=1000, max_minutes=None, re
         raise UserError(f"no tokenizer at {tokenizer}; make one with `tv2tv tokenizer --game {meta['game']} --out DIR`")
     tok = load_tokenizer(tokenizer)
     special = special_ids(tok)
+    prior = LANGUAGE_PRIOR if (language_prior and conditioning == "text") else {}
     try:
         cfg = get_config(config, vocab_size=len(tok), game=meta["game"], conditioning=conditioning,
-                         **(overrides or {}))
+                         **{**prior, **(overrides or {})})
     except (ValueError, TypeError) as e:
         raise UserError(str(e)) from None
     cfg = _fit_config_to_data(vae, cfg, meta)
@@ -109,8 +116,10 @@ def run_training(data, out, config="small", max_steps=1000, max_minutes=None, re
     if "RANK" in os.environ and not torch.distributed.is_initialized():
         backend = "nccl" if torch.cuda.is_available() and device != "cpu" else "gloo"
         torch.distributed.init_process_group(backend)
-    train_set = LatentWindows(data, vae, tok, cfg.window_chunks, "train", progress=progress and rank == 0)
-    held = LatentWindows(data, vae, tok, cfg.window_chunks, "heldout")
+    commands = cfg.command_dim > 0
+    train_set = LatentWindows(data, vae, tok, cfg.window_chunks, "train", progress=progress and rank == 0,
+                              commands=commands)
+    held = LatentWindows(data, vae, tok, cfg.window_chunks, "heldout", commands=commands)
     if rank == 0:
         run.mkdir(parents=True, exist_ok=True)
         sampling.write_text(json.dumps({"balance_actions": balance_actions}))
@@ -121,14 +130,18 @@ def run_training(data, out, config="small", max_steps=1000, max_minutes=None, re
             save_contexts(make_contexts(data, vae), run / CONTEXT_FILE)
     sep = tok.encode(PLAN_SEPARATOR, add_special_tokens=False)
     eval_batches = [condition_batch(b, conditioning, sep) for b in held.fixed_batches(min(batch_size, 32), 4)]
-    batch_fn = train_set.batch_fn(batch_size, seed, balance=balance_actions)
+    batch_fn = train_set.batch_fn(batch_size, seed, balance=balance_actions, text_hide=cfg.text_hide,
+                                  paraphrase=cfg.paraphrase)
     if conditioning != "text":
         batch_fn = lambda step, f=batch_fn: condition_batch(f(step), conditioning, sep)  # noqa: E731
     sample_fn = None
     if samples and rank == 0 and conditioning == "text":
         e, s = held.index[0]
         captions = [tok.decode(t) for t in held.texts[e][s:s + cfg.window_chunks]]
-        sample_fn = make_sampler_strip(run, vae, held, special, captions)
+        from model.command_encoder import token_command_fn
+
+        command_fn = token_command_fn(tok) if cfg.command_dim else None
+        sample_fn = make_sampler_strip(run, vae, held, special, captions, command_fn)
     args = TrainArgs(max_steps=max_steps, max_minutes=max_minutes, batch_size=batch_size, grad_accum=grad_accum,
                      lr=lr, eval_every=eval_every, seed=seed, device=device,
                      warmup_steps=min(200, max(1, max_steps // 10)))
@@ -138,5 +151,5 @@ def run_training(data, out, config="small", max_steps=1000, max_minutes=None, re
     except ValueError as e:  # a checkpoint of another config, a batch size that does not split
         raise UserError(str(e)) from None
     result.update(train_windows=len(train_set), heldout_windows=len(held), config=config, conditioning=conditioning,
-                  balance_actions=balance_actions)
+                  balance_actions=balance_actions, language_prior=bool(cfg.command_dim))
     return result

@@ -9,6 +9,12 @@ with exactly the data an uninterrupted run would have seen.
 that power instead (1: every action about equally often, 0.5: square-root balancing), so
 that rare actions (Doom's strafes are 4-5% of the chunks) are seen more. Each step's batch
 is then drawn with replacement from (seed, step): still a pure function of the step.
+
+With a language prior (`commands=True`, a model whose config has `command_dim`), every batch
+also carries `commands` (B, K, dim): the sentence vector of each chunk's text
+(`paraphrase.CommandBank`). `batch_fn` then hides some chunks' tokens (`text_hide`: only the
+vector is given) and swaps some vectors for a training paraphrase of the chunk's action
+(`paraphrase`, tokens hidden too), drawn from (seed, step) like everything else.
 """
 from __future__ import annotations
 
@@ -22,7 +28,8 @@ from .latents import CACHE_META, cache_dir, read_latent_episode
 
 
 class LatentWindows:
-    def __init__(self, data_dir, vae_dir, tokenizer, window: int, split: str = "train", progress: bool = False):
+    def __init__(self, data_dir, vae_dir, tokenizer, window: int, split: str = "train", progress: bool = False,
+                 commands: bool = False, encoder=None):
         meta = read_meta(data_dir)
         cache = cache_dir(data_dir, vae_dir)
         if not (cache / CACHE_META).is_file():
@@ -30,7 +37,7 @@ class LatentWindows:
                             f"--vae {vae_dir}` first")
         self.window = window
         self.latents, self.texts, self.reward, self.terminated, self.names = [], [], [], [], []
-        self.actions = []
+        self.actions, self.strings = [], []
         index, missing = [], []
         for path in tqdm(episode_paths(data_dir), desc=f"load {split} latents", disable=not progress):
             try:
@@ -48,6 +55,7 @@ class LatentWindows:
             i = len(self.latents)
             self.latents.append(torch.from_numpy(le.chunks))
             self.texts.append([tokenizer.encode(t) for t in le.episode.text])
+            self.strings.append(list(le.episode.text))
             self.reward.append(torch.from_numpy(le.episode.reward.astype(np.float32)))
             self.terminated.append(torch.from_numpy(le.episode.terminated.astype(np.float32)))
             self.actions.append(torch.from_numpy(le.episode.action.astype(np.int64)))
@@ -59,6 +67,12 @@ class LatentWindows:
         if not index:
             raise UserError(f"no {split} episodes of at least {window} chunks in {data_dir}")
         self.index = np.array(index)
+        self.bank = None
+        if commands:
+            from .paraphrase import CommandBank, game_module
+
+            self.bank = CommandBank(meta["game"], game_module(meta["game"]).ACTION_NAMES,
+                                    [t for ep in self.strings for t in ep], encoder)
 
     def __len__(self):
         return len(self.index)
@@ -73,8 +87,26 @@ class LatentWindows:
             rew.append(self.reward[e][s:s + self.window])
             term.append(self.terminated[e][s:s + self.window])
             act.append(self.actions[e][s:s + self.window])
-        return {"latents": torch.stack(lat), "texts": texts, "reward": torch.stack(rew), "terminated": torch.stack(term),
-                "actions": torch.stack(act)}
+        out = {"latents": torch.stack(lat), "texts": texts, "reward": torch.stack(rew), "terminated": torch.stack(term),
+               "actions": torch.stack(act)}
+        if self.bank is not None:
+            out["commands"] = torch.stack([self.bank.lookup(self.strings[e][s:s + self.window])
+                                           for e, s in (self.index[r] for r in rows)])
+        return out
+
+    def augment(self, batch: dict, rng: np.random.Generator, text_hide: float, paraphrase: float) -> dict:
+        """Hide tokens / swap in paraphrase vectors (module docstring); needs `commands=True`."""
+        B, K = batch["latents"].shape[:2]
+        u = rng.random((B, K))
+        texts = [list(row) for row in batch["texts"]]
+        commands = batch["commands"].clone()
+        for b in range(B):
+            for k in range(K):
+                if u[b, k] < paraphrase:
+                    commands[b, k] = self.bank.paraphrase(int(batch["actions"][b, k]), rng)
+                if u[b, k] < paraphrase + text_hide:
+                    texts[b][k] = []
+        return {**batch, "texts": texts, "commands": commands}
 
     def window_weights(self, balance: float) -> np.ndarray:
         """Sampling probability of each window: the mean over its chunks of
@@ -86,17 +118,28 @@ class LatentWindows:
         w = np.array([per_chunk[e][s:s + self.window].mean() for e, s in self.index])
         return w / w.sum()
 
-    def batch_fn(self, batch_size: int, seed: int = 0, balance: float = 0.0):
+    def batch_fn(self, batch_size: int, seed: int = 0, balance: float = 0.0, text_hide: float = 0.0,
+                 paraphrase: float = 0.0):
         """step -> the global batch of that step (a pure function of step and seed);
-        `balance` > 0: windows drawn by `window_weights(balance)` (see the module docstring)."""
-        n = len(self.index)
+        `balance` > 0: windows drawn by `window_weights(balance)`; `text_hide`, `paraphrase`:
+        see the module docstring."""
         if balance < 0:
             raise UserError(f"--balance-actions must be 0 (off) or positive, got {balance}")
+        rows_of = self._rows_fn(batch_size, seed, balance)
+        if not (text_hide or paraphrase):
+            return lambda step: self.get(rows_of(step))
+        if self.bank is None:
+            raise ValueError("text_hide and paraphrase need command vectors: LatentWindows(..., commands=True)")
+        return lambda step: self.augment(self.get(rows_of(step)), np.random.default_rng([seed, step, 1]),
+                                         text_hide, paraphrase)
+
+    def _rows_fn(self, batch_size: int, seed: int, balance: float):
+        n = len(self.index)
         if balance > 0:
             p = self.window_weights(balance)
-            return lambda step: self.get(np.random.default_rng([seed, step]).choice(n, batch_size, p=p).tolist())
+            return lambda step: np.random.default_rng([seed, step]).choice(n, batch_size, p=p).tolist()
 
-        def fn(step: int) -> dict:
+        def fn(step: int) -> list:
             rows = []
             pos = step * batch_size
             while len(rows) < batch_size:
@@ -105,7 +148,7 @@ class LatentWindows:
                 take = perm[offset:offset + batch_size - len(rows)]
                 rows += take.tolist()
                 pos += len(take)
-            return self.get(rows)
+            return rows
 
         return fn
 

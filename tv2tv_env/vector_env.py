@@ -101,6 +101,7 @@ class TV2TVVectorEnv(VectorEnv):
         live = np.flatnonzero(~self._autoreset).tolist()
         frames = np.zeros((N, self.world.frames_per_chunk, *self.world.frame_shape), np.uint8)
         texts, thought = [""] * N, np.zeros(N, bool)
+        read_as = np.array(["reset"] * N, dtype=object)
         reward, end = np.zeros(N, np.float32), np.zeros(N, np.float32)
         if restart:  # NEXT_STEP autoreset: these sub-envs start afresh and ignore their action
             starts, prompts = zip(*[self._new_episode(i, {}) for i in restart])
@@ -111,8 +112,8 @@ class TV2TVVectorEnv(VectorEnv):
             out = self.world.step([actions[i] for i in live], [self._generators[i] for i in live],
                                   rows=live if restart else None)
             frames[live], reward[live], end[live], thought[live] = out.frames, out.reward, out.end_prob, out.thought
-            for i, t in zip(live, out.texts):
-                texts[i] = t
+            for i, t, how in zip(live, out.texts, out.read_as):
+                texts[i], read_as[i] = t, how
         else:  # everybody restarts: nothing to step, just rebuild the cache
             self.world.rebuild()
         self._steps[live] += 1
@@ -124,7 +125,7 @@ class TV2TVVectorEnv(VectorEnv):
         self._autoreset = terminated | truncated
         self._last = (frames, texts, thought)
         info = {"text": np.array(texts, dtype=object), "frames": frames, "thought": thought, "reward": reward,
-                "end_prob": end}
+                "end_prob": end, "read_as": read_as}
         return frames[:, -1].copy(), reward, terminated, truncated, info
 
     def render(self):

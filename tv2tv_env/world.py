@@ -106,6 +106,14 @@ class ChunkBatch:
     thought: list  # True where the model wrote it
     reward: np.ndarray  # (B,) predicted reward
     end_prob: np.ndarray  # (B,) predicted probability that the episode ends
+    read_as: list  # how each command was read: "words", "meaning", "unplaced" or "thought" (see `read_command`)
+
+
+# A command whose sentence vector is at most this similar (cosine) to every wording the model
+# was trained on is off-topic ("what is the weather"): the model cannot place it, so it decides
+# the chunk itself rather than draw from a meaning it never saw. Set between the benchmark's
+# new game wordings and off-topic text (tests/test_language.py measures both sides).
+UNPLACED_SIMILARITY = 0.4
 
 
 class WorldModel:
@@ -141,8 +149,23 @@ class WorldModel:
                             f"{want}; make the contexts again with this checkpoint's VAE")
         self.frame_shape = tuple(self.contexts.frames.shape[2:])  # (H, W, 3)
         self.frames_per_chunk = c.frames_per_chunk
+        self.encoder = self.known_words = self.bank = None
+        command_fn = None
+        if c.command_dim:  # the language prior: a frozen sentence encoder from a pinned package
+            from model.command_encoder import EncoderFilesError, shared_encoder, token_command_fn
+
+            from .paraphrase import game_module, recorded_words, training_paraphrases
+            try:
+                self.encoder = shared_encoder()
+            except EncoderFilesError as e:
+                raise UserError(str(e)) from None
+            self.known_words = recorded_words(game)
+            wordings = sorted({p for a in game_module(game).ACTION_NAMES for p in training_paraphrases(game, a)})
+            self.bank = self.encoder.encode(wordings)
+            command_fn = token_command_fn(self.tokenizer, self.encoder)
         self.sampler = StreamingSampler(self.model, special_ids(self.tokenizer), steps=sampling_steps,
-                                        guidance=guidance, context_chunks=context_chunks, temperature=temperature)
+                                        guidance=guidance, context_chunks=context_chunks, temperature=temperature,
+                                        command_fn=command_fn)
         self._context_ids = [[self.encode_text(t) for t in row] for row in self.contexts.texts]
 
     def __len__(self):
@@ -150,6 +173,28 @@ class WorldModel:
 
     def encode_text(self, text: str) -> list[int]:
         return self.tokenizer.encode(normalize_command(text), add_special_tokens=False)
+
+    def read_command(self, command: str):
+        """How a (checked) command reaches the model: (token ids or None, vector or None, how).
+
+        - "thought": "" lets the model write the text itself;
+        - "words": every word was recorded: its tokens (and, with a language prior, its vector);
+        - "meaning": a word the recorder never used ("spin left"): with a language prior the
+          tokens are hidden and only the sentence vector is given, as training hides tokens;
+        - "unplaced": its vector is far from every trained wording ("what is the weather"):
+          the model decides the chunk, as for "" (a new word must not end the episode).
+        Without a language prior every non-empty command is read as "words"."""
+        text = normalize_command(command)
+        if not text:
+            return None, None, "thought"
+        if self.encoder is None:
+            return self.encode_text(text), None, "words"
+        vec = self.encoder.encode([text])[0]
+        if all(w in self.known_words for w in re.findall(r"[a-z0-9']+", text)):
+            return self.encode_text(text), vec, "words"
+        if float((self.bank @ vec).max()) <= UNPLACED_SIMILARITY:
+            return None, None, "unplaced"
+        return [], vec, "meaning"
 
     def describe(self) -> dict:
         c = self.model.config
@@ -191,11 +236,15 @@ class WorldModel:
     @torch.no_grad()
     def step(self, commands: list[str], generators: list[torch.Generator], rows: list[int] | None = None) -> ChunkBatch:
         """One chunk for each stream (or each of `rows`); '' lets the model write the text."""
-        ids = [self.encode_text(check_command(c)) or None for c in commands]  # None: the model writes it
+        reads = [self.read_command(check_command(c)) for c in commands]
+        ids = [r[0] for r in reads]  # None: the model writes it
+        vecs = [r[1] for r in reads]
         with precision.autocast(self.device, self.dtype):
-            res = self.sampler.step(ids, generators, rows=rows)
+            res = self.sampler.step(ids, generators, rows=rows, commands=vecs if self.encoder is not None else None)
             B, F = res.latents.shape[:2]
             frames = decode(self.vae, res.latents.flatten(0, 1)).view(B, F, *self.frame_shape)
-        texts = [self.tokenizer.decode(t) for t in res.text_ids]
+        # a command read by meaning drove the chunk as typed; the model's own text otherwise
+        texts = [normalize_command(c) if how == "meaning" else self.tokenizer.decode(t)
+                 for c, (_, _, how), t in zip(commands, reads, res.text_ids)]
         return ChunkBatch(frames.cpu().numpy(), texts, list(res.thought), res.reward.cpu().numpy(),
-                          res.end_prob.cpu().numpy())
+                          res.end_prob.cpu().numpy(), [how for _, _, how in reads])

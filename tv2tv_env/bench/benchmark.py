@@ -12,6 +12,16 @@ same seeds, and an inverse-dynamics judge trained on real frames reads what happ
 - frame quality: teacher-forced PSNR/SSIM of the next chunk (real context every time) and
   rollout PSNR/SSIM at horizons 1, 4, 16 against the real continuation under its recorded text;
 - delta-PSNR (Genie): rollout PSNR with the real text minus with text shuffled across starts;
+- everyday wordings (`EVERYDAY_PHRASES`: "face left", "dodge right"), a second new-word list;
+- off-topic text ("dance", "what is the weather"): over ~200 steps, how often the episode-end
+  head fires, next to the same starts under recorded commands (unknown words must never read
+  as death), and how far the chunks drift from real play (Frechet distance, below);
+- empty thoughts: of ~500 chunks where the model writes its own text, how many have none;
+- long rollouts (the TV2TV paper's headline): 256 chunks (64 s) from each start in which each
+  model supplies its own text the way it was trained (TV2TV thinks chunk by chunk, Think2V
+  writes a plan up front, T2V has the context's text as a prompt), scored by the Frechet
+  distance between generated and real held-out chunks in the judge's feature space, overall
+  and per stretch of horizon;
 - speed: generated frames per second during the benchmark.
 
 The judge's own accuracy on the same real frames, and on their VAE reconstructions (the
@@ -32,7 +42,7 @@ from ..errors import UserError
 from ..games import doom
 from .contestants import Contestant, CopyLastFrame, StartContexts, WorldContestant
 from .judge import evaluate_judge, load_judge, trust_note
-from .metrics import confusion_matrix, psnr, ssim
+from .metrics import confusion_matrix, frechet_distance, psnr, ssim
 
 PROBE = {"doom": ["idle", "forward", "backward", "turn_left", "turn_right", "strafe_left", "strafe_right", "shoot"],
          "crafter": ["noop", "move_left", "move_right", "move_up", "move_down", "do"]}
@@ -40,16 +50,26 @@ SWITCHES = {"doom": [("turn_left", "turn_right"), ("turn_right", "turn_left"), (
                      ("strafe_left", "strafe_right"), ("idle", "shoot"), ("shoot", "turn_left")],
             "crafter": [("move_left", "move_right"), ("move_up", "move_down"), ("noop", "do")]}
 HORIZONS = (1, 4, 16)
+# Text a player may type that no game action answers; "spin around" and "turn around and run"
+# made the shipped model's end head fire at almost every step (2026-12).
+OFF_TOPIC = {"doom": ["dance", "what is the weather", "spin around", "sing a song", "open the door",
+                      "turn around and run", "tell me a joke", "jump", "make me a sandwich", "hello there"],
+             "crafter": ["dance", "what is the weather", "spin around", "sing a song", "fly away",
+                         "tell me a joke", "jump", "hello there"]}
+END_THRESHOLD = 0.5  # the env's default: end_prob above it terminates the episode
+LONG_BINS = ((1, 16), (17, 64), (65, 128), (129, 256))  # stretches of the long rollout, in chunks
 NAMES = {"text": "TV2TV", "prompt": "T2V", "plan": "Think2V", "action_id": "action-id", "none": "copy-last-frame"}
 
 
 def game_vocabulary(game: str):
-    """(action names, recorded phrases, phrases of new words, new phrasings of recorded words)."""
+    """(action names, recorded phrases, phrases of new words, new phrasings of recorded words,
+    everyday wordings with new words)."""
     if game == "doom":
         mod = doom
     else:
         from ..games import crafter as mod
-    return mod.ACTION_NAMES, mod.PHRASES, mod.UNSEEN_PHRASES, mod.RECOMBINED_PHRASES
+    return (mod.ACTION_NAMES, mod.PHRASES, mod.UNSEEN_PHRASES, mod.RECOMBINED_PHRASES,
+            getattr(mod, "EVERYDAY_PHRASES", {}))
 
 
 def read_commands_file(path, action_names) -> dict[str, list[str]]:
@@ -165,6 +185,89 @@ def intervention_accuracy(judge, who: Contestant, ctx: StartContexts, switches, 
             "n": int(first.size)}
 
 
+def off_topic_ends(judge, who: WorldContestant, ctx: StartContexts, commands: list[str], real_features: np.ndarray,
+                   steps: int = 200, seed: int = 0) -> dict:
+    """About `steps` chunks under off-topic `commands` and as many under the recorded commands
+    of the same starts: the share of steps whose end probability crosses `END_THRESHOLD`, and
+    the Frechet distance of each set of chunks to real play (a view that melts drifts away)."""
+    B = len(ctx)
+    H = max(1, -(-steps // B))
+    acts = np.zeros((B, H), np.int64)
+    out = {}
+    for name, texts in [("off_topic", [[commands[(b + h) % len(commands)] for h in range(H)] for b in range(B)]),
+                        ("recorded", [[ctx.next_texts[b][h % len(ctx.next_texts[b])] for h in range(H)]
+                                      for b in range(B)])]:
+        frames = who.rollout(ctx, texts, acts, seed)
+        end = who.trace["end_prob"]
+        feats = judge.features(*_pairs(ctx.last_frames, frames))
+        out[name] = {"end_rate": float((end > END_THRESHOLD).mean()), "mean_end_prob": float(end.mean()),
+                     "frechet": frechet_distance(feats, real_features), "n": int(end.size)}
+        if name == "off_topic" and who.trace.get("read_as"):
+            reads = [r for row in who.trace["read_as"] for r in row]
+            out[name]["read_as"] = {k: reads.count(k) for k in sorted(set(reads))}
+    rec = out["recorded"]["end_rate"]
+    out["end_rate_ratio"] = out["off_topic"]["end_rate"] / rec if rec > 0 else (
+        0.0 if out["off_topic"]["end_rate"] == 0 else float("inf"))
+    return out
+
+
+def empty_thoughts(who: WorldContestant, ctx: StartContexts, steps: int = 500, seed: int = 0) -> dict:
+    """Let the model write the text of about `steps` chunks ("" as the command): how many are empty."""
+    B = len(ctx)
+    H = max(1, -(-steps // B))
+    who.rollout(ctx, [[""] * H for _ in range(B)], np.zeros((B, H), np.int64), seed)
+    texts = [t for row in who.trace["texts"] for t in row]
+    return {"empty": sum(1 for t in texts if not t.strip()), "n": len(texts), "examples": texts[:8]}
+
+
+def long_rollout_quality(judge, who: WorldContestant, ctx: StartContexts, real_features: np.ndarray,
+                         horizon: int = 256, seed: int = 0) -> dict:
+    """Chunks 1..horizon with the model's own text: Frechet distance to real play, overall
+    and per `LONG_BINS` stretch, in the judge's feature space."""
+    feats, prev = [], ctx.last_frames
+    for h, frames in who.own_text_rollout(ctx, horizon, seed):
+        feats.append(judge.features(prev, frames))
+        prev = frames
+    feats = np.stack(feats)  # (H, B, d)
+    bins = {f"{a}-{b}": frechet_distance(feats[a - 1:b].reshape(-1, feats.shape[-1]), real_features)
+            for a, b in LONG_BINS if b <= horizon}
+    texts = [t for row in who.trace["texts"] for t in row]
+    return {"frechet": frechet_distance(feats.reshape(-1, feats.shape[-1]), real_features), "per_stretch": bins,
+            "horizon": horizon, "n": int(feats.shape[0] * feats.shape[1]),
+            "empty_texts": sum(1 for t in texts if t is not None and not t.strip()) if who.conditioning == "text" else None,
+            "prompts": (who.trace.get("prompts") or [None])[:2]}
+
+
+def copy_frame_long_quality(judge, ctx: StartContexts, real_features: np.ndarray, horizon: int) -> dict:
+    """The long-rollout distance of a world that never moves (the last real frame held)."""
+    still = np.repeat(ctx.last_frames[:, -1:], ctx.last_frames.shape[1], 1)
+    one = judge.features(still, still)
+    feats = np.repeat(one[None], horizon, 0)
+    return {"frechet": frechet_distance(feats.reshape(-1, feats.shape[-1]), real_features), "horizon": horizon,
+            "n": int(feats.shape[0] * feats.shape[1])}
+
+
+def real_chunk_features(judge, data_dir, max_chunks: int = 8192, seed: int = 0) -> np.ndarray:
+    """Judge features of real chunk pairs from every held-out episode (at most `max_chunks`)."""
+    from .judge import previous_chunks
+
+    feats = []
+    for _, ep in iter_episodes(data_dir, "heldout"):
+        frames = np.asarray(ep.frames)
+        feats.append(judge.features(previous_chunks(frames[0][0], frames), frames))
+    feats = np.concatenate(feats)
+    if len(feats) > max_chunks:
+        feats = feats[np.sort(np.random.default_rng(seed).choice(len(feats), max_chunks, replace=False))]
+    return feats
+
+
+def _pairs(last_frames: np.ndarray, frames: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(B, H, F, ...) chunks -> flat (B*H, F, ...) pairs of (chunk before, chunk)."""
+    B, H = frames.shape[:2]
+    prev = np.concatenate([last_frames[:, None], frames[:, :-1]], 1)
+    return prev.reshape(B * H, *frames.shape[2:]), frames.reshape(B * H, *frames.shape[2:])
+
+
 def chunk_quality(gen: np.ndarray, real: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Per-chunk PSNR and SSIM (B, H), each the mean over the chunk's frames."""
     return psnr(gen, real).mean(-1), ssim(gen.reshape(-1, *gen.shape[-3:]), real.reshape(-1, *real.shape[-3:])
@@ -201,12 +304,17 @@ def _mean(x) -> float:
 # --- the whole benchmark ----------------------------------------------------------------------
 def run_benchmark(checkpoint, data, judge_dir, out, baselines=(), episodes: int = 8, horizon: int = 16,
                   commands_file=None, chunks: int = 3, seed: int = 0, device: str = "auto", progress: bool = True,
-                  contestants: list[Contestant] | None = None) -> dict:
+                  contestants: list[Contestant] | None = None, long_horizon: int = 256, off_topic_steps: int = 200,
+                  thought_steps: int = 500) -> dict:
+    """The whole benchmark into `out` (report.json, report.md, plots, rollouts.mp4). The long
+    rollouts start from the same starts and are compared with real held-out play at large, so
+    they need no real continuation of `long_horizon` chunks; `long_horizon=0`,
+    `off_topic_steps=0` and `thought_steps=0` leave those sections out."""
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     meta = read_meta(data)
     game = meta["game"]
-    action_names, phrases, unseen, recombined = game_vocabulary(game)
+    action_names, phrases, unseen, recombined, everyday = game_vocabulary(game)
     judge = load_judge(judge_dir)
     if contestants is None:
         contestants = []
@@ -225,6 +333,7 @@ def run_benchmark(checkpoint, data, judge_dir, out, baselines=(), episodes: int 
     unseen_words = read_commands_file(commands_file, action_names) if commands_file else \
         {a: unseen[a] for a in probe if a in unseen}
     rephrased = {a: recombined[a] for a in probe if a in recombined}
+    everyday_words = {a: everyday[a] for a in probe if a in everyday}
 
     # the judge, on the same real frames and on their VAE reconstructions
     real_pred = judge_chunks(judge, ctx.last_frames, ctx.next_frames)
@@ -248,6 +357,10 @@ def run_benchmark(checkpoint, data, judge_dir, out, baselines=(), episodes: int 
               "seed": seed, "judge": {k: v for k, v in judge_info.items() if k != "heldout"},
               "judge_heldout": {k: judge_info["heldout"][k] for k in ("accuracy", "episodes", "samples")
                                 if k in judge_info["heldout"]}, "models": {}}
+    real_features = real_chunk_features(judge, data) if (long_horizon or off_topic_steps) else None
+    if long_horizon:
+        report["long_horizon"] = {"chunks": long_horizon, "real_chunks": int(len(real_features)),
+                                  "copy-last-frame": copy_frame_long_quality(judge, ctx, real_features, long_horizon)}
     videos = {"real": ctx.next_frames[:1, :horizon]}
     for who in tqdm(contestants, desc="bench", unit="model", disable=not progress):
         t0 = time.perf_counter()
@@ -255,6 +368,15 @@ def run_benchmark(checkpoint, data, judge_dir, out, baselines=(), episodes: int 
         r["action"] = action_accuracy(judge, who, ctx, seen, action_names, chunks, seed)
         r["action_unseen_wording"] = action_accuracy(judge, who, ctx, unseen_words, action_names, chunks, seed)
         r["action_new_phrasing"] = action_accuracy(judge, who, ctx, rephrased, action_names, chunks, seed)
+        if everyday_words:
+            r["action_everyday_wording"] = action_accuracy(judge, who, ctx, everyday_words, action_names, chunks, seed)
+        if isinstance(who, WorldContestant):
+            if off_topic_steps:
+                r["off_topic"] = off_topic_ends(judge, who, ctx, OFF_TOPIC[game], real_features, off_topic_steps, seed)
+            if thought_steps and who.conditioning == "text":
+                r["thoughts"] = empty_thoughts(who, ctx, thought_steps, seed)
+            if long_horizon and who.conditioning != "action_id":
+                r["long_rollout"] = long_rollout_quality(judge, who, ctx, real_features, long_horizon, seed)
         r["intervention"] = intervention_accuracy(judge, who, ctx, SWITCHES[game], phrases, action_names, seed)
         q = frame_quality(who, ctx, horizon, seed)
         videos[who.name] = q.pop("video")
@@ -265,10 +387,12 @@ def run_benchmark(checkpoint, data, judge_dir, out, baselines=(), episodes: int 
         report["models"][who.name] = r
     (out / "report.json").write_text(json.dumps(report, indent=1, default=_json_default))
     (out / "report.md").write_text(report_markdown(report))
-    from .plots import plot_accuracy, plot_psnr, video_grid
+    from .plots import plot_accuracy, plot_long_frechet, plot_psnr, video_grid
 
     plot_accuracy(report, out / "accuracy_per_action.png")
     plot_psnr(report, out / "psnr_vs_horizon.png")
+    if long_horizon:
+        plot_long_frechet(report, out / "frechet_vs_horizon.png")
     video_grid(videos, ctx.next_texts[0][:horizon], out / "rollouts.mp4")
     return report
 
@@ -327,6 +451,32 @@ def _switch_table(report: dict) -> list[str]:
     return lines
 
 
+def _language_table(report: dict) -> list[str]:
+    """Everyday wordings, off-topic text, empty thoughts and 64-second rollouts, per model."""
+    models = {n: r for n, r in report["models"].items() if "off_topic" in r or "long_rollout" in r}
+    if not models:
+        return []
+    long = report.get("long_horizon", {})
+    bins = [f"{a}-{b}" for a, b in LONG_BINS if b <= long.get("chunks", 0)]
+    lines = ["", f"Words people type, text the model cannot place, and long rollouts (Frechet distance to real "
+             f"held-out play in the judge's feature space, lower is better; {long.get('chunks', '-')} chunks = "
+             f"{long.get('chunks', 0) // 4} s, each model writing its own text as trained):", "",
+             "| model | everyday words | episode ends, off-topic / recorded | FD off-topic / recorded | empty thoughts | "
+             "FD long | " + " | ".join(f"FD {b}" for b in bins) + " |", "|---" * (6 + len(bins)) + "|"]
+    for name, r in models.items():
+        ot, th, lr = r.get("off_topic"), r.get("thoughts"), r.get("long_rollout") or {}
+        cells = [name, _f(r.get("action_everyday_wording", {}).get("accuracy"), 1, True),
+                 f"{_f(ot['off_topic']['end_rate'], 1, True)} / {_f(ot['recorded']['end_rate'], 1, True)}" if ot else "-",
+                 f"{_f(ot['off_topic']['frechet'], 1)} / {_f(ot['recorded']['frechet'], 1)}" if ot else "-",
+                 f"{th['empty']} of {th['n']}" if th else "-", _f(lr.get("frechet"), 1)]
+        cells += [_f(lr.get("per_stretch", {}).get(b), 1) for b in bins]
+        lines.append("| " + " | ".join(cells) + " |")
+    if "copy-last-frame" in long:
+        lines.append(f"| copy-last-frame | - | - | - | - | {_f(long['copy-last-frame']['frechet'], 1)} | "
+                     + " | ".join("-" for _ in bins) + " |")
+    return lines
+
+
 def report_markdown(report: dict) -> str:
     j = report["judge"]
     lines = [f"# tv2tv bench: {report['game']}", "",
@@ -357,6 +507,7 @@ def report_markdown(report: dict) -> str:
             _f(q["teacher_forced"]["ssim"], 3), *[_f(ro.get(str(h), {}).get("psnr"), 2) for h in HORIZONS],
             _f(q["delta_psnr"], 2), _f(r.get("frames_per_s")), str(info.get("steps", "-")),
             str(info.get("train_minutes", "-"))]) + " |")
+    lines += _language_table(report)
     lines += ["", "Action accuracy: the judge reads each generated chunk under a command and agrees with it. New "
               "phrasing: the same with sentences never used in recording, made of words recording uses (\"look to "
               "the left\"). New words: with words never used in recording (\"spin left\"). Intervention: the "

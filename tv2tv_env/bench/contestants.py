@@ -103,6 +103,7 @@ class WorldContestant(Contestant):
         self.sep = self.world.tokenizer.encode(PLAN_SEPARATOR, add_special_tokens=False)
         self.info = _run_info(self.world)
         self.seconds, self.frames = 0.0, 0
+        self.trace = {}  # the last rollout's per-chunk end probabilities, texts and how each was read
 
     @torch.no_grad()
     def rollout(self, ctx, texts, actions, seed=0):
@@ -118,19 +119,103 @@ class WorldContestant(Contestant):
         elif self.conditioning == "action_id":
             ctx_ids = [[[action_token(a)] for a in row] for row in ctx.actions]
             step_ids = [[[action_token(a)] for a in row] for row in actions]
+        step_vecs = None
+        if self.conditioning == "text":  # as the env reads a command: words, meaning or unplaced
+            reads = [[w.read_command(t) for t in row] for row in texts]
+            step_ids = [[r[0] for r in row] for row in reads]
+            step_vecs = [[r[1] for r in row] for row in reads]
         gens = [torch.Generator().manual_seed(seed * 100_003 + b) for b in range(B)]
         out = np.zeros((B, H, *ctx.next_frames.shape[2:]), np.uint8)
+        self.trace = {"end_prob": np.zeros((B, H), np.float32), "texts": [[None] * H for _ in range(B)],
+                      "read_as": [[r[2] for r in row] for row in reads] if step_vecs else None}
         with precision.autocast(w.device, w.dtype):
-            real = torch.from_numpy(ctx.frames).flatten(0, 1).flatten(0, 1)  # this model's own VAE encodes them
-            lat = encode(w.vae, real).float().view(*ctx.frames.shape[:3], *encode_shape(w))
-            w.sampler.reset(lat, ctx_ids, prompts)
+            self.start(ctx, ctx_ids, prompts)
             for h in range(H):
-                res = w.sampler.step([step_ids[b][h] for b in range(B)], gens)
-                lat = res.latents
-                out[:, h] = decode(w.vae, lat.flatten(0, 1)).view(B, lat.shape[1], *out.shape[3:]).cpu().numpy()
+                vecs = [step_vecs[b][h] for b in range(B)] if step_vecs else None
+                out[:, h] = self._step([step_ids[b][h] for b in range(B)], gens, vecs, h)
         self.seconds += time.perf_counter() - t0
         self.frames += B * H * out.shape[2]
         return out
+
+    def _step(self, ids, gens, vecs, h) -> np.ndarray:
+        """One chunk for every stream, recorded in `trace`; returns its frames (B, F, H, W, 3)."""
+        w = self.world
+        res = w.sampler.step(ids, gens, commands=vecs)
+        self.trace["end_prob"][:, h] = res.end_prob.cpu().numpy()
+        for b, t in enumerate(res.text_ids):
+            self.trace["texts"][b][h] = w.tokenizer.decode(t)
+        lat = res.latents
+        return decode(w.vae, lat.flatten(0, 1)).view(len(ids), lat.shape[1], *w.frame_shape).cpu().numpy()
+
+    @torch.no_grad()
+    def own_text_rollout(self, ctx, horizon: int, seed: int = 0):
+        """Yield (h, frames (B, F, H, W, 3)) for `horizon` chunks in which the model supplies its
+        own text the way it was trained: TV2TV writes each chunk's text ("thinks"), Think2V
+        writes its plan up front, T2V has only a prompt (the context's recorded text).
+        An action-id model has no text of its own: ValueError."""
+        w, B = self.world, len(ctx)
+        gens = [torch.Generator().manual_seed(seed * 100_003 + b) for b in range(B)]
+        ctx_ids = [[w.encode_text(t) for t in row] for row in ctx.texts]
+        prompts, step = None, None  # step None: the model writes each chunk's text
+        if self.conditioning == "prompt":
+            prompts = [plan_prompt(row, self.sep) for row in ctx_ids]
+        elif self.conditioning == "plan":
+            prompts = write_prompt(w, gens)
+        elif self.conditioning == "action_id":
+            raise ValueError("an action-id model writes no text of its own")
+        if prompts is not None:
+            ctx_ids, step = [[[] for _ in row] for row in ctx_ids], []
+        self.trace = {"end_prob": np.zeros((B, horizon), np.float32), "texts": [[None] * horizon for _ in range(B)],
+                      "prompts": [w.tokenizer.decode(p) for p in prompts] if prompts else None}
+        t0 = time.perf_counter()
+        with precision.autocast(w.device, w.dtype):
+            self.start(ctx, ctx_ids, prompts)
+            for h in range(horizon):
+                frames = self._step([step] * B, gens, None, h)
+                self.seconds += time.perf_counter() - t0
+                self.frames += frames.shape[0] * frames.shape[1]
+                yield h, frames
+                t0 = time.perf_counter()
+
+
+    def start(self, ctx: StartContexts, ctx_ids: list, prompts: list | None):
+        """Reset the sampler on the real context chunks, encoded by this model's own VAE."""
+        w = self.world
+        real = torch.from_numpy(ctx.frames).flatten(0, 1).flatten(0, 1)
+        lat = encode(w.vae, real).float().view(*ctx.frames.shape[:3], *encode_shape(w))
+        w.sampler.reset(lat, ctx_ids, prompts)
+
+
+@torch.no_grad()
+def write_prompt(world: WorldModel, generators: list, max_tokens: int = 64) -> list[list[int]]:
+    """Let a plan-writing model (Think2V) write the text before its first chunk: from <bos>,
+    token by token until <bof> (at most `max_tokens`). The <bof> is not part of the prompt:
+    the sampler places one before each chunk."""
+    from model.sequence import TEXT, attention_mask
+
+    model, special, dev = world.model, world.sampler.special, world.device
+    rows = [[special["bos"]] for _ in generators]
+    done = [False] * len(generators)
+    for _ in range(max_tokens):
+        L = max(len(r) for r in rows)
+        ids = torch.tensor([r + [special["pad"]] * (L - len(r)) for r in rows], device=dev)
+        kind = torch.full_like(ids, TEXT)
+        order = torch.arange(L, device=dev)[None].expand_as(ids)
+        out = model(ids, kind, order, torch.zeros_like(ids), torch.zeros(*ids.shape, model.config.patch_dim, device=dev),
+                    torch.zeros(ids.shape, device=dev), attention_mask(kind, order, torch.full_like(ids, -1)))
+        last = out.hidden[torch.arange(len(rows), device=dev), torch.tensor([len(r) - 1 for r in rows], device=dev)]
+        probs = torch.softmax(model.text_logits(last).float().cpu() / max(world.sampler.temperature, 1e-4), -1)
+        for b, g in enumerate(generators):
+            if done[b]:
+                continue
+            tok = int(torch.multinomial(probs[b], 1, generator=g))
+            if tok in (special["bof"], special["eof"], special["pad"]):
+                done[b] = True
+            else:
+                rows[b].append(tok)
+        if all(done):
+            break
+    return [r[1:] for r in rows]
 
 
 def encode_shape(world: WorldModel) -> tuple:

@@ -138,11 +138,15 @@ class Judge(nn.Module):
             mirror_permutation(cfg.button_names if cfg.multi_label else cfg.action_names)), persistent=False)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.head(self.pooled(x))
+
+    def pooled(self, x: torch.Tensor) -> torch.Tensor:
+        """(B, 2F, H, W, 3) uint8 -> (B, 4 * channels): the features the head reads."""
         B, N, H, W, C = x.shape
         x = x.float().div(255).permute(0, 1, 4, 2, 3)  # (B, N, 3, H, W) in [0, 1]
         diff = (x[:, 1:] - x[:, :-1]) * 4  # differences are small; scale them towards the frames' range
         x = torch.cat([x - 0.5, diff], 1).reshape(B, -1, H, W)
-        return self.head(self.body(x).mean(dim=(2, 3)))
+        return self.body(x).mean(dim=(2, 3))
 
     @property
     def device(self) -> torch.device:
@@ -167,6 +171,21 @@ class Judge(nn.Module):
             out.append(z.cpu())
         self.train(was_training)
         return torch.cat(out) if out else torch.zeros(0, self.cfg.n_outputs)
+
+    @torch.no_grad()
+    def features(self, prev_frames, frames, batch: int = 256) -> np.ndarray:
+        """(B, 4 * channels) float64: the pooled conv features the head reads, for chunk pairs
+        (B, F, H, W, 3) uint8. The space of the benchmark's Frechet distance: it holds what
+        the judge needs to tell actions apart, and it is trained on this game's real frames."""
+        prev, cur = torch.as_tensor(np.asarray(prev_frames)), torch.as_tensor(np.asarray(frames))
+        was_training = self.training
+        self.eval()
+        out = []
+        for i in range(0, len(cur), batch):
+            x = torch.cat([prev[i:i + batch], cur[i:i + batch]], 1).to(self.device)
+            out.append(self.pooled(x).double().cpu())
+        self.train(was_training)
+        return torch.cat(out).numpy() if out else np.zeros((0, 4 * self.cfg.channels))
 
     def predict_buttons(self, prev_frames, frames) -> np.ndarray:
         """(B, n_buttons) uint8: the buttons judged held (probability > 0.5). Doom only."""

@@ -116,3 +116,22 @@ def summarize(values, finite_only: bool = False) -> dict:
     if n >= 2 and math.isfinite(mean):
         ci = float(1.96 * v.std(ddof=1) / math.sqrt(n))
     return {"mean": mean, "ci95": ci, "n": n, "excluded": excluded}
+
+
+def frechet_distance(a: np.ndarray, b: np.ndarray) -> float:
+    """Frechet distance between Gaussians fitted to feature sets a (n, d) and b (m, d), as FID
+    computes it: |mu_a - mu_b|^2 + tr(S_a + S_b - 2 (S_a^1/2 S_b S_a^1/2)^1/2), with the matrix
+    square roots from symmetric eigendecompositions (numerically safe for PSD matrices)."""
+    a, b = np.asarray(a, np.float64), np.asarray(b, np.float64)
+    if a.ndim != 2 or b.ndim != 2 or a.shape[1] != b.shape[1] or min(len(a), len(b)) < 2:
+        raise ValueError(f"need two (n, d) feature sets with n >= 2 and the same d, got {a.shape} and {b.shape}")
+    mu_a, mu_b = a.mean(0), b.mean(0)
+    s_a, s_b = np.cov(a, rowvar=False), np.cov(b, rowvar=False)
+
+    def sqrt_psd(m):
+        w, v = np.linalg.eigh((m + m.T) / 2)
+        return (v * np.sqrt(np.clip(w, 0, None))) @ v.T
+
+    r = sqrt_psd(s_a)
+    cross = np.sqrt(np.clip(np.linalg.eigvalsh(r @ s_b @ r), 0, None)).sum()
+    return float(((mu_a - mu_b) ** 2).sum() + np.trace(s_a) + np.trace(s_b) - 2 * cross)

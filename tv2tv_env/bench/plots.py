@@ -34,15 +34,34 @@ def plot_accuracy(report: dict, path):
     plt.close(fig)
 
 
+def plot_long_frechet(report: dict, path):
+    """Frechet distance to real play per stretch of the long rollouts, one line per model."""
+    series = {m: (list(per), list(per.values())) for m, r in report["models"].items()
+              if (per := (r.get("long_rollout") or {}).get("per_stretch"))}
+    still = report.get("long_horizon", {}).get("copy-last-frame")
+    _line_plot(series, "chunks after the start (4 chunks = 1 s)", "Frechet distance to real play",
+               "Long rollouts, each model writing its own text", path,
+               hline=("copy-last-frame", still["frechet"]) if still else None)
+
+
 def plot_psnr(report: dict, path):
+    series = {m: (np.arange(1, len(p) + 1), p) for m, r in report["models"].items()
+              if (p := r["quality"]["rollout_psnr_per_chunk"])}
+    _line_plot(series, "rollout horizon (chunks of 4 frames)", "PSNR vs real continuation (dB)",
+               "Rollout PSNR under the recorded text", path, marker=".")
+
+
+def _line_plot(series: dict, xlabel: str, ylabel: str, title: str, path, hline=None, marker="o"):
+    """One line per model: series[name] = (x, y); hline = (label, y) for a dashed reference."""
     plt = _pyplot()
     fig, ax = plt.subplots(figsize=(5.5, 3.6))
-    for m, r in report["models"].items():
-        p = r["quality"]["rollout_psnr_per_chunk"]
-        ax.plot(np.arange(1, len(p) + 1), p, marker=".", label=m)
-    ax.set_xlabel("rollout horizon (chunks of 4 frames)")
-    ax.set_ylabel("PSNR vs real continuation (dB)")
-    ax.set_title("Rollout PSNR under the recorded text")
+    for m, (x, y) in series.items():
+        ax.plot(x, y, marker=marker, label=m)
+    if hline:
+        ax.axhline(hline[1], color="k", ls="--", lw=1, label=hline[0])
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel(ylabel)
+    ax.set_title(title)
     ax.legend(fontsize=7)
     fig.tight_layout()
     fig.savefig(path, dpi=110)

@@ -73,6 +73,42 @@ RECOMBINED_PHRASES = {
     "shoot": ["fire the trigger", "shoot the pistol"],
     "idle": ["stay still", "hold still"],
 }
+# Everyday wordings a new player types, with words recording never used ("face left", "dodge
+# right"): the benchmark's second new-word list. Like UNSEEN_PHRASES, it stays out of every
+# training input (tests/test_language.py).
+EVERYDAY_PHRASES = {
+    "forward": ["charge forward", "dash ahead"],
+    "backward": ["back off", "take a step back"],
+    "turn_left": ["face left", "look to your left"],
+    "turn_right": ["face right", "look to your right"],
+    "strafe_left": ["dodge left", "move sideways to the left"],
+    "strafe_right": ["dodge right", "move sideways to the right"],
+    "shoot": ["fire your gun", "attack"],
+    "idle": ["stop moving", "stay where you are"],
+}
+# Paraphrases used only to train the language prior (tv2tv_env/paraphrase.py): the sentence
+# vector of one of these stands in for a chunk's recorded text (whose tokens are then hidden),
+# so the model learns to act on meaning, not on the recorder's few words. None of the
+# benchmark's phrases or new words is here (tested).
+TRAINING_PHRASES = {
+    "forward": ["go straight", "move ahead", "walk on", "press forward", "push forward", "march forward",
+                "move up", "keep going", "go onward", "travel forward"],
+    "backward": ["move back", "pull back", "walk back", "step backwards", "fall back", "withdraw",
+                 "go backwards", "move backwards", "head back", "retreat backward"],
+    "turn_left": ["look leftward", "turn toward the left", "rotate the view left", "swivel left", "veer left",
+                  "aim left", "steer left", "glance left", "turn counterclockwise", "look over to the left"],
+    "turn_right": ["look rightward", "turn toward the right", "rotate the view right", "swivel right",
+                   "veer right", "aim right", "steer right", "glance right", "turn clockwise",
+                   "look over to the right"],
+    "strafe_left": ["step left", "move left", "walk left", "glide left", "shift left", "drift left",
+                    "slip left", "side step left", "edge left", "strafe to the left"],
+    "strafe_right": ["step right", "move right", "walk right", "glide right", "shift right", "drift right",
+                     "slip right", "side step right", "edge right", "strafe to the right"],
+    "shoot": ["fire repeatedly", "fire once", "fire the weapon", "shoot once", "open up", "squeeze the trigger",
+              "discharge the pistol", "fire at will", "start shooting", "keep firing", "shoot now"],
+    "idle": ["stand by", "hold on", "stay idle", "do not move", "wait here", "keep still", "rest",
+             "stand idle", "hold", "be still"],
+}
 EVENT_PHRASES = {
     "kill": ["an enemy dies", "you kill an enemy", "a monster goes down"],
     "kills": ["{n} enemies die", "you kill {n} enemies"],

@@ -1,0 +1,104 @@
+"""Words for the language prior: what a game's recorder says, what training may add, what the
+benchmark keeps for itself.
+
+- recorded words: the vocabulary of the game's `PHRASES` and `EVENT_PHRASES`, the only words
+  the text tower's tokens were trained on. A command with any other word is given to the
+  model by its sentence vector alone (its tokens hidden), the way training hides tokens.
+- training paraphrases: `PHRASES` plus the game's `TRAINING_PHRASES`, joined for combined
+  actions ("veer left and fire away"). Their sentence vectors stand in for recorded text in
+  training (`CommandBank`), so the model learns to act on what a sentence means.
+- held-out phrases: the benchmark's `UNSEEN_PHRASES`, `RECOMBINED_PHRASES` and
+  `EVERYDAY_PHRASES`. None of them, and none of their new words, may reach a training input
+  (tests/test_language.py checks it).
+"""
+from __future__ import annotations
+
+import importlib
+import re
+from itertools import product
+
+import numpy as np
+import torch
+
+MAX_COMBINED = 48  # paraphrases kept per combined action (two parts give ~250 joins)
+
+
+def game_module(game: str):
+    if game not in ("doom", "crafter"):
+        from .errors import UserError
+
+        raise UserError(f"unknown game {game!r}; choose doom or crafter")
+    return importlib.import_module(f".games.{game}", __package__)
+
+
+def words(text: str) -> list[str]:
+    return re.findall(r"[a-z0-9']+", text.lower().replace("{n}", "").replace("{item}", "").replace("{name}", ""))
+
+
+def recorded_words(game: str) -> set[str]:
+    mod = game_module(game)
+    out = set()
+    for group in (mod.PHRASES, mod.EVENT_PHRASES):
+        for phrases in group.values():
+            for p in phrases:
+                out.update(words(p))
+    return out
+
+
+def held_out_phrases(game: str) -> dict[str, list[str]]:
+    """The benchmark's phrases by action: new words, new phrasings, everyday wordings."""
+    mod = game_module(game)
+    out: dict[str, list[str]] = {}
+    for group in ("UNSEEN_PHRASES", "RECOMBINED_PHRASES", "EVERYDAY_PHRASES"):
+        for action, phrases in getattr(mod, group, {}).items():
+            out.setdefault(action, []).extend(phrases)
+    return out
+
+
+def held_out_new_words(game: str) -> set[str]:
+    """Words of the benchmark's phrases that recording never uses."""
+    known = recorded_words(game)
+    return {w for ps in held_out_phrases(game).values() for p in ps for w in words(p)} - known
+
+
+def unknown_words(text: str, game: str) -> list[str]:
+    known = recorded_words(game)
+    return [w for w in words(text) if w not in known]
+
+
+def training_paraphrases(game: str, action_name: str) -> list[str]:
+    """Every wording training may use for an action: recorded phrases and training-only ones,
+    joined with "and" (both orders) for combined actions, at most `MAX_COMBINED` of those."""
+    mod = game_module(game)
+    extra = getattr(mod, "TRAINING_PHRASES", {})
+    parts = [p for p in action_name.split("+") if p not in ("idle", "noop")] or [action_name]
+    options = [list(mod.PHRASES.get(p, [])) + list(extra.get(p, [])) for p in parts]
+    if len(options) == 1:
+        return options[0]
+    joins = [" and ".join(c) for c in product(*options)] + [" and ".join(reversed(c)) for c in product(*options)]
+    rng = np.random.default_rng(len(joins))  # a fixed subset: the same bank in every run
+    return [joins[i] for i in sorted(rng.choice(len(joins), min(MAX_COMBINED, len(joins)), replace=False))]
+
+
+class CommandBank:
+    """Sentence vectors (model/command_encoder.py) of a dataset's recorded texts, and of each
+    action's training paraphrases. Encoded once when training starts (a few thousand strings,
+    seconds on two cores)."""
+
+    def __init__(self, game: str, action_names: list[str], texts, encoder=None):
+        if encoder is None:
+            from model.command_encoder import shared_encoder
+
+            encoder = shared_encoder()
+        self.texts = sorted(set(texts))
+        self.index = {t: i for i, t in enumerate(self.texts)}
+        self.vectors = encoder.encode(self.texts).half()  # (n, dim); fp16 halves the memory
+        self.paraphrases = [training_paraphrases(game, a) for a in action_names]
+        self.paraphrase_vectors = [encoder.encode(p).half() for p in self.paraphrases]
+
+    def lookup(self, texts: list[str]) -> torch.Tensor:
+        return self.vectors[[self.index[t] for t in texts]].float()
+
+    def paraphrase(self, action: int, rng: np.random.Generator) -> torch.Tensor:
+        vecs = self.paraphrase_vectors[action]
+        return vecs[int(rng.integers(len(vecs)))].float()
