@@ -85,12 +85,11 @@ class StreamingSampler:
             self.history[b] = [(list(t), p, c) for t, p, c in zip(context_texts[i], patches[i], cmds)]
             self.prompts[b] = list(prompts[i]) if prompts else []
 
-    def _command_tensor(self, layout, history) -> torch.Tensor | None:
-        """(B, L, dim) command vectors at the <bof>s of `history`'s chunks (None without a prior)."""
+    def _command_tensor(self, layout, commands: list) -> torch.Tensor | None:
+        """(B, L, dim): commands[b][k], chunk k's vector, at its <bof> (None without a prior)."""
         if not self.model.config.command_dim:
             return None
-        cmds = torch.stack([torch.stack([c for *_, c in h]) for h in history]).to(self.device)
-        return scatter_commands(layout, cmds)
+        return scatter_commands(layout, torch.stack([torch.stack(row) for row in commands]).to(self.device))
 
     @torch.no_grad()
     def rebuild(self):
@@ -107,8 +106,9 @@ class StreamingSampler:
         B, K = vals.shape[:2]
         video = scatter_video(lay, vals)
         mask = attention_mask(lay.kind, lay.order, lay.chunk)
+        command = self._command_tensor(lay, [[c for *_, c in h] for h in self.history])
         out = self.model(lay.ids, lay.kind, lay.order, lay.spatial, video, torch.zeros_like(lay.order, dtype=torch.float),
-                         mask, cond=lay.cond, command=self._command_tensor(lay, self.history))
+                         mask, cond=lay.cond, command=command)
         self.k = [kv[0] for kv in out.kv]
         self.v = [kv[1] for kv in out.kv]
         self.key_kind, self.key_order, self.key_chunk = lay.kind, lay.order, lay.chunk
@@ -329,7 +329,7 @@ def sample_without_cache(sampler: StreamingSampler, texts: list, generators: lis
     prompts = sampler.prompts + (sampler.prompts if guided else [])
     lay = build_layout(hist_texts, n, special, [[False] * (K - 1) + [True]] * R, prompts=prompts).to(dev)
     mask = attention_mask(lay.kind, lay.order, lay.chunk)
-    command = sampler._command_tensor(lay, [[(None, None, c) for c in h] for h in hist_cmds])
+    command = sampler._command_tensor(lay, hist_cmds)
     past = torch.stack([torch.stack([p for _, p, _ in h]) for h in sampler.history])  # (B, K-1, n, P)
     if guided:
         past = torch.cat([past, past])

@@ -61,11 +61,6 @@ def held_out_new_words(game: str) -> set[str]:
     return {w for ps in held_out_phrases(game).values() for p in ps for w in words(p)} - known
 
 
-def unknown_words(text: str, game: str) -> list[str]:
-    known = recorded_words(game)
-    return [w for w in words(text) if w not in known]
-
-
 def training_paraphrases(game: str, action_name: str) -> list[str]:
     """Every wording training may use for an action: recorded phrases and training-only ones,
     joined with "and" (both orders) for combined actions, at most `MAX_COMBINED` of those."""

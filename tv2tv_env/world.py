@@ -30,6 +30,7 @@ from model.vae import decode
 
 from .contexts import CONTEXT_FILE, load_contexts
 from .errors import UserError
+from .paraphrase import game_module, recorded_words, training_paraphrases, words
 
 CHECKPOINTS = Path(__file__).resolve().parents[1] / "checkpoints"
 DEFAULT_CHECKPOINT = {"doom": CHECKPOINTS / "doom-small", "crafter": CHECKPOINTS / "crafter-small"}
@@ -156,7 +157,6 @@ class WorldModel:
         if c.command_dim:  # the language prior: a frozen sentence encoder from a pinned package
             from model.command_encoder import EncoderFilesError, shared_encoder, token_command_fn
 
-            from .paraphrase import game_module, recorded_words, training_paraphrases
             try:
                 self.encoder = shared_encoder()
             except EncoderFilesError as e:
@@ -192,7 +192,7 @@ class WorldModel:
         if self.encoder is None:
             return self.encode_text(text), None, "words"
         vec = self.encoder.encode([text])[0]
-        if all(w in self.known_words for w in re.findall(r"[a-z0-9']+", text)):
+        if all(w in self.known_words for w in words(text)):
             return self.encode_text(text), vec, "words"
         if float((self.bank @ vec).max()) <= UNPLACED_SIMILARITY:
             return None, None, "unplaced"

@@ -39,7 +39,7 @@ from tqdm import tqdm
 
 from ..dataset import iter_episodes, read_meta
 from ..errors import UserError
-from ..games import doom
+from ..paraphrase import game_module
 from .contestants import Contestant, CopyLastFrame, StartContexts, WorldContestant
 from .judge import evaluate_judge, load_judge, trust_note
 from .metrics import confusion_matrix, frechet_distance, psnr, ssim
@@ -64,10 +64,7 @@ NAMES = {"text": "TV2TV", "prompt": "T2V", "plan": "Think2V", "action_id": "acti
 def game_vocabulary(game: str):
     """(action names, recorded phrases, phrases of new words, new phrasings of recorded words,
     everyday wordings with new words)."""
-    if game == "doom":
-        mod = doom
-    else:
-        from ..games import crafter as mod
+    mod = game_module(game)
     return (mod.ACTION_NAMES, mod.PHRASES, mod.UNSEEN_PHRASES, mod.RECOMBINED_PHRASES,
             getattr(mod, "EVERYDAY_PHRASES", {}))
 
@@ -143,10 +140,7 @@ def concat_starts(parts: list[StartContexts]) -> StartContexts:
 # --- metrics ------------------------------------------------------------------------------------
 def judge_chunks(judge, last_frames: np.ndarray, frames: np.ndarray) -> np.ndarray:
     """Action ids (B, H) the judge reads from each chunk and the chunk before it."""
-    B, H = frames.shape[:2]
-    prev = np.concatenate([last_frames[:, None], frames[:, :-1]], 1)
-    return judge.predict_actions(prev.reshape(B * H, *frames.shape[2:]), frames.reshape(B * H, *frames.shape[2:])
-                                 ).reshape(B, H)
+    return judge.predict_actions(*_pairs(last_frames, frames)).reshape(frames.shape[:2])
 
 
 def action_accuracy(judge, who: Contestant, ctx: StartContexts, wordings: dict, action_names, chunks: int,

@@ -153,8 +153,9 @@ class Judge(nn.Module):
         return next(self.parameters()).device
 
     @torch.no_grad()
-    def logits(self, prev_frames, frames, batch: int = 256) -> torch.Tensor:
-        """Logits (B, n_outputs) on the CPU for chunk pairs (B, F, H, W, 3) uint8, numpy or torch."""
+    def _over_pairs(self, prev_frames, frames, fn, width: int, batch: int = 256) -> torch.Tensor:
+        """fn applied in eval mode to batches of chunk pairs (B, F, H, W, 3) uint8, numpy or
+        torch, stacked on the CPU: (B, width)."""
         prev, cur = torch.as_tensor(np.asarray(prev_frames)), torch.as_tensor(np.asarray(frames))
         want = (self.cfg.frames_per_chunk, self.cfg.height, self.cfg.width, 3)
         if prev.shape != cur.shape or prev.ndim != 5 or tuple(prev.shape[1:]) != want:
@@ -162,30 +163,27 @@ class Judge(nn.Module):
                              f"got {tuple(prev.shape)} and {tuple(cur.shape)}")
         was_training = self.training
         self.eval()
-        out = []
-        for i in range(0, len(cur), batch):
-            x = torch.cat([prev[i:i + batch], cur[i:i + batch]], 1).to(self.device)
+        out = [fn(torch.cat([prev[i:i + batch], cur[i:i + batch]], 1).to(self.device)).cpu()
+               for i in range(0, len(cur), batch)]
+        self.train(was_training)
+        return torch.cat(out) if out else torch.zeros(0, width)
+
+    def logits(self, prev_frames, frames, batch: int = 256) -> torch.Tensor:
+        """Logits (B, n_outputs) on the CPU for chunk pairs (B, F, H, W, 3) uint8, numpy or torch."""
+        def fn(x):
             z = self(x).float()
             if self.cfg.mirror_average:  # the mirrored pair's outputs, swapped back to this side
                 z = (z + self(x.flip(-2)).float()[:, self.mirror_perm]) / 2  # (B, 2F, H, W, 3): W is dim -2
-            out.append(z.cpu())
-        self.train(was_training)
-        return torch.cat(out) if out else torch.zeros(0, self.cfg.n_outputs)
+            return z
 
-    @torch.no_grad()
+        return self._over_pairs(prev_frames, frames, fn, self.cfg.n_outputs, batch)
+
     def features(self, prev_frames, frames, batch: int = 256) -> np.ndarray:
         """(B, 4 * channels) float64: the pooled conv features the head reads, for chunk pairs
         (B, F, H, W, 3) uint8. The space of the benchmark's Frechet distance: it holds what
         the judge needs to tell actions apart, and it is trained on this game's real frames."""
-        prev, cur = torch.as_tensor(np.asarray(prev_frames)), torch.as_tensor(np.asarray(frames))
-        was_training = self.training
-        self.eval()
-        out = []
-        for i in range(0, len(cur), batch):
-            x = torch.cat([prev[i:i + batch], cur[i:i + batch]], 1).to(self.device)
-            out.append(self.pooled(x).double().cpu())
-        self.train(was_training)
-        return torch.cat(out).numpy() if out else np.zeros((0, 4 * self.cfg.channels))
+        return self._over_pairs(prev_frames, frames, lambda x: self.pooled(x).double(), 4 * self.cfg.channels,
+                                batch).numpy()
 
     def predict_buttons(self, prev_frames, frames) -> np.ndarray:
         """(B, n_buttons) uint8: the buttons judged held (probability > 0.5). Doom only."""
