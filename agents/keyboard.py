@@ -16,7 +16,7 @@ until the player presses a bound key or types another command (typing "" ends it
 """
 from __future__ import annotations
 
-from tv2tv_env.world import check_command
+from tv2tv_env.commands import check_command
 
 from .base import TextAgent
 

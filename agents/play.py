@@ -47,7 +47,7 @@ from pathlib import Path
 import numpy as np
 
 from tv2tv_env.errors import UserError
-from tv2tv_env.world import MAX_COMMAND_LENGTH, check_command
+from tv2tv_env.commands import MAX_COMMAND_LENGTH, check_command
 
 from .base import TextAgent
 from .keyboard import KEYMAPS, KeyboardAgent, bindings
@@ -108,6 +108,7 @@ class Play:
 
         self.pg, self.env, self.agent, self.limit = pygame, env, agent, steps
         self.game = env.unwrapped.world.game
+        self.last_read = None  # the wording the last new-word command was read as (a toast when it changes)
         h, w = env.observation_space.shape[:2]
         self.view = (w * scale, h * scale)
         self.stage = pygame.Rect(0, 0, max(self.view[0], STAGE), max(self.view[1], STAGE))  # view centred in it
@@ -172,6 +173,9 @@ class Play:
         self.step_seconds.append(dt)
         if info.get("read_as") == "unplaced":  # off-topic text: the model decided instead
             self.toast(f"'{command}' is not something this world knows: the model decides", ACCENT, 3 * FPS)
+        elif info.get("read_as") == "nearest" and info["text"] != self.last_read:  # new words: say how they were read
+            self.toast(f"'{command}' read as '{info['text']}'", ACCENT, 2 * FPS)
+        self.last_read = info["text"] if info.get("read_as") == "nearest" else None
         if info["thought"]:
             source = "model"
             self.thoughts += 1

@@ -11,7 +11,7 @@ from agents.random_agent import RandomTextAgent
 from agents.replay import ReplayAgent
 from agents.runner import run_agent
 from agents.scripted import ScriptedAgent, parse_script
-from tv2tv_env.world import check_command
+from tv2tv_env.commands import check_command
 
 
 def test_numbered_script_holds_each_command():
@@ -60,6 +60,14 @@ def test_runner_writes_a_captioned_video(tiny_run, tmp_path):
     frames = iio.imread(tmp_path / "a.mp4")
     assert frames.shape[0] == 5 * 4 and frames.shape[2] == 256  # every generated frame, 4x, with a caption
     assert frames.shape[1] > 256
+
+
+def test_checking_a_command_loads_no_model_stack():
+    """The keyboard agent and the wrappers check commands through tv2tv_env.commands alone."""
+    code = ("import sys, agents.keyboard, tv2tv_env.wrappers, tv2tv_env.commands; "
+            "print(sorted(m for m in ('torch', 'diffusers', 'transformers') if m in sys.modules))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]"
 
 
 def test_agents_have_help():

@@ -60,6 +60,20 @@ def test_confusion_matrix_counts_every_judged_chunk(starts, judge):
     assert counts.shape == (2, len(ACTION_NAMES)) and counts.sum() == acc["n"] == len(starts) * 2 * 2  # 3 chunks, the first unscored
 
 
+def test_every_wording_of_an_action_is_probed(starts, judge):
+    """Eight labels with two wordings each: every wording reaches some start (indexing wordings
+    by row once gave each label the same one at every start)."""
+    class Recording(CopyLastFrame):
+        def rollout(self, ctx, texts, actions, seed=0):
+            self.texts = texts
+            return super().rollout(ctx, texts, actions, seed)
+
+    who = Recording()
+    wordings = {a: PHRASES[a][:2] for a in ACTION_NAMES[:8]}
+    action_accuracy(judge, who, starts, wordings, ACTION_NAMES, chunks=2, seed=0)
+    assert {row[0] for row in who.texts} == {p for ps in wordings.values() for p in ps}
+
+
 def test_commands_file(tmp_path):
     f = tmp_path / "c.tsv"
     f.write_text("# mine\nturn_left\tveer left\nturn_left\tgo leftwards\nshoot\tblast\n")

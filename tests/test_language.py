@@ -13,6 +13,7 @@ from model.flow import no_loss_before_empty_text
 from model.mot import TV2TVModel
 from model.sampler import StreamingSampler, sample_without_cache
 from model.sequence import build_layout
+from tv2tv_env.errors import UserError
 from tv2tv_env.paraphrase import (game_module, held_out_new_words, held_out_phrases, recorded_words,
                                   training_paraphrases, words)
 from tv2tv_env.text_corpus import describer_corpus
@@ -181,22 +182,43 @@ def test_training_batches_hide_tokens_and_swap_in_paraphrases(doom_latent_data):
 def test_commands_are_read_by_words_by_meaning_or_not_at_all(tiny_run):
     import gymnasium as gym
 
+    from tv2tv_env.games.doom import PHRASES
     from tv2tv_env.world import WorldModel
 
     world = WorldModel(tiny_run, precision_mode="fp32")
+    enc = shared_encoder()
     assert world.model.config.command_dim == 384  # `tv2tv train` gives TV2TV the prior by default
-    ids, vec, how = world.read_command("Turn  LEFT")
-    assert how == "words" and ids == world.encode_text("turn left") and vec.shape == (384,)
-    ids, vec, how = world.read_command("spin left")  # "spin" was never recorded
-    assert how == "meaning" and ids == [] and torch.allclose(vec, shared_encoder().encode(["spin left"])[0])
+    ids, vec, how, text = world.read_command("Turn  LEFT")
+    assert how == "words" and text == "turn left" and ids == world.encode_text("turn left") and vec.shape == (384,)
+    ids, vec, how, text = world.read_command("spin left")  # "spin" was never recorded
+    assert how == "nearest" and text in PHRASES["turn_left"]  # a recorded wording, as in training
+    assert ids == world.encode_text(text) and torch.allclose(vec, enc.encode([text])[0])
+    world.unknown_words = "meaning"  # the other reading: the typed command's vector, tokens hidden
+    ids, vec, how, text = world.read_command("spin left")
+    assert how == "meaning" and ids == [] and torch.allclose(vec, enc.encode(["spin left"])[0])
+    world.unknown_words = "nearest"
     assert world.read_command("what is the weather")[2] == "unplaced"
-    assert world.read_command("") == (None, None, "thought")
+    assert world.read_command("") == (None, None, "thought", "")
+    with pytest.raises(UserError, match="unknown_words"):
+        WorldModel(tiny_run, unknown_words="guess")
 
     env = gym.make("TV2TV/Doom-v0", checkpoint=tiny_run, precision="fp32")
     env.reset(seed=0)
-    for command, how in [("turn left", "words"), ("face right", "meaning"), ("what is the weather", "unplaced"),
+    for command, how in [("turn left", "words"), ("face right", "nearest"), ("what is the weather", "unplaced"),
                          ("", "thought")]:
         *_, info = env.step(command)
         assert info["read_as"] == how
-        assert info["thought"] == (how in ("unplaced", "thought")) and info["text"].strip()
-    assert info["text"] != ""  # the model's own text, never empty
+        assert info["thought"] == (how in ("unplaced", "thought")) and info["text"].strip()  # never empty
+        if how == "nearest":  # the wording that drew the chunk is what the env reports
+            assert info["text"] in PHRASES["turn_right"]
+
+
+def test_nearest_wording_reads_each_clause():
+    from tv2tv_env.games.doom import PHRASES
+    from tv2tv_env.paraphrase import NearestWording
+
+    near = NearestWording("doom", shared_encoder(), min_similarity=0.4)
+    first, second = near.read("spin left, then fire your gun").split(" and ")
+    assert first in PHRASES["turn_left"] and second in PHRASES["shoot"]
+    assert near.read("turn left and sing a song") == "turn left"  # recorded words stay; off-topic goes
+    assert near.read("what is the weather") is None

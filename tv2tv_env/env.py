@@ -14,9 +14,10 @@ Reward and `terminated` come from the model's heads (predicted reward; predicted
 end above `end_threshold`); truncation comes from the `TimeLimit` that `gymnasium.make` adds.
 Commands are lower-cased and their spaces collapsed, as the recorded text was. With a
 language prior (the shipped model has one) a command with words recording never used is
-read by its meaning (a frozen sentence encoder's vector), and text the model cannot place
-("what is the weather") lets the model decide the chunk; `info["read_as"]` says which
-(`WorldModel.read_command`).
+read by its meaning: each clause as the recorded wording nearest to it by a frozen sentence
+encoder ("spin left" -> "rotate left"), and text the model cannot place ("what is the
+weather") lets the model decide the chunk. `info["read_as"]` says which, and `info["text"]`
+is the wording that drew the chunk (`WorldModel.read_command`).
 """
 from __future__ import annotations
 
@@ -26,7 +27,8 @@ import torch
 from gymnasium import spaces
 
 from .render import Window, captioned
-from .world import COMMAND_CHARSET, MAX_COMMAND_LENGTH, WorldModel
+from .commands import COMMAND_CHARSET, MAX_COMMAND_LENGTH
+from .world import WorldModel
 
 
 def command_space() -> spaces.Text:
@@ -48,10 +50,11 @@ class TV2TVEnv(gym.Env):
     def __init__(self, game: str = "doom", checkpoint=None, device: str = "auto", guidance: float | None = None,
                  sampling_steps: int | None = None, context_chunks: int | None = None, end_threshold: float = 0.5,
                  render_mode: str | None = None, render_scale: int = 4, captions: bool = True,
-                 precision: str = "auto", world: WorldModel | None = None):
+                 precision: str = "auto", unknown_words: str = "nearest", world: WorldModel | None = None):
         if render_mode is not None and render_mode not in self.metadata["render_modes"]:
             raise ValueError(f"render_mode {render_mode!r} is not one of {self.metadata['render_modes']}")
-        self.world = world or WorldModel(checkpoint, game, device, guidance, sampling_steps, context_chunks, precision)
+        self.world = world or WorldModel(checkpoint, game, device, guidance, sampling_steps, context_chunks, precision,
+                                         unknown_words=unknown_words)
         self.action_space = command_space()
         self.observation_space = frame_space(self.world)
         self.end_threshold, self.render_mode = end_threshold, render_mode

