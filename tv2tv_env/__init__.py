@@ -4,6 +4,7 @@ Importing the package registers the Gymnasium environments (one place, here):
 
     TV2TV/Doom-v0     the shipped default Doom model (checkpoints/doom-small)
     TV2TV/Crafter-v0  a Crafter model (pass checkpoint=RUN_DIR; none ships yet)
+    TV2TV/RealDoom-v0, TV2TV/RealCrafter-v0  the real engines behind the same spaces
 
 Both take keyword arguments such as `checkpoint=`, `device=`, `guidance=`,
 `sampling_steps=`, `context_chunks=`, `render_mode=`; `gymnasium.make_vec(...,
@@ -19,6 +20,9 @@ for _game in ["doom", "crafter"]:
     register(id=f"TV2TV/{_game.capitalize()}-v0", entry_point="tv2tv_env.env:TV2TVEnv",
              vector_entry_point="tv2tv_env.vector_env:TV2TVVectorEnv", max_episode_steps=MAX_EPISODE_STEPS,
              kwargs={"game": _game})
+    # the real engine behind the same spaces: a policy trained in the dream plays the game
+    register(id=f"TV2TV/Real{_game.capitalize()}-v0", entry_point="tv2tv_env.real_env:RealGameEnv",
+             max_episode_steps=MAX_EPISODE_STEPS, kwargs={"game": _game})
 
 
 def __getattr__(name):  # the wrapper without importing torch at `import tv2tv_env`

@@ -63,6 +63,10 @@ class TV2TVEnv(gym.Env):
         self._frames = self._text = None
         self._thought = False
 
+    @property
+    def game(self) -> str:
+        return self.world.game
+
     def reset(self, *, seed: int | None = None, options: dict | None = None):
         super().reset(seed=seed)
         options = options or {}

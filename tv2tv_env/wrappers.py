@@ -23,7 +23,7 @@ class DiscreteTextActions(gym.ActionWrapper):
 
     def __init__(self, env: gym.Env, commands: list[str] | None = None):
         super().__init__(env)
-        game = env.unwrapped.world.game
+        game = env.unwrapped.game  # the world model's env and the real engine's both name theirs
         self.commands = list(commands if commands is not None else DEFAULT_COMMANDS[game])
         if not self.commands:
             raise ValueError("DiscreteTextActions needs at least one command")

@@ -1,0 +1,59 @@
+"""`TV2TV/RealDoom-v0`: the real engine behind the world model's spaces."""
+import gymnasium as gym
+import numpy as np
+import pytest
+
+import tv2tv_env  # noqa: F401
+from tv2tv_env.dataset import iter_episodes
+from tv2tv_env.real_env import CommandParser
+from tv2tv_env.wrappers import DiscreteTextActions
+
+
+@pytest.fixture(scope="module")
+def real_doom():
+    env = gym.make("TV2TV/RealDoom-v0")
+    yield env
+    env.close()
+
+
+def test_commands_parse_into_the_games_actions():
+    doom = CommandParser("doom")
+    name = lambda text: (doom.names[doom.parse(text)[0]], doom.parse(text)[1])  # noqa: E731
+    assert name("Turn left and shoot") == ("turn_left+shoot", "words")
+    assert name("fire and turn left") == ("turn_left+shoot", "words")  # either order, as recorded
+    assert name("move forward but a wall is in the way; you take damage") == ("forward", "words")
+    assert name("coast to a stop") == ("idle", "words")
+    assert name("spin left") == ("turn_left", "nearest")  # a new word, read as the nearest recorded wording
+    assert doom.parse("") == (None, "player") and doom.parse("what is the weather") == (None, "player")
+    crafter = CommandParser("crafter")
+    assert crafter.names[crafter.parse("craft a wood pickaxe")[0]] == "make_wood_pickaxe"
+
+
+def test_real_doom_passes_the_checkers(real_doom):
+    from gymnasium.utils.env_checker import check_env
+
+    check_env(real_doom.unwrapped)
+    assert real_doom.observation_space == gym.spaces.Box(0, 255, (64, 64, 3), np.uint8)
+    sb3 = pytest.importorskip("stable_baselines3.common.env_checker", reason="stable-baselines3 (extra `rl`) missing")
+    sb3.check_env(DiscreteTextActions(real_doom.unwrapped), warn=True)
+
+
+def test_a_recorded_episode_replays_from_its_text(doom_data, real_doom):
+    """Reset with a recorded episode's seed, step its recorded text: its frames come back."""
+    for _, ep in list(iter_episodes(doom_data))[:2]:  # one per scenario
+        obs, info = real_doom.reset(seed=int(ep.attrs["seed"]))
+        np.testing.assert_array_equal(obs, ep.start_frame)
+        for t, text in enumerate(ep.text):
+            obs, reward, terminated, truncated, info = real_doom.step(text)
+            assert info["action"] == real_doom.unwrapped.parser.names[ep.action[t]] and info["read_as"] == "words"
+            np.testing.assert_array_equal(info["frames"], ep.frames[t])
+            assert reward == pytest.approx(ep.reward[t]) and terminated == bool(ep.terminated[t])
+            assert info["text"]  # the recorder's describer, in recorded words
+
+
+def test_an_empty_command_lets_the_games_player_choose(real_doom):
+    real_doom.reset(seed=3)
+    obs, reward, terminated, truncated, info = real_doom.step("")
+    assert info["read_as"] == "player" and info["thought"] and info["text"] and obs.shape == (64, 64, 3)
+    with pytest.raises(ValueError, match="charset"):
+        real_doom.step("tourner à gauche")
