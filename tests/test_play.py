@@ -9,6 +9,7 @@ import torch
 import tv2tv_env  # noqa: F401  (registers the envs)
 from agents.keyboard import KEYMAPS, KeyboardAgent, bindings, compose
 from agents.play import PANEL_WIDTH, UI_KEYS, Play, play
+from tv2tv_env.games.doom import PHRASES
 
 # The window for the shipped model at the default scale: 512x512 game view + panel, + text box.
 WINDOW = (512 + PANEL_WIDTH, 512 + 48)
@@ -119,7 +120,10 @@ def test_typing_in_the_box(session):
         session.handle_event(event)
     assert session.typing is None and session.agent.typed == "turn around"
     session.advance()
-    assert session.now[:2] == ("typed", "turn around") and session.frames == 1
+    # "around" was never recorded: the nearest recorded wording drives the chunk, and the window says so
+    source, text = session.now[:2]
+    assert source == "typed" and text in PHRASES["turn_left"] + PHRASES["turn_right"] and session.frames == 1
+    assert any(t[0] == f"'turn around' read as '{text}'" for t in session.toasts)
 
 
 def test_refused_command_shows_in_the_window_and_escape_cancels(session):

@@ -38,8 +38,11 @@ def test_real_doom_passes_the_checkers(real_doom):
     sb3.check_env(DiscreteTextActions(real_doom.unwrapped), warn=True)
 
 
-def test_a_recorded_episode_replays_from_its_text(doom_data, real_doom):
-    """Reset with a recorded episode's seed, step its recorded text: its frames come back."""
+def test_a_recorded_episode_replays_from_its_text(doom_data):
+    """Reset a fresh env with a recorded episode's seed, step its recorded text: its frames come
+    back. (After a long episode of other play in the same engine, the first chunk of the next
+    MAP01 episode can differ in about 1% of its pixels: engine state that `reset` does not clear.)"""
+    real_doom = gym.make("TV2TV/RealDoom-v0")
     for _, ep in list(iter_episodes(doom_data))[:2]:  # one per scenario
         obs, info = real_doom.reset(seed=int(ep.attrs["seed"]))
         np.testing.assert_array_equal(obs, ep.start_frame)
@@ -49,6 +52,7 @@ def test_a_recorded_episode_replays_from_its_text(doom_data, real_doom):
             np.testing.assert_array_equal(info["frames"], ep.frames[t])
             assert reward == pytest.approx(ep.reward[t]) and terminated == bool(ep.terminated[t])
             assert info["text"]  # the recorder's describer, in recorded words
+    real_doom.close()
 
 
 def test_an_empty_command_lets_the_games_player_choose(real_doom):
