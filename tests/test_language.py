@@ -218,7 +218,14 @@ def test_nearest_wording_reads_each_clause():
     from tv2tv_env.paraphrase import NearestWording
 
     near = NearestWording("doom", shared_encoder(), min_similarity=0.4)
-    first, second = near.read("spin left, then fire your gun").split(" and ")
+    name, wording, exact = near.read("spin left, then fire your gun")
+    first, second = wording.split(" and ")
+    assert name == "turn_left+shoot" and not exact
     assert first in PHRASES["turn_left"] and second in PHRASES["shoot"]
-    assert near.read("turn left and sing a song") == "turn left"  # recorded words stay; off-topic goes
+    assert near.read("fire and turn left") == ("turn_left+shoot", "fire and turn left", True)
+    assert near.read("turn left and sing a song")[:2] == ("turn_left", "turn left")  # off-topic clauses go
+    # only actions the recorder described: "idle" drops beside a move ("turn right and do nothing"
+    # was never recorded, and text like it made the end head fire), uncombined parts keep the first
+    assert near.read("turn right and do nothing")[:2] == ("turn_right", "turn right")
+    assert near.read("turn left and strafe right")[:2] == ("turn_left", "turn left")
     assert near.read("what is the weather") is None

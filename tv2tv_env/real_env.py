@@ -28,7 +28,7 @@ from gymnasium import spaces
 from .commands import check_command, normalize_command
 from .env import command_space
 from .games import make_game
-from .paraphrase import CLAUSE_SPLIT, game_module
+from .paraphrase import game_module
 
 # What a command may carry after its action ("move forward but a wall is in the way; an
 # enemy dies" in recorded text): events the engine decides, not the player.
@@ -36,54 +36,29 @@ EVENT_TAIL = (";", " but ")
 
 
 class CommandParser:
-    """Text -> one of the game's action ids, by the phrases its recorder uses.
-
-    Each clause names one part of an action ("turn left", "shoot"); the parts make up a combined
-    action ("turn_left+shoot") in either order. Parts the game never combines keep the first
-    clause's action. A clause with words recording never used is read as the nearest recorded
-    wording by the language prior's sentence encoder (loaded on first need)."""
+    """Text -> one of the game's action ids, read as the world model reads it (`NearestWording`):
+    each clause a recorded phrase, or else the nearest one in meaning by the language prior's
+    sentence encoder; the clauses' parts make one of the game's actions, in either order."""
 
     def __init__(self, game: str):
-        mod = game_module(game)
-        self.game, self.names = game, list(mod.ACTION_NAMES)
-        idle = "idle" if "idle" in self.names else self.names[0]
-        self.part_of = {}  # recorded phrase -> the action part it names
-        for part, phrases in mod.PHRASES.items():
-            for p in phrases:
-                self.part_of[p] = idle if part == "coast" else part  # "coast to a stop": nothing pressed
-        self.by_parts = {frozenset(n.split("+")): i for i, n in enumerate(self.names)}
-        self._nearest = None
+        from model.command_encoder import shared_encoder
+
+        from .paraphrase import NearestWording
+        from .world import UNPLACED_SIMILARITY
+
+        self.names = list(game_module(game).ACTION_NAMES)
+        self.reader = NearestWording(game, shared_encoder(), UNPLACED_SIMILARITY)
 
     def parse(self, command: str) -> tuple[int | None, str]:
         """(action id or None, how): None when the command is "" or places nowhere."""
         text = normalize_command(command)
-        for mark in EVENT_TAIL:
+        for mark in EVENT_TAIL:  # what recorded text says happened is the engine's to decide
             text = text.split(mark)[0]
-        clauses = [c for c in CLAUSE_SPLIT.split(text) if c]
-        if not clauses:
+        read = self.reader.read(text) if text.strip() else None
+        if read is None:
             return None, "player"
-        how = "words"
-        if any(c not in self.part_of for c in clauses):
-            wording = self.nearest.read(" and ".join(clauses))
-            if wording is None:
-                return None, "player"
-            clauses, how = wording.split(" and "), "nearest"
-        parts = [self.part_of[c] for c in clauses if c in self.part_of]
-        if not parts:
-            return None, "player"
-        moves = frozenset(parts) - {"idle"} or frozenset(parts)
-        return self.by_parts.get(moves, self.names.index(parts[0])), how
-
-    @property
-    def nearest(self):
-        if self._nearest is None:
-            from model.command_encoder import shared_encoder
-
-            from .paraphrase import NearestWording
-            from .world import UNPLACED_SIMILARITY
-
-            self._nearest = NearestWording(self.game, shared_encoder(), UNPLACED_SIMILARITY)
-        return self._nearest
+        name, _, exact = read
+        return self.names.index(name), "words" if exact else "nearest"
 
 
 class RealGameEnv(gym.Env):

@@ -205,9 +205,10 @@ class WorldModel:
             return None, None, "unplaced", ""
         if self.unknown_words == "meaning":
             return [], vec, "meaning", text
-        wording = self.nearest.read(text)
-        if wording is None:  # near a trained wording as a whole, but no clause places: the model decides
+        read = self.nearest.read(text)
+        if read is None:  # near a trained wording as a whole, but no clause places: the model decides
             return None, None, "unplaced", ""
+        wording = read[1]  # one of the game's actions, as the recorder words it
         return self.encode_text(wording), self.encoder.encode([wording])[0], "nearest", wording
 
     def describe(self) -> dict:
