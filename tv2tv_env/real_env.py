@@ -54,7 +54,7 @@ class CommandParser:
         text = normalize_command(command)
         for mark in EVENT_TAIL:  # what recorded text says happened is the engine's to decide
             text = text.split(mark)[0]
-        read = self.reader.read(text) if text.strip() else None
+        read = self.reader.read(text)  # None for "" too: no clause
         if read is None:
             return None, "player"
         name, _, exact = read

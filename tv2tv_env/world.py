@@ -198,9 +198,9 @@ class WorldModel:
             return None, None, "thought", ""
         if self.encoder is None:
             return self.encode_text(text), None, "words", text
-        if self.nearest.known_words(text):
-            return self.encode_text(text), self.encoder.encode([text])[0], "words", text
         vec = self.encoder.encode([text])[0]
+        if self.nearest.known_words(text):
+            return self.encode_text(text), vec, "words", text
         if not self.nearest.placed(vec):
             return None, None, "unplaced", ""
         if self.unknown_words == "meaning":
