@@ -50,6 +50,10 @@ class TV2TVConfig:
     text_hide: float = 0.0
     paraphrase: float = 0.0
     context_noise_max: float = 0.1  # clean context chunks get noise up to this level
+    # The paper's clean-copy flip, against exposure bias: the chance that a target chunk's
+    # clean copy (what later chunks see) is its noisy copy instead, at the flow time it was
+    # drawn with, so the model learns to go on from a context as rough as its own drafts.
+    clean_flip: float = 0.0
     loss_flow: float = 1.0
     loss_text: float = 0.1
     loss_reward: float = 0.1
@@ -81,6 +85,12 @@ class TV2TVConfig:
         if unknown:
             raise ValueError(f"unknown config keys: {sorted(unknown)}")
         return cls(**d)
+
+
+# Fields that only shape the training objective: weights trained with other values of these
+# may start a run (`--init-from`) that changes them, since they change no weight's meaning.
+TRAINING_ONLY_FIELDS = ("text_dropout", "context_noise_max", "clean_flip", "loss_flow", "loss_text", "loss_reward",
+                        "loss_end")
 
 
 CONFIGS = {

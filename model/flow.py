@@ -62,13 +62,20 @@ def no_loss_before_empty_text(layout, texts: list, prompts: list | None = None) 
 
 def draw_randomness(cfg, B: int, K: int, gen: torch.Generator) -> dict:
     """Every random number of a training step for a batch of B windows of K chunks: text
-    dropout, context-noise level, logit-normal flow time and the two noises. Drawn for the
-    global batch and sliced by rows, so that any split of the batch sees the same numbers."""
+    dropout, context-noise level, logit-normal flow time, the two noises and the clean-copy
+    flips. Drawn for the global batch and sliced by rows, so that any split of the batch sees
+    the same numbers. The flips come last, so that a config without them draws the rest as before."""
     shape = (B, K, cfg.tokens_per_chunk, cfg.patch_dim)
-    return {"drop": torch.rand(B, K, generator=gen) < cfg.text_dropout,
+    rand = {"drop": torch.rand(B, K, generator=gen) < cfg.text_dropout,
             "s": torch.rand(B, K, generator=gen) * cfg.context_noise_max,
             "t": torch.sigmoid(torch.randn(B, K, generator=gen)),
             "n_clean": torch.randn(shape, generator=gen), "n_flow": torch.randn(shape, generator=gen)}
+    flip = torch.zeros(B, K, dtype=torch.bool)
+    if cfg.clean_flip > 0:
+        flip = torch.rand(B, K, generator=gen) < cfg.clean_flip
+        flip[:, :cfg.first_target_chunk] = False  # only chunks with a noisy copy can swap it in
+    rand["flip"] = flip
+    return rand
 
 
 def training_loss(model, latents: torch.Tensor, texts: list[list[list[int]]], reward: torch.Tensor,
@@ -80,7 +87,8 @@ def training_loss(model, latents: torch.Tensor, texts: list[list[list[int]]], re
     loses its vector with its text), or None.
     prompts[b]: token ids before the first chunk (baselines); `prompt_loss=False` gives the
     prompt no next-token loss (it is given, not written). Returns (loss, dict of float parts). The random parts (text dropout `drop`, context noise
-    level `s`, flow time `t`, noises `n_clean`, `n_flow`) come from `rand`, or are drawn from `gen`."""
+    level `s`, flow time `t`, noises `n_clean`, `n_flow`, clean-copy flips `flip`) come from
+    `rand`, or are drawn from `gen`."""
     cfg = model.module.config if hasattr(model, "module") else model.config
     core = model.module if hasattr(model, "module") else model
     dev = latents.device
@@ -106,6 +114,10 @@ def training_loss(model, latents: torch.Tensor, texts: list[list[list[int]]], re
     n_clean, n_flow = rand["n_clean"].to(dev), rand["n_flow"].to(dev)
     x_clean = s[..., None, None] * n_clean + (1 - s[..., None, None]) * x0
     x_t = t[..., None, None] * n_flow + (1 - t[..., None, None]) * x0
+    if "flip" in rand:  # clean-copy flip (config.clean_flip): later chunks see the noisy copy, at its level
+        flip = rand["flip"].to(dev)
+        x_clean = torch.where(flip[..., None, None], x_t, x_clean)
+        s = torch.where(flip, t, s)
     v_target = n_flow - x0
 
     noisy = lay.kind == NOISY

@@ -34,6 +34,7 @@ from tqdm import tqdm
 
 from . import precision
 from .atomic import atomic_dir
+from .config import TRAINING_ONLY_FIELDS
 from .flow import draw_randomness, training_loss
 from .mot import TV2TVModel
 
@@ -87,16 +88,20 @@ PRIOR_FIELDS = ("command_dim", "text_hide", "paraphrase")  # the language prior'
 def load_exported_weights(src: Path, cfg, model, ema) -> tuple[int, float]:
     """Start from exported weights (`scripts/export_weights.py`): returns (step, elapsed_s).
     Weights of a model without a language prior may start a run that adds one (same config
-    otherwise): the prior's projection starts at zero, so the model starts as it was."""
+    otherwise): the prior's projection starts at zero, so the model starts as it was. Fields
+    that only shape the training objective (`TRAINING_ONLY_FIELDS`) may differ."""
     if not (src / "model.safetensors").is_file():
         raise ValueError(f"{src} holds no exported weights (model.safetensors); make them with "
                          f"`python scripts/export_weights.py RUN {src}`")
     loaded = TV2TVModel.from_pretrained(src)
-    was, want = asdict(loaded.config), asdict(cfg)
+    was = {k: v for k, v in asdict(loaded.config).items() if k not in TRAINING_ONLY_FIELDS}
+    want = {k: v for k, v in asdict(cfg).items() if k not in TRAINING_ONLY_FIELDS}
     adds_prior = not was["command_dim"] and want["command_dim"] and \
         {k: v for k, v in was.items() if k not in PRIOR_FIELDS} == {k: v for k, v in want.items() if k not in PRIOR_FIELDS}
     if was != want and not adds_prior:
-        raise ValueError(f"the weights in {src} were trained with another config; use the same --config and data")
+        diff = ", ".join(f"{k} {was[k]} -> {v}" for k, v in want.items() if was.get(k) != v)
+        raise ValueError(f"the weights in {src} were trained with another config ({diff}); use the same --config "
+                         f"and data")
     weights = {k: v.float() for k, v in loaded.state_dict().items()}
     if adds_prior:  # a model without a language prior gains one: its projection starts at zero
         weights["command_proj.weight"] = torch.zeros_like(model.command_proj.weight)
@@ -143,8 +148,11 @@ def train(cfg, batch_fn: Callable[[int], dict], run, special: dict, args: TrainA
         print(f"train: no checkpoint in {run}; starting from scratch")
     if ckpt is not None:
         state = torch.load(ckpt / "train_state.pt", map_location=dev, weights_only=False)
-        if state.get("config") != asdict(cfg):
-            raise ValueError(f"checkpoint {ckpt} was trained with another config; use a new --out or the same --config")
+        was = asdict(type(cfg).from_dict(state.get("config", {})))  # fields added since then: their defaults
+        if was != asdict(cfg):
+            diff = ", ".join(f"{k} {was[k]} -> {v}" for k, v in asdict(cfg).items() if was[k] != v)
+            raise ValueError(f"checkpoint {ckpt} was trained with another config ({diff}); use a new --out or the "
+                             f"same --config and options")
         model.load_state_dict(state["model"])
         ema.load_state_dict(state["ema"])
         opt.load_state_dict(state["opt"])
@@ -264,6 +272,7 @@ def evaluate(model, batches: list, special: dict, dev, dtype, seed: int) -> dict
         B, K = b["latents"].shape[:2]
         rand = draw_randomness(model.config, B, K, step_generator(seed + 7, i))
         rand["drop"] = torch.zeros_like(rand["drop"])  # judge the conditional model
+        rand["flip"] = torch.zeros_like(rand["flip"])  # on clean contexts, comparable across runs
         with precision.autocast(dev, dtype):
             loss, parts = training_loss(model, b["latents"].to(dev), b["texts"], b["reward"].to(dev),
                                         b["terminated"].to(dev), special, rand=rand, prompts=b.get("prompts"),

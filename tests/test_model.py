@@ -195,3 +195,40 @@ def test_save_and_load_roundtrip(tmp_path):
     assert loaded.config == model.config
     for (n1, p1), (n2, p2) in zip(model.state_dict().items(), loaded.state_dict().items()):
         assert n1 == n2 and torch.equal(p1, p2)
+
+
+def test_clean_copy_flip_shows_later_chunks_the_noisy_copy():
+    """clean_flip=1: every target chunk's clean copy is its noisy copy, with the noisy copy's
+    level; the context chunk keeps its clean copy. clean_flip=0 draws everything else as before."""
+    from model.flow import draw_randomness
+
+    model = make_model(clean_flip=1.0, text_dropout=0.0)
+    cfg = model.config
+    B, K = 2, 3
+    lat = torch.randn(B, K, cfg.frames_per_chunk, cfg.latent_channels, cfg.latent_size, cfg.latent_size)
+    seen = {}
+
+    def spy(mod, args, kwargs):
+        seen["video"], seen["tlevel"] = args[4], args[5]
+
+    handle = model.register_forward_pre_hook(spy, with_kwargs=True)
+    rand = draw_randomness(cfg, B, K, torch.Generator().manual_seed(3))
+    training_loss(model, lat, [[[5], [6], [7]]] * B, torch.zeros(B, K), torch.zeros(B, K), SPECIAL, rand=rand)
+    handle.remove()
+    lay = build_layout([[[5], [6], [7]]] * B, cfg.tokens_per_chunk, SPECIAL,
+                       [[k >= cfg.first_target_chunk for k in range(K)]] * B)
+    assert rand["flip"][:, :cfg.first_target_chunk].eq(False).all() and rand["flip"][:, cfg.first_target_chunk:].all()
+    for k in range(K):
+        clean = (lay.kind == CLEAN) & (lay.chunk == k)
+        noisy = (lay.kind == NOISY) & (lay.chunk == k)
+        if k < cfg.first_target_chunk:
+            assert torch.allclose(seen["tlevel"][clean], rand["s"][:, k].repeat_interleave(cfg.tokens_per_chunk))
+            continue
+        assert torch.equal(seen["video"][clean], seen["video"][noisy])
+        assert torch.equal(seen["tlevel"][clean], seen["tlevel"][noisy])
+        assert (seen["tlevel"][clean] > cfg.context_noise_max).any()  # flow times reach far above context noise
+    plain = make_model(text_dropout=0.0).config
+    again = draw_randomness(plain, B, K, torch.Generator().manual_seed(3))
+    assert not again["flip"].any()
+    for key in ["drop", "s", "t", "n_clean", "n_flow"]:
+        assert torch.equal(again[key], rand[key])

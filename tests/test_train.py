@@ -135,8 +135,14 @@ def test_a_run_continues_from_exported_weights_alone(doom_latent_data, tmp_path)
     assert logged[0]["loss"] < read_metrics(tmp_path / "a")[1]["loss"]  # not a fresh model
 
     other = replace(cfg, n_layers=cfg.n_layers + 1)
-    with pytest.raises(ValueError, match="another config"):
+    with pytest.raises(ValueError, match=r"another config \(n_layers"):
         train(other, fn, tmp_path / "d", special, args, progress=False, init_from=export)
+    # a field that only shapes the objective (the clean-copy flip) may change on the way; a resume may not
+    flipped = replace(cfg, clean_flip=0.2)
+    train(flipped, fn, tmp_path / "h", special, replace(args, max_steps=9), progress=False, init_from=export)
+    assert json.loads((tmp_path / "h" / "config.json").read_text())["clean_flip"] == 0.2
+    with pytest.raises(ValueError, match=r"clean_flip 0.2 -> 0.0"):
+        train(cfg, fn, tmp_path / "h", special, args, progress=False, resume=True)
     with pytest.raises(ValueError, match="export_weights"):
         train(cfg, fn, tmp_path / "e", special, args, progress=False, init_from=tmp_path)
 

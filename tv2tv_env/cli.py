@@ -169,7 +169,8 @@ def cmd_train(a):
                           tokenizer=a.tokenizer, device=a.device, eval_every=a.eval_every, seed=a.seed,
                           samples=not a.no_samples, progress=not a.quiet, conditioning=a.conditioning,
                           init_from=a.init_from, balance_actions=a.balance_actions,
-                          language_prior=not a.no_language_prior)
+                          language_prior=not a.no_language_prior,
+                          overrides={"clean_flip": a.clean_flip} if a.clean_flip else None)
     if int(os.environ.get("RANK", 0)) == 0:  # under torchrun, one process reports
         print(json.dumps(result))
     if result["stopped_by_signal"]:  # saved, not finished: scripts must not go on as if it were
@@ -342,6 +343,9 @@ def build_parser() -> argparse.ArgumentParser:
     tr.add_argument("--balance-actions", type=float, default=0.0, metavar="POWER",
                     help="draw windows with rare actions more: weight (1/action frequency)**POWER, averaged over "
                          "the window's chunks (1: actions about equally often; default 0: uniform epochs)")
+    tr.add_argument("--clean-flip", type=float, default=0.0, metavar="P",
+                    help="the paper's clean-copy flip against exposure bias: chance that a chunk's clean copy, "
+                         "which later chunks see, is its noisy copy (default 0: off)")
     tr.add_argument("--no-language-prior", action="store_true",
                     help="TV2TV without the frozen sentence encoder's command vectors (the model before 2026-12); "
                          "baselines never use it")
