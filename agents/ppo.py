@@ -22,32 +22,19 @@ import argparse
 import json
 import time
 
-import gymnasium as gym
 import numpy as np
+
+from .rl_transfer import episode_returns
+from .rl_transfer import make_env as transfer_env
 
 
 def make_env(checkpoint, episode_steps: int, seed: int):
-    import tv2tv_env  # noqa: F401  (registers the envs)
-    from tv2tv_env import DiscreteTextActions
-
-    env = gym.make("TV2TV/Doom-v0", checkpoint=checkpoint, max_episode_steps=episode_steps)
-    env = DiscreteTextActions(env)
-    env.reset(seed=seed)
-    return env
+    return transfer_env("dream", "doom", episode_steps, seed, checkpoint)
 
 
 def evaluate(env, policy, episodes: int, seed: int) -> float:
     """Mean return over `episodes` episodes with seeds seed, seed+1, ...; policy(obs) -> action."""
-    returns = []
-    for i in range(episodes):
-        obs, _ = env.reset(seed=seed + i)
-        done, ret = False, 0.0
-        while not done:
-            obs, reward, terminated, truncated, _ = env.step(policy(obs))
-            ret += reward
-            done = terminated or truncated
-        returns.append(ret)
-    return float(np.mean(returns))
+    return float(episode_returns(env, policy, episodes, seed).mean())
 
 
 def main(argv=None):

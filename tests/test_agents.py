@@ -71,7 +71,7 @@ def test_checking_a_command_loads_no_model_stack():
 
 
 def test_agents_have_help():
-    for mod in ["agents.random_agent", "agents.scripted", "agents.replay", "agents.ppo"]:
+    for mod in ["agents.random_agent", "agents.scripted", "agents.replay", "agents.ppo", "agents.rl_transfer"]:
         out = subprocess.run([sys.executable, "-m", mod, "--help"], capture_output=True, text=True, timeout=120)
         assert out.returncode == 0 and "--steps" in out.stdout or "--timesteps" in out.stdout, out.stderr
 
@@ -87,3 +87,40 @@ def test_ppo_example_trains_and_reports(tiny_run, tmp_path, capsys):
     report = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
     assert np.isfinite(report["ppo_mean_return"]) and np.isfinite(report["random_mean_return"])
     assert (tmp_path / "ppo.zip").is_file()
+
+
+def test_rl_transfer_scores_both_policies_on_the_real_engine(tiny_run, tmp_path, capsys):
+    """`tv2tv rl-transfer`, tiny: PPO in the world model and on the real engine, each scored on
+    the same real episodes before and after training, beside a random policy."""
+    pytest.importorskip("stable_baselines3", reason="stable-baselines3 (extra `rl`) missing")
+    import json
+
+    from agents.rl_transfer import episode_returns, make_env
+    from tv2tv_env.cli import main
+
+    out = tmp_path / "transfer"
+    assert main(["rl-transfer", "--checkpoint", str(tiny_run), "--steps", "16", "--n-steps", "8", "--episode-steps",
+                 "3", "--eval-episodes", "2", "--evals", "1", "--out", str(out)]) == 0
+    r = json.loads((out / "report.json").read_text())
+    for world in ["dream", "real"]:
+        assert [p["steps"] for p in r[world]["curve"]] == [0, 16] and r[world]["trained_steps"] == 16
+        assert len(r[world]["final_returns"]) == 2 and r[world]["steps_per_s"] > 0
+        assert (out / f"{world}.zip").is_file()
+    # the random policy's returns are the real engine's: the same episodes played again give them back
+    env = make_env("real", "doom", 3, 0)
+    rng = np.random.default_rng(0)
+    again = episode_returns(env, lambda o: int(rng.integers(env.action_space.n)), 2, 1_000_000)
+    assert r["random"]["mean"] == pytest.approx(float(again.mean()))
+    assert "Transfer ratio" in (out / "report.md").read_text() and (out / "return_vs_steps.png").stat().st_size > 1000
+    assert "transfer_ratio" in json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+
+
+def test_transfer_ratio_interval():
+    from agents.rl_transfer import mean_ci, ratio_ci
+
+    a, b = np.array([1.0, 2.0, 3.0, 2.0]), np.array([2.0, 4.0, 6.0, 4.0])
+    r = ratio_ci(a, b, seed=0)
+    assert r["ratio"] == pytest.approx(0.5) and r["ci95"][0] == pytest.approx(0.5) and r["ci95"][1] == pytest.approx(0.5)
+    m = mean_ci(np.array([0.0, 2.0]))
+    assert m["mean"] == 1.0 and m["ci95"][0] < 1.0 < m["ci95"][1]
+    assert np.isnan(ratio_ci(a, np.zeros(4), seed=0)["ratio"])

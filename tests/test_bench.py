@@ -99,7 +99,8 @@ def test_bench_end_to_end_with_every_baseline(doom_latent_data, tiny_run, tmp_pa
     words.write_text("turn_left\tveer left\nforward\tgo ahead\n")
     out = tmp_path / "bench"
     report = run_benchmark(tiny_run, doom_latent_data, JUDGE, out, baselines, episodes=2, horizon=4,
-                           commands_file=words, progress=False, long_horizon=16, off_topic_steps=8, thought_steps=8)
+                           commands_file=words, progress=False, long_horizon=16, off_topic_steps=8, thought_steps=8,
+                           outcome_chunks=8)
     assert set(report["models"]) == {"TV2TV", "T2V", "Think2V", "action-id", "copy-last-frame"}
     # words people type, off-topic text, thoughts and long rollouts
     tv = report["models"]["TV2TV"]
@@ -118,6 +119,12 @@ def test_bench_end_to_end_with_every_baseline(doom_latent_data, tiny_run, tmp_pa
     assert "long_rollout" not in report["models"]["action-id"]
     assert all(isinstance(p, str) for p in report["models"]["Think2V"]["long_rollout"]["prompts"])  # its own plan
     assert report["long_horizon"]["copy-last-frame"]["frechet"] > 0
+    for name in ["TV2TV", "T2V", "Think2V", "action-id"]:  # reward and end heads against the real game
+        re_ = report["models"][name]["reward_end"]
+        assert re_["random_chunks"] == 8 and np.isfinite(re_["reward_mae"])
+        for part in ["reward_event", "episode_end"]:
+            assert re_[part]["quiet_chunks"] <= 8 and (np.isnan(re_[part]["recall"]) or 0 <= re_[part]["recall"] <= 1)
+    assert "reward_end" not in report["models"]["copy-last-frame"]
     for name, r in report["models"].items():
         assert 0 <= r["action"]["accuracy"] <= 1 and 0 <= r["intervention"]["accuracy"] <= 1
         assert set(r["action_unseen_wording"]["per_action"]) == {"turn_left", "forward"}  # the user's file
@@ -133,6 +140,7 @@ def test_bench_end_to_end_with_every_baseline(doom_latent_data, tiny_run, tmp_pa
     md = (out / "report.md").read_text()
     assert "| TV2TV |" in md and "| copy-last-frame |" in md and "new phrasing" in md
     assert "| turn_left->turn_right |" in md and "real play" in md and "FD long" in md and "everyday words" in md
+    assert "reward corr." in md and "end recall" in md
     for f in ["accuracy_per_action.png", "psnr_vs_horizon.png", "rollouts.mp4", "frechet_vs_horizon.png"]:
         assert (out / f).stat().st_size > 1000
 
@@ -161,3 +169,39 @@ def test_guidance_sweep_scores_as_the_bench_does(doom_latent_data, tiny_run, jud
     inter = intervention_accuracy(judge, who, ctx, SWITCHES["doom"], PHRASES, ACTION_NAMES, 0)
     assert rows[1]["action"] == round(act["accuracy"], 4) and rows[1]["intervention"] == round(inter["accuracy"], 4)
     assert set(rows[1]["per_action"]) == set(PROBE["doom"]) and rows[1]["frames_per_s"] > 0
+
+
+def test_outcome_starts_are_the_recorded_chunks_with_every_event(doom_latent_data):
+    """The reward/end check's chunks: each after its real context, with the engine's real reward
+    and termination, every reward event and episode end included, plus the random draw."""
+    from tv2tv_env.bench.benchmark import REWARD_EVENT, load_outcome_starts
+    from tv2tv_env.dataset import iter_episodes
+
+    episodes = {p.name: ep for p, ep in iter_episodes(doom_latent_data, "heldout")}
+    ctx, reward, term, random_draw, rates = load_outcome_starts(doom_latent_data, 2, random_chunks=5, seed=1)
+    assert random_draw.sum() == 5 and len(ctx) == len(reward) == len(term)
+    for b, src in enumerate(ctx.source):
+        name, i = src.split(":")
+        ep, i = episodes[name], int(i)
+        assert reward[b] == np.float32(ep.reward[i]) and term[b] == bool(ep.terminated[i])
+        assert np.array_equal(ctx.frames[b], ep.frames[i - 2:i]) and np.array_equal(ctx.next_frames[b, 0], ep.frames[i])
+        assert ctx.next_texts[b] == [ep.text[i]]
+    wanted = {f"{n}:{i}" for n, ep in episodes.items() for i in range(2, len(ep))
+              if ep.reward[i] > REWARD_EVENT or ep.terminated[i]}
+    assert wanted == {s for s, r in zip(ctx.source, random_draw) if not r}
+    total = sum(len(ep) - 2 for ep in episodes.values())
+    assert rates["chunks"] == total and rates["end"] == pytest.approx(
+        sum(ep.terminated[2:].sum() for ep in episodes.values()) / total)
+
+
+def test_event_detection_scores():
+    from tv2tv_env.bench.benchmark import _detection
+
+    real = np.array([1, 1, 0, 0, 0, 0, 1], bool)
+    score = np.array([0.9, 0.2, 0.7, 0.1, 0.1, 0.3, 0.0])
+    drawn = np.array([0, 0, 1, 1, 1, 1, 1], bool)  # two event chunks, four random quiet ones, one random event
+    d = _detection(score, 0.5, real, drawn, rate=0.1)
+    assert d["recall"] == 0.5 and d["false_alarm"] == 0.25 and d["events"] == 2 and d["quiet_chunks"] == 4
+    assert d["precision_at_real_rate"] == pytest.approx(0.05 / (0.05 + 0.225))
+    assert d["auroc"] == pytest.approx((4 + 2) / 8)  # 0.9 beats all four quiet chunks, 0.2 beats two
+    assert d["mean_score_events"] == pytest.approx(0.55)

@@ -214,7 +214,8 @@ def cmd_bench(a):
     judge = a.judge or resolve_checkpoint(a.checkpoint).root / "judge"
     report = run_benchmark(a.checkpoint, a.data, judge, a.out, a.baselines, a.episodes, a.horizon, a.commands,
                            seed=a.seed, device=a.device, progress=not a.quiet, long_horizon=a.long_horizon,
-                           off_topic_steps=a.off_topic_steps, thought_steps=a.thought_steps)
+                           off_topic_steps=a.off_topic_steps, thought_steps=a.thought_steps,
+                           outcome_chunks=a.outcome_chunks)
     print((Path(a.out) / "report.md").read_text())
     print(f"tv2tv bench: wrote {a.out}/report.json, report.md, accuracy_per_action.png, psnr_vs_horizon.png"
           f"{', frechet_vs_horizon.png' if a.long_horizon else ''}, rollouts.mp4 ({len(report['models'])} models)")
@@ -406,6 +407,9 @@ def build_parser() -> argparse.ArgumentParser:
                    help="steps of off-topic commands for the episode-end test (default 200; 0: skip)")
     b.add_argument("--thought-steps", type=int, default=500,
                    help="chunks the model writes its own text for the empty-thought count (default 500; 0: skip)")
+    b.add_argument("--outcome-chunks", type=int, default=256,
+                   help="random held-out chunks (beside every reward event and episode end) on which the reward and "
+                        "end heads are checked against the real game (default 256; 0: skip)")
     b.add_argument("--seed", type=int, default=0)
     b.add_argument("--device", default="auto")
     b.add_argument("--out", required=True, help="output directory")
@@ -446,7 +450,23 @@ def build_parser() -> argparse.ArgumentParser:
     d.add_argument("--headless", action="store_true", help="never open a window")
     d.add_argument("--quiet", action="store_true", help="(kept for scripts; the demo prints only a summary)")
     d.set_defaults(func=cmd_demo)
+    from agents import rl_transfer  # light: its heavy imports happen when it runs
+
+    rl = sub.add_parser("rl-transfer", help="sim-to-real RL: PPO trained in the world model vs on the real engine, "
+                        "both scored on the real game", description=rl_transfer.__doc__,
+                        formatter_class=argparse.RawDescriptionHelpFormatter)
+    rl_transfer.add_arguments(rl)
+    rl.set_defaults(func=cmd_rl_transfer)
     return p
+
+
+def cmd_rl_transfer(a):
+    from agents.rl_transfer import run
+
+    r = run(a)
+    print(json.dumps({"random": r["random"], "dream": r["dream"]["final"], "real": r["real"]["final"],
+                      "transfer_ratio": r["transfer_ratio"], "report": str(Path(a.out) / "report.md")}))
+    return 0
 
 
 def main(argv=None) -> int:

@@ -20,6 +20,18 @@ def normalize_command(text: str) -> str:
     return re.sub(r"\s+", " ", text).strip().lower()
 
 
+# What a recorded chunk's text may carry after the player's command ("move forward but a wall
+# is in the way; an enemy dies"): events the engine decided, not the player.
+EVENT_TAIL = (";", " but ")
+
+
+def command_part(text: str) -> str:
+    """The player's command in a recorded chunk's text: the text before any event it reports."""
+    for mark in EVENT_TAIL:
+        text = text.split(mark)[0]
+    return text.strip()
+
+
 def check_command(text, max_length: int = MAX_COMMAND_LENGTH) -> str:
     """Refuse what the model cannot read, naming the problem and the fix."""
     if not isinstance(text, str):

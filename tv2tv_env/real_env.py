@@ -25,15 +25,10 @@ import gymnasium as gym
 import numpy as np
 from gymnasium import spaces
 
-from .commands import check_command, normalize_command
+from .commands import check_command, command_part, normalize_command
 from .env import command_space
 from .games import make_game
 from .paraphrase import game_module
-
-# What a command may carry after its action ("move forward but a wall is in the way; an
-# enemy dies" in recorded text): events the engine decides, not the player.
-EVENT_TAIL = (";", " but ")
-
 
 class CommandParser:
     """Text -> one of the game's action ids, read as the world model reads it (`NearestWording`):
@@ -51,9 +46,7 @@ class CommandParser:
 
     def parse(self, command: str) -> tuple[int | None, str]:
         """(action id or None, how): None when the command is "" or places nowhere."""
-        text = normalize_command(command)
-        for mark in EVENT_TAIL:  # what recorded text says happened is the engine's to decide
-            text = text.split(mark)[0]
+        text = command_part(normalize_command(command))  # what recorded text says happened is the engine's
         read = self.reader.read(text)  # None for "" too: no clause
         if read is None:
             return None, "player"

@@ -17,6 +17,12 @@ same seeds, and an inverse-dynamics judge trained on real frames reads what happ
   head fires, next to the same starts under recorded commands (unknown words must never read
   as death), and how far the chunks drift from real play (Frechet distance, below);
 - empty thoughts: of ~500 chunks where the model writes its own text, how many have none;
+- reward and episode-end heads against the real game: from real held-out contexts, the next
+  chunk under its recorded command (events stripped: the engine decides them), the predicted
+  reward and end probability against what the engine gave (the recording; a replay of it in
+  `TV2TV/RealDoom-v0` gives back the same, tests/test_real_env.py): reward correlation and
+  error on random chunks, recall of every reward event (a kill: reward > `REWARD_EVENT`) and
+  episode end, false alarms on random chunks without one, and precision at the real rate;
 - long rollouts (the TV2TV paper's headline): 256 chunks (64 s) from each start in which each
   model supplies its own text the way it was trained (TV2TV thinks chunk by chunk, Think2V
   writes a plan up front, T2V has the context's text as a prompt), scored by the Frechet
@@ -37,6 +43,7 @@ import numpy as np
 import torch
 from tqdm import tqdm
 
+from ..commands import command_part
 from ..dataset import iter_episodes, read_meta
 from ..errors import UserError
 from ..paraphrase import game_module
@@ -57,6 +64,7 @@ OFF_TOPIC = {"doom": ["dance", "what is the weather", "spin around", "sing a son
              "crafter": ["dance", "what is the weather", "spin around", "sing a song", "fly away",
                          "tell me a joke", "jump", "hello there"]}
 END_THRESHOLD = 0.5  # the env's default: end_prob above it terminates the episode
+REWARD_EVENT = 0.5  # a chunk reward above this is an event: a kill in Doom, an achievement in Crafter
 LONG_BINS = ((1, 16), (17, 64), (65, 128), (129, 256))  # stretches of the long rollout, in chunks
 NAMES = {"text": "TV2TV", "prompt": "T2V", "plan": "Think2V", "action_id": "action-id", "none": "copy-last-frame"}
 
@@ -137,6 +145,43 @@ def concat_starts(parts: list[StartContexts]) -> StartContexts:
     return StartContexts(**out)
 
 
+def load_outcome_starts(data_dir, context_chunks: int, random_chunks: int = 256, seed: int = 0):
+    """Held-out chunks to check the reward and end heads on, each after its real context: every
+    chunk with a reward event or an episode end, then `random_chunks` drawn from all chunks.
+    Returns (starts with that one chunk as continuation, its real reward, its real termination,
+    whether it is in the random draw, the share of events and of ends among all chunks)."""
+    picks, reward, term, random_draw, eps = [], [], [], [], []
+    n_all = n_event = n_end = 0
+    for path, ep in iter_episodes(data_dir, "heldout"):
+        e = len(eps)
+        eps.append((path, ep))
+        for i in range(context_chunks, len(ep)):
+            n_all += 1
+            ev, end = ep.reward[i] > REWARD_EVENT, bool(ep.terminated[i])
+            n_event, n_end = n_event + ev, n_end + end
+            if ev or end:
+                picks.append((e, i))
+    if not n_all:
+        raise UserError(f"no held-out episode of {data_dir} is longer than {context_chunks} chunks")
+    rng = np.random.default_rng(seed)
+    everything = [(e, i) for e, (_, ep) in enumerate(eps) for i in range(context_chunks, len(ep))]
+    chosen = rng.choice(len(everything), size=min(random_chunks, len(everything)), replace=False)
+    random_draw = [False] * len(picks) + [True] * len(chosen)
+    picks += [everything[j] for j in sorted(chosen)]
+    rows = {k: [] for k in ["frames", "texts", "actions", "next_frames", "next_texts", "next_actions", "source"]}
+    for e, i in picks:
+        path, ep = eps[e]
+        c, n = slice(i - context_chunks, i), slice(i, i + 1)
+        rows["frames"].append(ep.frames[c]), rows["texts"].append(list(ep.text[c]))
+        rows["actions"].append(ep.action[c].astype(np.int64)), rows["next_frames"].append(ep.frames[n])
+        rows["next_texts"].append(list(ep.text[n])), rows["next_actions"].append(ep.action[n].astype(np.int64))
+        rows["source"].append(f"{path.name}:{i}")
+        reward.append(float(ep.reward[i])), term.append(bool(ep.terminated[i]))
+    arr = {k: (np.stack(v) if k in ("frames", "actions", "next_frames", "next_actions") else v) for k, v in rows.items()}
+    return (StartContexts(**arr), np.array(reward, np.float32), np.array(term), np.array(random_draw),
+            {"event": n_event / n_all, "end": n_end / n_all, "chunks": n_all})
+
+
 # --- metrics ------------------------------------------------------------------------------------
 def judge_chunks(judge, last_frames: np.ndarray, frames: np.ndarray) -> np.ndarray:
     """Action ids (B, H) the judge reads from each chunk and the chunk before it."""
@@ -205,6 +250,47 @@ def off_topic_ends(judge, who: WorldContestant, ctx: StartContexts, commands: li
     out["end_rate_ratio"] = out["off_topic"]["end_rate"] / rec if rec > 0 else (
         0.0 if out["off_topic"]["end_rate"] == 0 else float("inf"))
     return out
+
+
+def _detection(score: np.ndarray, threshold: float, real: np.ndarray, random_draw: np.ndarray, rate: float) -> dict:
+    """How a head's `score` finds real events: recall at `threshold` on the event chunks (each
+    once: those outside the random draw), false alarms on random chunks without one, the
+    precision those give at the events' real `rate` among all chunks (the sample holds more
+    events than play does), and the threshold-free AUROC of events against quiet chunks."""
+    events, quiet = real & ~random_draw, random_draw & ~real
+    pred = score > threshold
+    recall = float(pred[events].mean()) if events.any() else float("nan")
+    false_alarm = float(pred[quiet].mean()) if quiet.any() else float("nan")
+    hit, miss = recall * rate, false_alarm * (1 - rate)
+    auroc = float("nan")
+    if events.any() and quiet.any():  # chance that an event chunk outscores a quiet one (ties: half)
+        e, q = score[events][:, None], score[quiet][None, :]
+        auroc = float((e > q).mean() + 0.5 * (e == q).mean())
+    return {"recall": recall, "false_alarm": false_alarm, "events": int(events.sum()), "quiet_chunks": int(quiet.sum()),
+            "precision_at_real_rate": hit / (hit + miss) if hit + miss > 0 else float("nan"), "auroc": auroc,
+            "mean_score_events": float(score[events].mean()) if events.any() else float("nan"),
+            "mean_score_quiet": float(score[quiet].mean()) if quiet.any() else float("nan")}
+
+
+def reward_end_agreement(who: WorldContestant, data_dir, random_chunks: int = 256, seed: int = 0,
+                         batch: int = 64) -> dict:
+    """The next chunk after real held-out contexts under its recorded command (events stripped):
+    predicted reward and end probability against the real ones (`load_outcome_starts`)."""
+    ctx, real_r, real_end, random_draw, rates = load_outcome_starts(
+        data_dir, who.world.sampler.context_chunks, random_chunks, seed)
+    pred_r, pred_end = np.zeros(len(ctx), np.float32), np.zeros(len(ctx), np.float32)
+    for lo in range(0, len(ctx), batch):
+        part = ctx.take(range(lo, min(lo + batch, len(ctx))))
+        who.rollout(part, [[command_part(t[0])] for t in part.next_texts], part.next_actions, seed)
+        pred_r[lo:lo + len(part)] = who.trace["reward"][:, 0]
+        pred_end[lo:lo + len(part)] = who.trace["end_prob"][:, 0]
+    r, p = real_r[random_draw], pred_r[random_draw]
+    corr = float(np.corrcoef(r, p)[0, 1]) if r.std() > 0 and p.std() > 0 else float("nan")
+    return {"reward_correlation": corr, "reward_mae": float(np.abs(r - p).mean()),
+            "reward_event": _detection(pred_r, REWARD_EVENT, real_r > REWARD_EVENT, random_draw, rates["event"]),
+            "episode_end": _detection(pred_end, END_THRESHOLD, real_end, random_draw, rates["end"]),
+            "random_chunks": int(random_draw.sum()), "heldout_chunks": rates["chunks"],
+            "real_rates": {"event": rates["event"], "end": rates["end"]}}
 
 
 def empty_thoughts(who: WorldContestant, ctx: StartContexts, steps: int = 500, seed: int = 0) -> dict:
@@ -301,11 +387,12 @@ def _mean(x) -> float:
 def run_benchmark(checkpoint, data, judge_dir, out, baselines=(), episodes: int = 8, horizon: int = 16,
                   commands_file=None, chunks: int = 3, seed: int = 0, device: str = "auto", progress: bool = True,
                   contestants: list[Contestant] | None = None, long_horizon: int = 256, off_topic_steps: int = 200,
-                  thought_steps: int = 500) -> dict:
+                  thought_steps: int = 500, outcome_chunks: int = 256) -> dict:
     """The whole benchmark into `out` (report.json, report.md, plots, rollouts.mp4). The long
     rollouts start from the same starts and are compared with real held-out play at large, so
     they need no real continuation of `long_horizon` chunks; `long_horizon=0`,
-    `off_topic_steps=0` and `thought_steps=0` leave those sections out."""
+    `off_topic_steps=0`, `thought_steps=0` and `outcome_chunks=0` (the reward and end heads'
+    random chunks) leave those sections out."""
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     meta = read_meta(data)
@@ -371,6 +458,8 @@ def run_benchmark(checkpoint, data, judge_dir, out, baselines=(), episodes: int 
                 r["off_topic"] = off_topic_ends(judge, who, ctx, OFF_TOPIC[game], real_features, off_topic_steps, seed)
             if thought_steps and who.conditioning == "text":
                 r["thoughts"] = empty_thoughts(who, ctx, thought_steps, seed)
+            if outcome_chunks:
+                r["reward_end"] = reward_end_agreement(who, data, outcome_chunks, seed)
             if long_horizon and who.conditioning != "action_id":
                 r["long_rollout"] = long_rollout_quality(judge, who, ctx, real_features, long_horizon, seed)
         r["intervention"] = intervention_accuracy(judge, who, ctx, SWITCHES[game], phrases, action_names, seed)
@@ -473,6 +562,34 @@ def _language_table(report: dict) -> list[str]:
     return lines
 
 
+def _outcome_table(report: dict) -> list[str]:
+    """Reward and episode-end heads against the real game, per model."""
+    models = {n: r["reward_end"] for n, r in report["models"].items() if "reward_end" in r}
+    if not models:
+        return []
+    any_r = next(iter(models.values()))
+    ev, end = any_r["reward_event"], any_r["episode_end"]
+    lines = ["", f"Reward and episode-end heads against the real game: the next chunk after a real held-out context "
+             f"under its recorded command, predicted against what the engine gave. Reward correlation and error on "
+             f"{any_r['random_chunks']} random chunks; recall on all {ev['events']} reward events (reward > "
+             f"{REWARD_EVENT}: kills) and {end['events']} episode ends of {any_r['heldout_chunks']} held-out chunks; "
+             f"false alarms on the random chunks without one; precision at the real rate; AUROC: the chance that "
+             f"an event chunk scores above a quiet one (0.5: the head cannot tell them apart) "
+             f"({_f(any_r['real_rates']['event'], 1, True)} of chunks have an event, "
+             f"{_f(any_r['real_rates']['end'], 2, True)} an end).", "",
+             "| model | reward corr. | reward MAE | event recall | event false alarms | event precision | event AUROC | "
+             "end recall | false ends | end precision | end AUROC |", "|---" * 11 + "|"]
+    for name, r in models.items():
+        e, d = r["reward_event"], r["episode_end"]
+        lines.append("| " + " | ".join([name, _f(r["reward_correlation"], 2), _f(r["reward_mae"], 3),
+                                        _f(e["recall"], 1, True), _f(e["false_alarm"], 1, True),
+                                        _f(e["precision_at_real_rate"], 1, True), _f(e["auroc"], 2),
+                                        _f(d["recall"], 1, True), _f(d["false_alarm"], 1, True),
+                                        _f(d["precision_at_real_rate"], 1, True), _f(d["auroc"], 2)])
+                     + " |")
+    return lines
+
+
 def report_markdown(report: dict) -> str:
     j = report["judge"]
     lines = [f"# tv2tv bench: {report['game']}", "",
@@ -504,6 +621,7 @@ def report_markdown(report: dict) -> str:
             _f(q["delta_psnr"], 2), _f(r.get("frames_per_s")), str(info.get("steps", "-")),
             str(info.get("train_minutes", "-"))]) + " |")
     lines += _language_table(report)
+    lines += _outcome_table(report)
     lines += ["", "Action accuracy: the judge reads each generated chunk under a command and agrees with it. New "
               "phrasing: the same with sentences never used in recording, made of words recording uses (\"look to "
               "the left\"). New words: with words never used in recording (\"spin left\"). Intervention: the "

@@ -103,7 +103,7 @@ class WorldContestant(Contestant):
         self.sep = self.world.tokenizer.encode(PLAN_SEPARATOR, add_special_tokens=False)
         self.info = _run_info(self.world)
         self.seconds, self.frames = 0.0, 0
-        self.trace = {}  # the last rollout's per-chunk end probabilities, texts and how each was read
+        self.trace = {}  # the last rollout's per-chunk end probabilities, rewards, texts and how each was read
 
     @torch.no_grad()
     def rollout(self, ctx, texts, actions, seed=0):
@@ -126,7 +126,8 @@ class WorldContestant(Contestant):
             step_vecs = [[r[1] for r in row] for row in reads]
         gens = [torch.Generator().manual_seed(seed * 100_003 + b) for b in range(B)]
         out = np.zeros((B, H, *ctx.next_frames.shape[2:]), np.uint8)
-        self.trace = {"end_prob": np.zeros((B, H), np.float32), "texts": [[None] * H for _ in range(B)],
+        self.trace = {"end_prob": np.zeros((B, H), np.float32), "reward": np.zeros((B, H), np.float32),
+                      "texts": [[None] * H for _ in range(B)],
                       "read_as": [[r[2] for r in row] for row in reads] if step_vecs else None}
         with precision.autocast(w.device, w.dtype):
             self.start(ctx, ctx_ids, prompts)
@@ -142,6 +143,7 @@ class WorldContestant(Contestant):
         w = self.world
         res = w.sampler.step(ids, gens, commands=vecs)
         self.trace["end_prob"][:, h] = res.end_prob.cpu().numpy()
+        self.trace["reward"][:, h] = res.reward.cpu().numpy()
         for b, t in enumerate(res.text_ids):
             self.trace["texts"][b][h] = w.tokenizer.decode(t)
         lat = res.latents
@@ -165,7 +167,8 @@ class WorldContestant(Contestant):
             raise ValueError("an action-id model writes no text of its own")
         if prompts is not None:
             ctx_ids, step = [[[] for _ in row] for row in ctx_ids], []
-        self.trace = {"end_prob": np.zeros((B, horizon), np.float32), "texts": [[None] * horizon for _ in range(B)],
+        self.trace = {"end_prob": np.zeros((B, horizon), np.float32), "reward": np.zeros((B, horizon), np.float32),
+                      "texts": [[None] * horizon for _ in range(B)],
                       "prompts": [w.tokenizer.decode(p) for p in prompts] if prompts else None}
         t0 = time.perf_counter()
         with precision.autocast(w.device, w.dtype):

@@ -1,0 +1,192 @@
+"""`tv2tv rl-transfer`: does a policy trained only in the world model play the real game?
+
+The same PPO (stable-baselines3, fixed hyperparameters, one seed) is trained for the same
+number of env steps (a) inside the world model (`TV2TV/Doom-v0`, reward and episode ends from
+the model's heads) and (b) on the real engine (`TV2TV/RealDoom-v0`), both through
+`DiscreteTextActions`: the same commands, the same 64x64 observations, the same episode length.
+Before training, every `--steps / --evals` steps and at the end, each policy plays the real
+engine on the same `--eval-episodes` episodes (seeds never used in training), and so does a
+uniform random policy. Needs the `rl` extra (`pip install -e ".[rl]"`).
+
+    tv2tv rl-transfer [--game doom] [--steps 4096] [--episode-steps 32] [--eval-episodes 16] \
+        [--evals 4] [--n-steps 128] [--checkpoint DIR] [--seed 0] [--out runs/rl-transfer]
+
+Arguments:
+    --steps           env steps of PPO training in each world (one step = one 4-frame chunk)
+    --episode-steps   episode length in both worlds (TimeLimit); DIAMOND imagines 15 steps
+    --eval-episodes   real-engine episodes every policy is scored on (fixed seeds)
+    --evals           evaluations during training, evenly spaced (the return-vs-steps curve)
+    --n-steps         PPO rollout length per update
+    --checkpoint      the world model to train in (default: the game's shipped one)
+
+Writes OUT/report.json (real returns with 95% confidence intervals, the transfer ratio
+(a)/(b) with a bootstrap interval, wall time and steps/s of each training), OUT/report.md,
+OUT/return_vs_steps.png and the two policies (OUT/dream.zip, OUT/real.zip).
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import time
+from pathlib import Path
+
+import gymnasium as gym
+import numpy as np
+
+PPO_SETTINGS = {"n_epochs": 4, "learning_rate": 3e-4, "gamma": 0.99, "ent_coef": 0.01}  # and batch_size 64
+
+
+def make_env(world: str, game: str, episode_steps: int, seed: int, checkpoint=None):
+    """`world` "dream" (the world model) or "real" (the engine), as `DiscreteTextActions`."""
+    import tv2tv_env  # noqa: F401  (registers the envs)
+    from tv2tv_env import DiscreteTextActions
+
+    name = f"TV2TV/{'Real' if world == 'real' else ''}{game.capitalize()}-v0"
+    kwargs = {"checkpoint": checkpoint} if world == "dream" and checkpoint else {}
+    env = DiscreteTextActions(gym.make(name, max_episode_steps=episode_steps, **kwargs))
+    env.reset(seed=seed)
+    return env
+
+
+def episode_returns(env, policy, episodes: int, seed: int) -> np.ndarray:
+    """The return of each of `episodes` episodes (seeds seed, seed+1, ...); policy(obs) -> action."""
+    out = []
+    for i in range(episodes):
+        obs, _ = env.reset(seed=seed + i)
+        done, ret = False, 0.0
+        while not done:
+            obs, reward, terminated, truncated, _ = env.step(policy(obs))
+            ret += reward
+            done = terminated or truncated
+        out.append(ret)
+    return np.array(out)
+
+
+def mean_ci(x: np.ndarray) -> dict:
+    """Mean and its 95% confidence interval (normal approximation)."""
+    half = 1.96 * x.std(ddof=1) / np.sqrt(len(x)) if len(x) > 1 else float("nan")
+    return {"mean": float(x.mean()), "ci95": [float(x.mean() - half), float(x.mean() + half)], "n": int(len(x))}
+
+
+def ratio_ci(a: np.ndarray, b: np.ndarray, seed: int, draws: int = 2000) -> dict:
+    """mean(a) / mean(b) and a 95% bootstrap interval (the same episodes resampled for both)."""
+    if b.mean() == 0:
+        return {"ratio": float("nan"), "ci95": [float("nan"), float("nan")]}
+    rng = np.random.default_rng(seed)
+    idx = rng.integers(len(a), size=(draws, len(a)))
+    ma, mb = a[idx].mean(1), b[idx].mean(1)
+    r = ma[mb != 0] / mb[mb != 0]
+    return {"ratio": float(a.mean() / b.mean()), "ci95": [float(np.percentile(r, 2.5)), float(np.percentile(r, 97.5))]}
+
+
+def train_and_track(world: str, a, real_env, eval_seed: int) -> dict:
+    """PPO for `a.steps` in `world`, scored on the real engine at every evaluation point."""
+    from stable_baselines3 import PPO
+
+    env = make_env(world, a.game, a.episode_steps, a.seed, a.checkpoint)
+    model = PPO("CnnPolicy", env, n_steps=a.n_steps, batch_size=min(64, a.n_steps), seed=a.seed, verbose=0,
+                device="cpu", **PPO_SETTINGS)
+    act = lambda o: int(model.predict(o, deterministic=True)[0])  # noqa: E731
+    points = sorted({round(a.steps * k / a.evals) for k in range(a.evals + 1)})
+    curve, train_s, done = [], 0.0, 0
+    for target in points:
+        if target > done:  # PPO collects whole rollouts of n_steps: `done` is what it really took
+            t0 = time.perf_counter()
+            model.learn(total_timesteps=target - done, reset_num_timesteps=done == 0)
+            train_s += time.perf_counter() - t0
+            done = model.num_timesteps
+        returns = episode_returns(real_env, act, a.eval_episodes, eval_seed)
+        curve.append({"steps": done, **mean_ci(returns)})
+    model.save(Path(a.out) / world)
+    env.close()
+    return {"curve": curve, "final_returns": returns.tolist(), "trained_steps": done,
+            "train_seconds": round(train_s, 1), "steps_per_s": round(done / train_s, 1) if train_s else None}
+
+
+def report_markdown(r: dict) -> str:
+    f = lambda m: f"{m['mean']:.2f} [{m['ci95'][0]:.2f}, {m['ci95'][1]:.2f}]"  # noqa: E731
+    rt = r["transfer_ratio"]
+    lines = [f"# tv2tv rl-transfer: {r['game']}", "",
+             f"PPO for {r['steps']} env steps in each world, episodes of {r['episode_steps']} chunks; real-engine "
+             f"return over {r['eval_episodes']} fixed episodes (mean [95% CI]).", "",
+             "| policy | real return | trained | steps/s in training |", "|---|---|---|---|",
+             f"| trained in the world model | {f(r['dream']['final'])} | {r['dream']['train_seconds']} s | "
+             f"{r['dream']['steps_per_s']} |",
+             f"| trained on the real engine | {f(r['real']['final'])} | {r['real']['train_seconds']} s | "
+             f"{r['real']['steps_per_s']} |",
+             f"| random | {f(r['random'])} | - | - |", "",
+             f"Transfer ratio (world model / real engine): **{rt['ratio']:.2f}** [{rt['ci95'][0]:.2f}, "
+             f"{rt['ci95'][1]:.2f}] (bootstrap over episodes).", ""]
+    return "\n".join(lines)
+
+
+def plot(r: dict, path: Path):
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(6, 4))
+    for key, label in [("dream", "trained in the world model"), ("real", "trained on the real engine")]:
+        c = r[key]["curve"]
+        s, m = [p["steps"] for p in c], np.array([p["mean"] for p in c])
+        lo, hi = np.array([p["ci95"][0] for p in c]), np.array([p["ci95"][1] for p in c])
+        ax.plot(s, m, marker="o", label=label)
+        ax.fill_between(s, lo, hi, alpha=0.2)
+    ax.axhline(r["random"]["mean"], color="gray", ls="--", label="random policy")
+    ax.set_xlabel("PPO env steps")
+    ax.set_ylabel(f"real return ({r['eval_episodes']} episodes)")
+    ax.set_title(f"{r['game']}: real-engine return against training steps")
+    ax.legend()
+    fig.tight_layout()
+    fig.savefig(path, dpi=100)
+    plt.close(fig)
+
+
+def run(a) -> dict:
+    try:
+        import stable_baselines3  # noqa: F401
+    except ImportError:
+        raise SystemExit("tv2tv rl-transfer needs stable-baselines3: pip install -e \".[rl]\"") from None
+    out = Path(a.out)
+    out.mkdir(parents=True, exist_ok=True)
+    eval_seed = 1_000_000 + a.seed  # real episodes no training run starts from
+    real_env = make_env("real", a.game, a.episode_steps, eval_seed)
+    rng = np.random.default_rng(a.seed)
+    random = episode_returns(real_env, lambda o: int(rng.integers(real_env.action_space.n)), a.eval_episodes, eval_seed)
+    r = {"game": a.game, "steps": a.steps, "episode_steps": a.episode_steps, "eval_episodes": a.eval_episodes,
+         "seed": a.seed, "checkpoint": a.checkpoint, "ppo": {"n_steps": a.n_steps, "batch_size": min(64, a.n_steps), **PPO_SETTINGS},
+         "commands": real_env.commands, "random": mean_ci(random)}
+    for world in ["dream", "real"]:
+        r[world] = train_and_track(world, a, real_env, eval_seed)
+        r[world]["final"] = r[world]["curve"][-1]
+    real_env.close()
+    r["transfer_ratio"] = ratio_ci(np.array(r["dream"]["final_returns"]), np.array(r["real"]["final_returns"]), a.seed)
+    (out / "report.json").write_text(json.dumps(r, indent=1))
+    (out / "report.md").write_text(report_markdown(r))
+    plot(r, out / "return_vs_steps.png")
+    return r
+
+
+def add_arguments(p: argparse.ArgumentParser):
+    p.add_argument("--game", default="doom", choices=["doom", "crafter"])
+    p.add_argument("--steps", type=int, default=4096, help="PPO env steps in each world")
+    p.add_argument("--episode-steps", type=int, default=32, help="episode length in chunks, both worlds")
+    p.add_argument("--eval-episodes", type=int, default=16, help="real-engine episodes each policy is scored on")
+    p.add_argument("--evals", type=int, default=4, help="evaluations during training (the curve)")
+    p.add_argument("--n-steps", type=int, default=128, help="PPO rollout length per update")
+    p.add_argument("--checkpoint", default=None, help="world model to train in (default: the shipped one)")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--out", default="runs/rl-transfer")
+
+
+def main(argv=None):
+    p = argparse.ArgumentParser(prog="tv2tv rl-transfer", description=__doc__,
+                                formatter_class=argparse.RawDescriptionHelpFormatter)
+    add_arguments(p)
+    r = run(p.parse_args(argv))
+    print(json.dumps({k: r[k] for k in ["random", "transfer_ratio"]} | {w: r[w]["final"] for w in ["dream", "real"]}))
+
+
+if __name__ == "__main__":
+    main()
