@@ -18,6 +18,12 @@ never recorded); the unconditional guidance branch has neither.
 
 A thought is never empty: <bof> cannot be the first token the model writes.
 
+Events (`event_openers`, off unless given): recorded text says what happened in a chunk after
+the player's command ("shoot; an enemy dies"), and the reward and end heads learned to read
+it there. With the token ids that open such a tail (";", " but"), a given command may be
+continued by the model: its first token is an opener or <bof>, and after an opener it writes
+the events it expects until <bof>, as a thought is written.
+
 Works on token ids and latents; text and frames are the caller's business.
 """
 from __future__ import annotations
@@ -43,8 +49,9 @@ class ChunkResult:
 class StreamingSampler:
     def __init__(self, model, special: dict, steps: int | None = None, guidance: float | None = None,
                  context_chunks: int | None = None, max_text_tokens: int = 24, temperature: float = 1.0,
-                 command_fn=None):
+                 command_fn=None, event_openers: list[int] | None = None):
         cfg = model.config
+        self.event_openers = list(event_openers) if event_openers else None
         if cfg.command_dim and command_fn is None:
             raise ValueError("this model reads command vectors: give the sampler a command_fn (token ids -> vectors)")
         self.command_fn = command_fn
@@ -177,25 +184,47 @@ class StreamingSampler:
         return out.states
 
     @torch.no_grad()
-    def _think(self, rows, generators):
-        """Let the model write text for `rows` until it emits <bof>. Returns token id lists."""
-        written = {b: [] for b in rows}
-        # Sampling is done one token at a time for all streams, so that the cache stays one
-        # batch; streams that are not thinking (or are done) get padding that nobody sees.
-        active = set(rows)
-        logits = self.model.text_logits(self.last_hidden)
-        bof = self.special["bof"]
-        for i in range(self.max_text_tokens):
-            if not active:
-                break
+    def _feed(self, tokens: dict, logits: torch.Tensor) -> torch.Tensor:
+        """Append the given tokens of some streams ({b: ids}) one position at a time (the other
+        streams get padding that nobody sees); returns the text logits after them."""
+        dev = self.device
+        for j in range(max((len(t) for t in tokens.values()), default=0)):
             B = logits.shape[0]
             ids = torch.full((B, 1), self.special["pad"], dtype=torch.long)
             kind = torch.full((B, 1), PAD, dtype=torch.long)
             order = torch.full((B, 1), 1 << 30, dtype=torch.long)
+            for b, t in tokens.items():
+                if j < len(t):
+                    ids[b, 0], kind[b, 0], order[b, 0] = t[j], TEXT, int(self.next_order[b])
+            out = self._run_text(ids.to(dev), kind.to(dev), order.to(dev))
+            step = (kind[:, 0] == TEXT).long().to(dev)
+            self.next_order = self.next_order + step
+            logits = torch.where(step[:, None].bool(), self.model.text_logits(out.hidden[:, 0]), logits)
+        return logits
+
+    def _think(self, rows, generators, given: dict | None = None):
+        """Let the model write text for `rows` until it emits <bof>. Returns token id lists.
+        `given` ({b: ids}): those rows start from a given command and may only go on with an
+        event opener (or stop at once); what is returned is what the model added."""
+        given = given or {}
+        written = {b: [] for b in rows}
+        # Sampling is done one token at a time for all streams, so that the cache stays one
+        # batch; streams that are not thinking (or are done) get padding that nobody sees.
+        active = set(rows)
+        logits = self._feed(given, self.model.text_logits(self.last_hidden))
+        bof = self.special["bof"]
+        for i in range(self.max_text_tokens):
+            if not active:
+                break
+            new = {}
             for b in list(active):
                 lg = logits[b].float().cpu()
                 lg[self._never_written] = float("-inf")  # <pad>, <bos>, <eof> are not text
-                if i == 0:  # a thought is never empty: the first token cannot close it
+                if i == 0 and b in given:  # after a command: an event tail, or nothing
+                    keep = lg[self.event_openers + [bof]]
+                    lg = torch.full_like(lg, float("-inf"))
+                    lg[self.event_openers + [bof]] = keep
+                elif i == 0:  # a thought is never empty: the first token cannot close it
                     lg[bof] = float("-inf")
                 p = torch.softmax(lg / max(self.temperature, 1e-4), -1)
                 tok = int(torch.multinomial(p, 1, generator=generators[b]))
@@ -203,14 +232,10 @@ class StreamingSampler:
                     active.discard(b)
                     continue
                 written[b].append(tok)
-                ids[b, 0], kind[b, 0], order[b, 0] = tok, TEXT, int(self.next_order[b])
-            if not (kind == TEXT).any():
+                new[b] = [tok]
+            if not new:
                 break
-            dev = self.device
-            out = self._run_text(ids.to(dev), kind.to(dev), order.to(dev))
-            step = (kind[:, 0] == TEXT).long().to(dev)
-            self.next_order = self.next_order + step
-            logits = torch.where(step[:, None].bool(), self.model.text_logits(out.hidden[:, 0]), logits)
+            logits = self._feed(new, logits)
         return written
 
     @torch.no_grad()
@@ -235,15 +260,16 @@ class StreamingSampler:
         cfg, dev = self.model.config, self.device
         B = len(texts)
         thought = [t is None for t in texts]
-        # 1. the model writes text where none was given; the thought is then rolled back out
-        # of the cache and fed like a given command, so that both take the same path below
-        # (and the unconditional branch never sees it)
-        if any(thought):
+        given = {b: list(t) for b, t in enumerate(texts) if t and self.event_openers}  # may get events
+        # 1. the model writes text where none was given (and events after a given command);
+        # that text is then rolled back out of the cache and fed like a given command, so that
+        # both take the same path below (and the unconditional branch never sees it)
+        if any(thought) or given:
             length, next_order, last = self.k[0].shape[2], self.next_order.clone(), self.last_hidden
-            written = self._think([b for b in range(B) if thought[b]], generators)
+            written = self._think([b for b in range(B) if thought[b] or b in given], generators, given)
             self._truncate(length)
             self.next_order, self.last_hidden = next_order, last
-            texts = [written[b] if thought[b] else texts[b] for b in range(B)]
+            texts = [written[b] if thought[b] else given[b] + written[b] if b in given else texts[b] for b in range(B)]
         texts = [list(t) for t in texts]
         cmds = self._complete_commands(texts, commands)
         guided = self.guidance != 1.0

@@ -232,3 +232,30 @@ def test_clean_copy_flip_shows_later_chunks_the_noisy_copy():
     assert not again["flip"].any()
     for key in ["drop", "s", "t", "n_clean", "n_flow"]:
         assert torch.equal(again[key], rand[key])
+
+
+def test_sampler_may_add_events_after_a_given_command_only():
+    """event_openers: a given command is kept and may be followed by an opener and the model's
+    own words (never by other text); a thought is written as before. The returned text is what
+    drove the chunk, so that the reward and end heads read the events as in training."""
+    model = make_model()
+    cfg = model.config
+    lat = torch.randn(8, 2, cfg.frames_per_chunk, cfg.latent_channels, cfg.latent_size, cfg.latent_size)
+    openers = [11, 12]
+
+    def rollout(events):
+        s = StreamingSampler(model, SPECIAL, steps=2, guidance=2.0, context_chunks=3, max_text_tokens=5,
+                             event_openers=openers if events else None)
+        s.reset(lat, [[[5], [6]]] * 8)
+        gens = [torch.Generator().manual_seed(b) for b in range(8)]
+        return [s.step([[9, 10]] * 7 + [None], gens) for _ in range(2)]
+
+    plain, with_events = rollout(False), rollout(True)
+    assert all(r.text_ids[b] == [9, 10] for r in plain for b in range(7))
+    added = [r.text_ids[b][2:] for r in with_events for b in range(7)]
+    for r in with_events:
+        for b in range(7):
+            assert r.text_ids[b][:2] == [9, 10] and not r.thought[b]
+        assert r.thought[7] and r.text_ids[7] and SPECIAL["bof"] not in r.text_ids[7]
+    assert all(a[0] in openers for a in added if a) and all(SPECIAL["bof"] not in a for a in added)
+    assert any(added) and not all(added)  # some commands got events, some stayed as given

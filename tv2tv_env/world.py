@@ -26,7 +26,7 @@ from model.sampler import StreamingSampler
 from model.tokenizer import load_tokenizer, special_ids
 from model.vae import decode
 
-from .commands import MAX_COMMAND_LENGTH, check_command, normalize_command
+from .commands import EVENT_TAIL, MAX_COMMAND_LENGTH, check_command, normalize_command
 from .contexts import CONTEXT_FILE, load_contexts
 from .errors import UserError
 from .paraphrase import NearestWording
@@ -124,7 +124,10 @@ UNKNOWN_WORDS = ("nearest", "meaning")
 class WorldModel:
     def __init__(self, checkpoint=None, game: str = "doom", device: str = "auto", guidance: float | None = None,
                  sampling_steps: int | None = None, context_chunks: int | None = None, precision_mode: str = "auto",
-                 temperature: float = 1.0, unknown_words: str = "nearest"):
+                 temperature: float = 1.0, unknown_words: str = "nearest", imagined_events: bool = False):
+        """`imagined_events`: after a given command the model may write the events it expects
+        ("; an enemy dies"), as recorded text reports them, before it draws the chunk; the
+        reward and end heads read them there (model/sampler.py, "Events")."""
         if unknown_words not in UNKNOWN_WORDS:
             raise UserError(f"unknown_words={unknown_words!r}; choose one of {', '.join(UNKNOWN_WORDS)}")
         self.unknown_words = unknown_words
@@ -170,11 +173,17 @@ class WorldModel:
             command_fn = token_command_fn(self.tokenizer, self.encoder)
         self.sampler = StreamingSampler(self.model, special_ids(self.tokenizer), steps=sampling_steps,
                                         guidance=guidance, context_chunks=context_chunks, temperature=temperature,
-                                        command_fn=command_fn)
+                                        command_fn=command_fn,
+                                        event_openers=self.event_openers() if imagined_events else None)
         self._context_ids = [[self.encode_text(t) for t in row] for row in self.contexts.texts]
 
     def __len__(self):
         return len(self.contexts)
+
+    def event_openers(self) -> list[int]:
+        """Token ids that open what recorded text says happened after a command (";", " but")."""
+        ids = [self.tokenizer.encode(m, add_special_tokens=False) for m in EVENT_TAIL]
+        return [t[0] for t in ids if len(t) == 1]
 
     def encode_text(self, text: str) -> list[int]:
         return self.tokenizer.encode(normalize_command(text), add_special_tokens=False)
