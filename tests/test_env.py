@@ -227,3 +227,30 @@ def test_vector_env_prompts_per_sub_env(venv):
     assert obs.shape == (3, 64, 64, 3)
     with pytest.raises(ValueError, match="outside the action charset"):
         venv.reset(seed=0, options={"prompt": ["ok", "ünicode", None]})
+
+
+def test_starts_from_a_contexts_file_of_training_episodes(tiny_run, doom_latent_data, tmp_path, capsys):
+    """RL in imagination wants many real starts: `tv2tv contexts --split train --out FILE`, and
+    the env (and vector env) started from FILE instead of the checkpoint's own contexts."""
+    from tv2tv_env.cli import main
+    from tv2tv_env.contexts import load_contexts
+    from tv2tv_env.dataset import iter_episodes
+
+    out = tmp_path / "train_starts.npz"
+    assert main(["contexts", "--data", str(doom_latent_data), "--checkpoint", str(tiny_run), "--chunks", "2",
+                 "--split", "train", "--per-episode", "3", "--max-contexts", "100", "--out", str(out)]) == 0
+    ctx = load_contexts(out)
+    train_eps = {p.name: len(ep) for p, ep in iter_episodes(doom_latent_data, "train", frames=False)}
+    assert {str(s).split(":")[0] for s in ctx.source} == set(train_eps)  # every training episode, no other
+    assert len(ctx) == sum(min(3, n - 1) for n in train_eps.values())
+    own = load_contexts(tiny_run / "contexts.npz")
+    env = gym.make("TV2TV/Doom-v0", checkpoint=tiny_run, contexts=out, imagined_events=True)
+    assert len(env.unwrapped.world.contexts) == len(ctx) != len(own)
+    obs, info = env.reset(seed=0, options={"start": len(ctx) - 1})
+    assert np.array_equal(obs, ctx.frames[-1][-1])
+    assert env.unwrapped.world.sampler.event_openers  # ";" is one token of the shipped tokenizer
+    assert env.step("shoot")[0].shape == obs.shape
+    venv = gym.make_vec("TV2TV/Doom-v0", num_envs=2, vectorization_mode="vector_entry_point", checkpoint=tiny_run,
+                        contexts=out)
+    assert len(venv.unwrapped.world.contexts) == len(ctx)
+    venv.close()

@@ -184,8 +184,9 @@ def cmd_contexts(a):
     from .world import resolve_checkpoint
 
     paths = resolve_checkpoint(a.checkpoint)
-    ctx = make_contexts(a.data, paths.vae, a.chunks, max_contexts=a.max_contexts, seed=a.seed)
-    out = save_contexts(ctx, paths.root / CONTEXT_FILE)
+    ctx = make_contexts(a.data, paths.vae, a.chunks, per_episode=a.per_episode, max_contexts=a.max_contexts,
+                        seed=a.seed, split=a.split)
+    out = save_contexts(ctx, a.out or paths.root / CONTEXT_FILE)
     print(json.dumps({"contexts": len(ctx), "chunks": a.chunks, "game": ctx.game, "out": str(out)}))
     return 0
 
@@ -361,6 +362,13 @@ def build_parser() -> argparse.ArgumentParser:
     c.add_argument("--checkpoint", required=True, help="checkpoint or run directory (its vae/ encodes the frames)")
     c.add_argument("--chunks", type=int, default=4, help="chunks per context (default 4 = the default context size)")
     c.add_argument("--max-contexts", type=int, default=48)
+    c.add_argument("--per-episode", type=int, default=2, help="starts per episode: its first chunks and random later "
+                   "points (default 2)")
+    c.add_argument("--split", default=None, choices=["heldout", "train", "all"],
+                   help="episodes to take them from (default: held-out, or training ones where there are none); "
+                        "many training starts suit RL in imagination")
+    c.add_argument("--out", default=None, help="write here instead of CHECKPOINT/contexts.npz; the env takes it "
+                   "with contexts=FILE")
     c.add_argument("--seed", type=int, default=0)
     c.set_defaults(func=cmd_contexts)
 

@@ -38,16 +38,19 @@ class Contexts:
 
 
 def make_contexts(data_dir, vae_dir, chunks: int = 4, per_episode: int = 2, max_contexts: int = 48,
-                  seed: int = 0) -> Contexts:
-    """Contexts from held-out episodes: each episode's start and `per_episode - 1` random
-    later points (a game in progress). Needs the latent cache of `vae_dir` (`tv2tv encode`)."""
+                  seed: int = 0, split: str | None = None) -> Contexts:
+    """Contexts from held-out episodes (`split` None: held-out, or training ones where there
+    are none; or "heldout", "train", "all"): each episode's start and `per_episode - 1` random
+    later points (a game in progress). Needs the latent cache of `vae_dir` (`tv2tv encode`).
+    Many starts from training episodes are what RL in imagination wants (DIAMOND starts
+    each imagined rollout from a real observation)."""
     data_dir = Path(data_dir)
     meta = read_meta(data_dir)
     cache = cache_dir(data_dir, vae_dir)
     rng = np.random.default_rng(seed)
     lat, frames, texts, source = [], [], [], []
-    for split in ["heldout", "train"]:  # held-out first; tiny datasets may have none
-        for path, ep in iter_episodes(data_dir, split):
+    for part in ([split] if split else ["heldout", "train"]):  # held-out first; tiny datasets may have none
+        for path, ep in iter_episodes(data_dir, part):
             if len(ep) < chunks:
                 continue
             try:

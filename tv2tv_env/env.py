@@ -18,6 +18,11 @@ read by its meaning: each clause as the recorded wording nearest to it by a froz
 encoder ("spin left" -> "rotate left"), and text the model cannot place ("what is the
 weather") lets the model decide the chunk. `info["read_as"]` says which, and `info["text"]`
 is the wording that drew the chunk (`WorldModel.read_command`).
+
+For RL in imagination: `contexts=FILE` starts episodes from other real starts (many of them:
+`tv2tv contexts --split train --per-episode 8 --max-contexts 2000 --out FILE`), the episode
+length is `max_episode_steps`, and `imagined_events=True` lets the model write the events it
+expects after each command ("; an enemy dies"), which its reward head reads (README, "RL").
 """
 from __future__ import annotations
 
@@ -50,11 +55,13 @@ class TV2TVEnv(gym.Env):
     def __init__(self, game: str = "doom", checkpoint=None, device: str = "auto", guidance: float | None = None,
                  sampling_steps: int | None = None, context_chunks: int | None = None, end_threshold: float = 0.5,
                  render_mode: str | None = None, render_scale: int = 4, captions: bool = True,
-                 precision: str = "auto", unknown_words: str = "nearest", world: WorldModel | None = None):
+                 precision: str = "auto", unknown_words: str = "nearest", world: WorldModel | None = None,
+                 contexts=None, imagined_events: bool = False):
         if render_mode is not None and render_mode not in self.metadata["render_modes"]:
             raise ValueError(f"render_mode {render_mode!r} is not one of {self.metadata['render_modes']}")
         self.world = world or WorldModel(checkpoint, game, device, guidance, sampling_steps, context_chunks, precision,
-                                         unknown_words=unknown_words)
+                                         unknown_words=unknown_words, contexts=contexts,
+                                         imagined_events=imagined_events)
         self.action_space = command_space()
         self.observation_space = frame_space(self.world)
         self.end_threshold, self.render_mode = end_threshold, render_mode

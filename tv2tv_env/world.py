@@ -124,10 +124,13 @@ UNKNOWN_WORDS = ("nearest", "meaning")
 class WorldModel:
     def __init__(self, checkpoint=None, game: str = "doom", device: str = "auto", guidance: float | None = None,
                  sampling_steps: int | None = None, context_chunks: int | None = None, precision_mode: str = "auto",
-                 temperature: float = 1.0, unknown_words: str = "nearest", imagined_events: bool = False):
+                 temperature: float = 1.0, unknown_words: str = "nearest", imagined_events: bool = False,
+                 contexts=None):
         """`imagined_events`: after a given command the model may write the events it expects
         ("; an enemy dies"), as recorded text reports them, before it draws the chunk; the
-        reward and end heads read them there (model/sampler.py, "Events")."""
+        reward and end heads read them there (model/sampler.py, "Events").
+        `contexts`: a contexts file (`tv2tv contexts --out FILE`) to start episodes from
+        instead of the checkpoint's own."""
         if unknown_words not in UNKNOWN_WORDS:
             raise UserError(f"unknown_words={unknown_words!r}; choose one of {', '.join(UNKNOWN_WORDS)}")
         self.unknown_words = unknown_words
@@ -149,14 +152,14 @@ class WorldModel:
         if len(self.tokenizer) > self.model.config.vocab_size:
             raise UserError(f"the tokenizer in {self.paths.tokenizer} has {len(self.tokenizer)} tokens but the model "
                             f"only {self.model.config.vocab_size}: they come from different runs")
-        self.contexts = load_contexts(self.paths.contexts)
+        self.contexts = load_contexts(contexts or self.paths.contexts)
         if self.contexts.game != game:
-            raise UserError(f"{self.paths.contexts} holds {self.contexts.game} contexts, not {game}")
+            raise UserError(f"{contexts or self.paths.contexts} holds {self.contexts.game} contexts, not {game}")
         ctx_shape = self.contexts.latents.shape[2:]
         c = self.model.config
         want = (c.frames_per_chunk, c.latent_channels, c.latent_size, c.latent_size)
         if tuple(ctx_shape) != want:
-            raise UserError(f"{self.paths.contexts} holds latents shaped {tuple(ctx_shape)} but the model expects "
+            raise UserError(f"{contexts or self.paths.contexts} holds latents shaped {tuple(ctx_shape)} but the model expects "
                             f"{want}; make the contexts again with this checkpoint's VAE")
         self.frame_shape = tuple(self.contexts.frames.shape[2:])  # (H, W, 3)
         self.frames_per_chunk = c.frames_per_chunk
