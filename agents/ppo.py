@@ -29,7 +29,7 @@ from .rl_transfer import make_env as transfer_env
 
 
 def make_env(checkpoint, episode_steps: int, seed: int):
-    return transfer_env("dream", "doom", episode_steps, seed, checkpoint)
+    return transfer_env("dream", "doom", episode_steps, seed, checkpoint, imagined_events=False)
 
 
 def evaluate(env, policy, episodes: int, seed: int) -> float:

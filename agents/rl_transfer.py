@@ -9,7 +9,8 @@ engine on the same `--eval-episodes` episodes (seeds never used in training), an
 uniform random policy. Needs the `rl` extra (`pip install -e ".[rl]"`).
 
     tv2tv rl-transfer [--game doom] [--steps 4096] [--episode-steps 32] [--eval-episodes 16] \
-        [--evals 4] [--n-steps 128] [--checkpoint DIR] [--seed 0] [--out runs/rl-transfer]
+        [--evals 4] [--n-steps 128] [--checkpoint DIR] [--contexts FILE] [--no-imagined-events] \
+        [--seed 0] [--out runs/rl-transfer]
 
 Arguments:
     --steps           env steps of PPO training in each world (one step = one 4-frame chunk)
@@ -18,6 +19,9 @@ Arguments:
     --evals           evaluations during training, evenly spaced (the return-vs-steps curve)
     --n-steps         PPO rollout length per update
     --checkpoint      the world model to train in (default: the game's shipped one)
+    --contexts        its start contexts (many real starts: `tv2tv contexts --split train --out FILE`)
+    --no-imagined-events  the model does not write the events it expects (then its reward head
+                      finds few kills: README, "Reward and episode-end heads")
 
 Writes OUT/report.json (real returns with 95% confidence intervals, the transfer ratio
 (a)/(b) with a bootstrap interval, wall time and steps/s of each training), OUT/report.md,
@@ -36,13 +40,17 @@ import numpy as np
 PPO_SETTINGS = {"n_epochs": 4, "learning_rate": 3e-4, "gamma": 0.99, "ent_coef": 0.01}  # and batch_size 64
 
 
-def make_env(world: str, game: str, episode_steps: int, seed: int, checkpoint=None):
-    """`world` "dream" (the world model) or "real" (the engine), as `DiscreteTextActions`."""
+def make_env(world: str, game: str, episode_steps: int, seed: int, checkpoint=None, contexts=None,
+             imagined_events: bool = True):
+    """`world` "dream" (the world model) or "real" (the engine), as `DiscreteTextActions`.
+    In the dream the model writes the events it expects after each command by default: its
+    reward head finds kills from them (`tv2tv bench`, reward and end heads)."""
     import tv2tv_env  # noqa: F401  (registers the envs)
     from tv2tv_env import DiscreteTextActions
 
     name = f"TV2TV/{'Real' if world == 'real' else ''}{game.capitalize()}-v0"
-    kwargs = {"checkpoint": checkpoint} if world == "dream" and checkpoint else {}
+    kwargs = {"checkpoint": checkpoint, "contexts": contexts, "imagined_events": imagined_events} \
+        if world == "dream" else {}
     env = DiscreteTextActions(gym.make(name, max_episode_steps=episode_steps, **kwargs))
     env.reset(seed=seed)
     return env
@@ -83,7 +91,7 @@ def train_and_track(world: str, a, real_env, eval_seed: int) -> dict:
     """PPO for `a.steps` in `world`, scored on the real engine at every evaluation point."""
     from stable_baselines3 import PPO
 
-    env = make_env(world, a.game, a.episode_steps, a.seed, a.checkpoint)
+    env = make_env(world, a.game, a.episode_steps, a.seed, a.checkpoint, a.contexts, not a.no_imagined_events)
     model = PPO("CnnPolicy", env, n_steps=a.n_steps, batch_size=min(64, a.n_steps), seed=a.seed, verbose=0,
                 device="cpu", **PPO_SETTINGS)
     act = lambda o: int(model.predict(o, deterministic=True)[0])  # noqa: E731
@@ -155,7 +163,8 @@ def run(a) -> dict:
     rng = np.random.default_rng(a.seed)
     random = episode_returns(real_env, lambda o: int(rng.integers(real_env.action_space.n)), a.eval_episodes, eval_seed)
     r = {"game": a.game, "steps": a.steps, "episode_steps": a.episode_steps, "eval_episodes": a.eval_episodes,
-         "seed": a.seed, "checkpoint": a.checkpoint, "ppo": {"n_steps": a.n_steps, "batch_size": min(64, a.n_steps), **PPO_SETTINGS},
+         "seed": a.seed, "checkpoint": a.checkpoint, "contexts": a.contexts,
+         "imagined_events": not a.no_imagined_events, "ppo": {"n_steps": a.n_steps, "batch_size": min(64, a.n_steps), **PPO_SETTINGS},
          "commands": real_env.commands, "random": mean_ci(random)}
     for world in ["dream", "real"]:
         r[world] = train_and_track(world, a, real_env, eval_seed)
@@ -176,6 +185,10 @@ def add_arguments(p: argparse.ArgumentParser):
     p.add_argument("--evals", type=int, default=4, help="evaluations during training (the curve)")
     p.add_argument("--n-steps", type=int, default=128, help="PPO rollout length per update")
     p.add_argument("--checkpoint", default=None, help="world model to train in (default: the shipped one)")
+    p.add_argument("--contexts", default=None, help="start contexts for the dream (`tv2tv contexts --out FILE`; "
+                   "default: the checkpoint's own)")
+    p.add_argument("--no-imagined-events", action="store_true",
+                   help="in the dream, do not let the model write the events it expects after each command")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--out", default="runs/rl-transfer")
 
