@@ -31,6 +31,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import sys
 import time
 from pathlib import Path
 
@@ -105,6 +106,8 @@ def train_and_track(world: str, a, real_env, eval_seed: int) -> dict:
             done = model.num_timesteps
         returns = episode_returns(real_env, act, a.eval_episodes, eval_seed)
         curve.append({"steps": done, **mean_ci(returns)})
+        print(f"rl-transfer: {world} policy after {done} steps ({train_s:.0f} s training): real return "
+              f"{curve[-1]['mean']:.2f}", file=sys.stderr, flush=True)
     model.save(Path(a.out) / world)
     env.close()
     return {"curve": curve, "final_returns": returns.tolist(), "trained_steps": done,

@@ -1,0 +1,51 @@
+"""The reward and episode-end heads of one model against the real game, three ways, side by side:
+the section of `tv2tv bench` alone (README, "Reward and episode-end heads against the real game").
+
+    python scripts/check_heads.py [--checkpoint checkpoints/doom-small] --data data/doom \
+        [--random-chunks 256] [--out runs/check_heads.json]
+
+- "command": the recorded command with its events cut off, as a player or an agent gives it
+  (what `tv2tv bench` reports);
+- "imagined_events": the same, and the model writes the events it expects after it
+  (`WorldModel(imagined_events=True)`, the env's `imagined_events=True`);
+- "recorded_events": the recorded text with its events ("shoot; an enemy dies"), which no
+  player can give: how much of the heads' knowledge sits in that text.
+One JSON object on stdout (and in --out) with the bench's numbers for each, and seconds.
+"""
+import argparse
+import json
+import time
+from pathlib import Path
+
+import tv2tv_env.bench.benchmark as bench
+from tv2tv_env.bench.contestants import WorldContestant
+from tv2tv_env.world import DEFAULT_CHECKPOINT
+
+
+def main():
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--checkpoint", default=str(DEFAULT_CHECKPOINT["doom"]), help="TV2TV checkpoint or run")
+    p.add_argument("--data", required=True, help="recorded dataset with held-out episodes")
+    p.add_argument("--random-chunks", type=int, default=256, help="as the bench's --outcome-chunks")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--out", default=None, help="also write the JSON here")
+    a = p.parse_args()
+    who = WorldContestant("TV2TV", a.checkpoint)
+    result = {"checkpoint": a.checkpoint, "data": a.data}
+    cut = bench.command_part
+    for way in ["command", "imagined_events", "recorded_events"]:
+        who.world.sampler.event_openers = who.world.event_openers() if way == "imagined_events" else None
+        bench.command_part = (lambda t: t) if way == "recorded_events" else cut
+        t0 = time.perf_counter()
+        result[way] = bench.reward_end_agreement(who, a.data, a.random_chunks, a.seed)
+        result[way]["seconds"] = round(time.perf_counter() - t0, 1)
+        print(json.dumps({way: result[way]}), flush=True)
+    bench.command_part = cut
+    if a.out:
+        Path(a.out).parent.mkdir(parents=True, exist_ok=True)
+        Path(a.out).write_text(json.dumps(result, indent=1))
+    print(json.dumps(result))
+
+
+if __name__ == "__main__":
+    main()
