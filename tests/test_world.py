@@ -26,3 +26,4 @@ def test_speed_reports_every_figure(tiny_run):
     for c in r["kv_cache"] + r["no_cache"]:
         assert c["frames_per_s"] > 0 and c["step_ms"] > 0
     assert r["kv_cache"][0]["kv_cache_speedup"] > 0 and out["best_one_stream_fps"] > 0
+    assert r["imagined_events_one_stream"]["num_envs"] == 1 and r["imagined_events_one_stream"]["frames_per_s"] > 0

@@ -4,6 +4,8 @@ Measured the way users meet the model: `env.step` of the single env (one stream)
 batched vector env (N streams in one model call), VAE decode included. "No cache" draws the
 same chunks recomputing the whole retained stream at every Euler step
 (`model.sampler.sample_without_cache`) plus the same decode; the ratio is what the cache buys.
+"Imagined events": one stream whose model also writes the events it expects after each
+command (`imagined_events=True`), what that costs.
 All figures come from one run on one machine, side by side, and print as one JSON object.
 """
 from __future__ import annotations
@@ -90,6 +92,10 @@ def run_speed(checkpoint=None, game: str = "doom", device: str = "auto", precisi
             r["kv_cache"].append(measure_env(world, n, repeats))
             if no_cache:
                 r["no_cache"].append(measure_no_cache(world, n, max(1, repeats // 3)))
+        # one stream that also writes the events it expects after each command (imagined_events)
+        world.sampler.event_openers = world.event_openers()
+        r["imagined_events_one_stream"] = measure_env(world, 1, repeats)
+        world.sampler.event_openers = None
         for cached, uncached in zip(r["kv_cache"], r["no_cache"]):
             cached["kv_cache_speedup"] = round(cached["frames_per_s"] / uncached["frames_per_s"], 2)
         one = r["kv_cache"][0] if r["kv_cache"] and r["kv_cache"][0]["num_envs"] == 1 else None
