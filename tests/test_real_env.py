@@ -29,6 +29,31 @@ def test_commands_parse_into_the_games_actions():
     assert crafter.names[crafter.parse("craft a wood pickaxe")[0]] == "make_wood_pickaxe"
 
 
+def test_the_real_engine_and_the_world_model_read_commands_alike(tiny_run):
+    """One reader for both worlds: the same text reaches the same action, and text that the
+    world model cannot place is the scripted player's turn in the engine."""
+    from tv2tv_env.bench.benchmark import OFF_TOPIC
+    from tv2tv_env.games.doom import EVERYDAY_PHRASES, PHRASES, UNSEEN_PHRASES
+    from tv2tv_env.world import WorldModel
+
+    world, parser = WorldModel(tiny_run, "doom"), CommandParser("doom")
+    commands = OFF_TOPIC["doom"] + [p for d in (PHRASES, UNSEEN_PHRASES, EVERYDAY_PHRASES) for ps in d.values()
+                                    for p in ps]
+    # "make me a sandwich and jump": off-topic as a whole, though "jump" alone lands near "move backward"
+    commands += ["turn left and shoot", "spin left and fire your gun", "make me a sandwich and jump"]
+    for text in commands:
+        _, _, how, wording = world.read_command(text)
+        act, parsed_how = parser.parse(text)
+        if how == "unplaced":
+            assert act is None and parsed_how == "player", text
+            continue
+        assert act is not None, text
+        if how == "nearest":  # the world drew it as a recorded wording: the engine plays that wording's action
+            assert act == parser.parse(wording)[0], (text, wording)
+        # "words": recorded words the model reads by their tokens ("take a step back"); the
+        # engine needs one action and takes the nearest recorded phrase's
+
+
 def test_real_doom_passes_the_checkers(real_doom):
     from gymnasium.utils.env_checker import check_env
 

@@ -160,9 +160,17 @@ class NearestWording:
         part = self.actions[best]
         return part, self.recorded[part][int((self.recorded_vectors[part] @ vec).argmax())]
 
-    def read(self, text: str) -> tuple[str, str, bool] | None:
+    def read(self, text: str, vec: torch.Tensor | None = None) -> tuple[str, str, bool] | None:
         """(action name, its recorded wording, whether every clause was a recorded phrase), or
-        None when no clause places (off-topic text). Clauses that place nowhere are left out."""
+        None for off-topic text: a command with new words whose sentence vector (`vec`, or
+        encoded here) is near no trained wording (`placed`), or none of whose clauses places.
+        Clauses that place nowhere are left out. The world model and the real engine's parser
+        both read commands here, so the two worlds take the same text to the same action."""
+        if not self.known_words(text):
+            if vec is None:
+                vec = self.encoder.encode([text])[0]
+            if not self.placed(vec):
+                return None
         clauses = [c for c in CLAUSE_SPLIT.split(text) if c]
         reads = [r for r in map(self.clause, clauses) if r is not None]
         if not reads:

@@ -213,12 +213,10 @@ class WorldModel:
         vec = self.encoder.encode([text])[0]
         if self.nearest.known_words(text):
             return self.encode_text(text), vec, "words", text
-        if not self.nearest.placed(vec):
-            return None, None, "unplaced", ""
         if self.unknown_words == "meaning":
-            return [], vec, "meaning", text
-        read = self.nearest.read(text)
-        if read is None:  # near a trained wording as a whole, but no clause places: the model decides
+            return ([], vec, "meaning", text) if self.nearest.placed(vec) else (None, None, "unplaced", "")
+        read = self.nearest.read(text, vec)
+        if read is None:  # near no trained wording, or no clause places: the model decides
             return None, None, "unplaced", ""
         wording = read[1]  # one of the game's actions, as the recorder words it
         return self.encode_text(wording), self.encoder.encode([wording])[0], "nearest", wording
