@@ -2,7 +2,7 @@
 own control measures, to pick the shipped sampling settings.
 
     python scripts/sweep_guidance.py [--checkpoint checkpoints/doom-small] --data data/doom \
-        [--guidance 1 3 5 7] [--steps 6] [--episodes 8] [--out runs/sweep_guidance.json]
+        [--guidance 1 3 5 7] [--steps 6] [--episodes 8] [--imagined-events] [--out runs/sweep_guidance.json]
 
 For every (guidance, steps) pair: action accuracy with the recorded wordings and text-intervention
 accuracy, both exactly as `tv2tv bench` computes them (same held-out starts, seed and judge), plus
@@ -34,6 +34,8 @@ def main():
     p.add_argument("--chunks", type=int, default=3, help="chunks a probed command (bench default 3)")
     p.add_argument("--horizon", type=int, default=16, help="as the bench's, so that the starts are its starts")
     p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--imagined-events", action="store_true",
+                   help="the model writes the events it expects after each command (the env's imagined_events)")
     p.add_argument("--out", default=None, help="also write the JSON here")
     a = p.parse_args()
 
@@ -41,6 +43,8 @@ def main():
     action_names, phrases, *_ = game_vocabulary(game)
     judge = load_judge(a.judge or Path(a.checkpoint) / "judge")
     who = WorldContestant("TV2TV", a.checkpoint)
+    if a.imagined_events:
+        who.world.sampler.event_openers = who.world.event_openers()
     ctx = load_starts(a.data, a.episodes, who.world.sampler.context_chunks, a.horizon, seed=a.seed)
     seen = {x: phrases[x] for x in PROBE[game]}
     rows = []
