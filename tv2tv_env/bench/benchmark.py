@@ -150,7 +150,7 @@ def load_outcome_starts(data_dir, context_chunks: int, random_chunks: int = 256,
     chunk with a reward event or an episode end, then `random_chunks` drawn from all chunks.
     Returns (starts with that one chunk as continuation, its real reward, its real termination,
     whether it is in the random draw, the share of events and of ends among all chunks)."""
-    picks, reward, term, random_draw, eps = [], [], [], [], []
+    picks, reward, term, eps = [], [], [], []
     n_all = n_event = n_end = 0
     for path, ep in iter_episodes(data_dir, "heldout"):
         e = len(eps)

@@ -76,7 +76,7 @@ class GameSource(abc.ABC):
         if frame.shape[0] == self.height and frame.shape[1] == self.width:
             return np.ascontiguousarray(frame)
         img = Image.fromarray(frame).resize((self.width, self.height), Image.BOX)
-        return np.asarray(img)
+        return np.array(img)  # a writable copy: RL libraries turn observations into tensors in place
 
 
 def pick(rng: np.random.Generator, options: list[str]) -> str:
