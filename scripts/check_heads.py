@@ -2,7 +2,7 @@
 the section of `tv2tv bench` alone (README, "Reward and episode-end heads against the real game").
 
     python scripts/check_heads.py [--checkpoint checkpoints/doom-small] --data data/doom \
-        [--random-chunks 256] [--out runs/check_heads.json]
+        [--random-chunks 256] [--ways command imagined_events recorded_events] [--out runs/check_heads.json]
 
 - "command": the recorded command with its events cut off, as a player or an agent gives it
   (what `tv2tv bench` reports);
@@ -17,7 +17,7 @@ import json
 import time
 from pathlib import Path
 
-import tv2tv_env.bench.benchmark as bench
+from tv2tv_env.bench.benchmark import reward_end_agreement
 from tv2tv_env.bench.contestants import WorldContestant
 from tv2tv_env.world import DEFAULT_CHECKPOINT
 
@@ -27,20 +27,20 @@ def main():
     p.add_argument("--checkpoint", default=str(DEFAULT_CHECKPOINT["doom"]), help="TV2TV checkpoint or run")
     p.add_argument("--data", required=True, help="recorded dataset with held-out episodes")
     p.add_argument("--random-chunks", type=int, default=256, help="as the bench's --outcome-chunks")
+    p.add_argument("--ways", nargs="+", default=["command", "imagined_events", "recorded_events"],
+                   choices=["command", "imagined_events", "recorded_events"], help="which of the three (default all)")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--out", default=None, help="also write the JSON here")
     a = p.parse_args()
     who = WorldContestant("TV2TV", a.checkpoint)
     result = {"checkpoint": a.checkpoint, "data": a.data}
-    cut = bench.command_part
-    for way in ["command", "imagined_events", "recorded_events"]:
+    for way in a.ways:
         who.world.sampler.event_openers = who.world.event_openers() if way == "imagined_events" else None
-        bench.command_part = (lambda t: t) if way == "recorded_events" else cut
         t0 = time.perf_counter()
-        result[way] = bench.reward_end_agreement(who, a.data, a.random_chunks, a.seed)
+        result[way] = reward_end_agreement(who, a.data, a.random_chunks, a.seed,
+                                           keep_events=way == "recorded_events")
         result[way]["seconds"] = round(time.perf_counter() - t0, 1)
         print(json.dumps({way: result[way]}), flush=True)
-    bench.command_part = cut
     if a.out:
         Path(a.out).parent.mkdir(parents=True, exist_ok=True)
         Path(a.out).write_text(json.dumps(result, indent=1))

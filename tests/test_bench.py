@@ -205,3 +205,18 @@ def test_event_detection_scores():
     assert d["precision_at_real_rate"] == pytest.approx(0.05 / (0.05 + 0.225))
     assert d["auroc"] == pytest.approx((4 + 2) / 8)  # 0.9 beats all four quiet chunks, 0.2 beats two
     assert d["mean_score_events"] == pytest.approx(0.55)
+
+
+def test_check_heads_script_reports_the_three_ways(doom_latent_data, tiny_run, tmp_path, monkeypatch):
+    """scripts/check_heads.py: the bench's reward/end section for the command, the command with
+    imagined events, and the recorded text with its events, one JSON object."""
+    import runpy
+    import sys
+
+    out = tmp_path / "heads.json"
+    monkeypatch.setattr(sys, "argv", ["check_heads.py", "--checkpoint", str(tiny_run), "--data",
+                                      str(doom_latent_data), "--random-chunks", "4", "--out", str(out)])
+    runpy.run_path(str(SHIPPED.parents[1] / "scripts" / "check_heads.py"), run_name="__main__")
+    r = json.loads(out.read_text())
+    for way in ["command", "imagined_events", "recorded_events"]:
+        assert r[way]["random_chunks"] == 4 and np.isfinite(r[way]["reward_mae"]) and r[way]["seconds"] >= 0

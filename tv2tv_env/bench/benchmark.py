@@ -273,15 +273,17 @@ def _detection(score: np.ndarray, threshold: float, real: np.ndarray, random_dra
 
 
 def reward_end_agreement(who: WorldContestant, data_dir, random_chunks: int = 256, seed: int = 0,
-                         batch: int = 64) -> dict:
-    """The next chunk after real held-out contexts under its recorded command (events stripped):
-    predicted reward and end probability against the real ones (`load_outcome_starts`)."""
+                         batch: int = 64, keep_events: bool = False) -> dict:
+    """The next chunk after real held-out contexts under its recorded command (events stripped;
+    `keep_events`: the recorded text whole, which no player can give): predicted reward and
+    end probability against the real ones (`load_outcome_starts`)."""
+    command_of = (lambda text: text) if keep_events else command_part
     ctx, real_r, real_end, random_draw, rates = load_outcome_starts(
         data_dir, who.world.sampler.context_chunks, random_chunks, seed)
     pred_r, pred_end = np.zeros(len(ctx), np.float32), np.zeros(len(ctx), np.float32)
     for lo in range(0, len(ctx), batch):
         part = ctx.take(range(lo, min(lo + batch, len(ctx))))
-        who.rollout(part, [[command_part(t[0])] for t in part.next_texts], part.next_actions, seed)
+        who.rollout(part, [[command_of(t[0])] for t in part.next_texts], part.next_actions, seed)
         pred_r[lo:lo + len(part)] = who.trace["reward"][:, 0]
         pred_end[lo:lo + len(part)] = who.trace["end_prob"][:, 0]
     r, p = real_r[random_draw], pred_r[random_draw]
