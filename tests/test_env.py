@@ -254,3 +254,23 @@ def test_starts_from_a_contexts_file_of_training_episodes(tiny_run, doom_latent_
                         contexts=out)
     assert len(venv.unwrapped.world.contexts) == len(ctx)
     venv.close()
+
+
+def test_vector_env_can_decode_only_the_observation(venv, tiny_run):
+    """frames="last": the same observations (the VAE decodes each frame on its own), one frame
+    per sub-env in info, through steps, autoresets and partial resets; a bad value is refused."""
+    last = gym.make_vec("TV2TV/Doom-v0", num_envs=3, vectorization_mode="vector_entry_point", checkpoint=tiny_run,
+                        max_episode_steps=2, frames="last")
+    a, _ = venv.reset(seed=7)
+    b, info = last.reset(seed=7)
+    np.testing.assert_array_equal(a, b)
+    assert info["frames"].shape == (3, 1, 64, 64, 3)
+    for acts in [("turn left", "shoot", ""), ("move forward",) * 3, ("shoot",) * 3]:  # the third autoresets
+        (a, *_), (b, _, _, trunc, info) = venv.step(acts), last.step(acts)
+        assert np.abs(a.astype(int) - b).max() <= 2 and info["frames"].shape == (3, 1, 64, 64, 3)
+    b, info = last.reset(options={"reset_mask": [True, False, False]})
+    assert info["frames"].shape == (3, 1, 64, 64, 3) and np.array_equal(info["frames"][:, -1], b)
+    last.close()
+    with pytest.raises(ValueError, match="frames='some'"):
+        gym.make_vec("TV2TV/Doom-v0", num_envs=2, vectorization_mode="vector_entry_point", checkpoint=tiny_run,
+                     frames="some")

@@ -1,4 +1,5 @@
 """The batched world model under the envs: the KV cache against recomputation, and `tv2tv speed`."""
+import pytest
 import torch
 
 from model.sampler import sample_without_cache
@@ -18,10 +19,22 @@ def test_kv_cache_draws_the_same_chunk_as_recomputing(tiny_run):
 
 
 def test_speed_reports_every_figure(tiny_run):
-    from tv2tv_env.speed import run_speed
+    from tv2tv_env.speed import breakdown, run_speed
 
-    out = run_speed(tiny_run, precisions=("fp32",), num_envs=(1, 2), repeats=1)
+    out = run_speed(tiny_run, precisions=("fp32",), num_envs=(1, 2), repeats=1, breakdown_envs=(1, 2))
     (r,) = out["results"]
+    assert [b["num_envs"] for b in r["breakdown"]] == [1, 2]
+    assert [c["num_envs"] for c in r["last_frame_only"]] == [2] and r["last_frame_only"][0]["frames_per_s"] > 0
+    for b in r["breakdown"]:  # the parts make up the step
+        parts = b["parts_ms"]
+        assert all(v >= 0 for v in parts.values()) and parts["euler_steps"] > 0 and parts["append_chunk"] > 0, b
+        assert sum(parts.values()) == pytest.approx(b["step_ms"], abs=0.05)
+        assert parts["text (thoughts, imagined events)"] == 0  # given commands: the model writes nothing
+    # with imagined events the model writes after each command; the sampler gets its own methods back
+    world = WorldModel(tiny_run, precision_mode="fp32", imagined_events=True)
+    b = breakdown(world, 1, 2)
+    assert b["parts_ms"]["text (thoughts, imagined events)"] > 0
+    assert not {"step", "_think", "rebuild", "_run"} & set(vars(world.sampler))
     assert [c["num_envs"] for c in r["kv_cache"]] == [1, 2] and len(r["no_cache"]) == 2
     for c in r["kv_cache"] + r["no_cache"]:
         assert c["frames_per_s"] > 0 and c["step_ms"] > 0

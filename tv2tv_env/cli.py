@@ -194,7 +194,8 @@ def cmd_contexts(a):
 def cmd_speed(a):
     from .speed import run_speed
 
-    result = run_speed(a.checkpoint, a.game, a.device, a.precision, a.num_envs, a.repeats, not a.no_uncached)
+    result = run_speed(a.checkpoint, a.game, a.device, a.precision, a.num_envs, a.repeats, not a.no_uncached,
+                       a.breakdown)
     text = json.dumps(result, indent=1)
     if a.out:
         Path(a.out).write_text(text + "\n")
@@ -382,6 +383,9 @@ def build_parser() -> argparse.ArgumentParser:
     sp.add_argument("--precision", nargs="+", default=["auto", "fp32"], choices=["auto", "bf16", "fp32"])
     sp.add_argument("--repeats", type=int, default=6, help="timed steps per figure (default 6, after a warm-up)")
     sp.add_argument("--no-uncached", action="store_true", help="skip the (slow) no-KV-cache figures")
+    sp.add_argument("--breakdown", type=int, nargs="*", default=[], metavar="N",
+                    help="where a step's time goes (text, Euler steps, appending, cache rebuild, decode and env) "
+                         "for these stream counts, e.g. --breakdown 1 32")
     sp.add_argument("--out", default=None, help="also write the JSON here")
     sp.set_defaults(func=cmd_speed)
 

@@ -5,7 +5,9 @@ batched vector env (N streams in one model call), VAE decode included. "No cache
 same chunks recomputing the whole retained stream at every Euler step
 (`model.sampler.sample_without_cache`) plus the same decode; the ratio is what the cache buys.
 "Imagined events": one stream whose model also writes the events it expects after each
-command (`imagined_events=True`), what that costs.
+command (`imagined_events=True`), what that costs. "Breakdown" (`--breakdown N ...`): where
+a step's time goes, part by part, for those stream counts. "Last frame only": the vector env
+with `frames="last"` (only the observation decoded).
 All figures come from one run on one machine, side by side, and print as one JSON object.
 """
 from __future__ import annotations
@@ -36,8 +38,9 @@ def _timed(fn, repeats: int) -> float:
     return (time.perf_counter() - t0) / repeats
 
 
-def measure_env(world: WorldModel, num_envs: int, repeats: int) -> dict:
-    """Seconds per env step with the KV cache, through the (vector) env's own step."""
+def _stepper(world: WorldModel, num_envs: int, frames: str = "all"):
+    """A reset env (or vector env: `frames` as its argument) of `num_envs` streams and a
+    function that steps it once."""
     from .env import TV2TVEnv
     from .vector_env import TV2TVVectorEnv
 
@@ -45,13 +48,62 @@ def measure_env(world: WorldModel, num_envs: int, repeats: int) -> dict:
         env = TV2TVEnv(world=world)
         env.reset(seed=0)
         it = iter(range(10**9))
-        step = lambda: env.step(COMMANDS[next(it) % len(COMMANDS)])  # noqa: E731
-    else:
-        env = TV2TVVectorEnv(num_envs, world=world)
-        env.reset(seed=0)
-        acts = tuple(COMMANDS[i % len(COMMANDS)] for i in range(num_envs))
-        step = lambda: env.step(acts)  # noqa: E731
-    return _figures(_timed(step, repeats), num_envs, world.frames_per_chunk)
+        return lambda: env.step(COMMANDS[next(it) % len(COMMANDS)])
+    env = TV2TVVectorEnv(num_envs, world=world, frames=frames)
+    env.reset(seed=0)
+    acts = tuple(COMMANDS[i % len(COMMANDS)] for i in range(num_envs))
+    return lambda: env.step(acts)
+
+
+def measure_env(world: WorldModel, num_envs: int, repeats: int, frames: str = "all") -> dict:
+    """Seconds per env step with the KV cache, through the (vector) env's own step. Frames/s
+    count every frame of a chunk (it is played), also where only the last one is decoded."""
+    return _figures(_timed(_stepper(world, num_envs, frames), repeats), num_envs, world.frames_per_chunk)
+
+
+def breakdown(world: WorldModel, num_envs: int, repeats: int) -> dict:
+    """Where an env step's time goes, in ms per step: the sampler's parts (the text it writes,
+    the Euler steps, appending the clean chunk, the cache rebuild when the oldest chunk drops
+    out, the rest of `sampler.step`) and everything around the sampler (reading the command,
+    the VAE decode, the env). Timed by wrapping the sampler's methods on this instance for the
+    measurement only; each second is counted once, in the innermost part."""
+    s = world.sampler
+    spent = {k: 0.0 for k in ["text", "euler_steps", "append_chunk", "cache_rebuild", "sampler_step"]}
+
+    def timed(name, fn):
+        def wrapper(*args, **kwargs):
+            t0 = time.perf_counter()
+            try:
+                return fn(*args, **kwargs)
+            finally:
+                spent[name] += time.perf_counter() - t0
+        return wrapper
+
+    euler, append = timed("euler_steps", s._run), timed("append_chunk", s._run)
+
+    def run(*args, **kwargs):  # the Euler steps run the noisy tokens without appending them
+        return (append if kwargs.get("append", True) else euler)(*args, **kwargs)
+
+    step = _stepper(world, num_envs)
+    for _ in range(world.sampler.context_chunks + 1):  # warm up, and fill the context as play does
+        step()
+    s.step, s._think, s.rebuild = timed("sampler_step", s.step), timed("text", s._think), timed("cache_rebuild", s.rebuild)
+    s._run = run
+    try:
+        t0 = time.perf_counter()
+        for _ in range(repeats):
+            step()
+        total = time.perf_counter() - t0
+    finally:
+        for name in ["step", "_think", "rebuild", "_run"]:
+            del s.__dict__[name]  # the class's own methods again
+    inner = spent["text"] + spent["euler_steps"] + spent["append_chunk"] + spent["cache_rebuild"]
+    ms = lambda x: round(1000 * x / repeats, 2)  # noqa: E731
+    return {"num_envs": num_envs, "step_ms": ms(total), "parts_ms": {
+        "text (thoughts, imagined events)": ms(spent["text"]), "euler_steps": ms(spent["euler_steps"]),
+        "append_chunk": ms(spent["append_chunk"]), "cache_rebuild": ms(spent["cache_rebuild"]),
+        "sampler_other": ms(spent["sampler_step"] - inner),
+        "around_the_sampler (command, VAE decode, env)": ms(total - spent["sampler_step"])}}
 
 
 def measure_no_cache(world: WorldModel, num_envs: int, repeats: int) -> dict:
@@ -77,7 +129,7 @@ def _figures(seconds: float, num_envs: int, frames_per_chunk: int) -> dict:
 
 
 def run_speed(checkpoint=None, game: str = "doom", device: str = "auto", precisions=("auto", "fp32"),
-              num_envs=(1, 8, 32), repeats: int = 6, no_cache: bool = True) -> dict:
+              num_envs=(1, 8, 32), repeats: int = 6, no_cache: bool = True, breakdown_envs=()) -> dict:
     out = {"benchmark": "speed", "goal": GOAL, "results": []}
     seen = set()
     for prec in precisions:
@@ -92,6 +144,9 @@ def run_speed(checkpoint=None, game: str = "doom", device: str = "auto", precisi
             r["kv_cache"].append(measure_env(world, n, repeats))
             if no_cache:
                 r["no_cache"].append(measure_no_cache(world, n, max(1, repeats // 3)))
+        r["breakdown"] = [breakdown(world, n, repeats) for n in breakdown_envs]
+        # vector envs that decode only the observation (frames="last"), for RL
+        r["last_frame_only"] = [measure_env(world, n, repeats, frames="last") for n in num_envs if n > 1]
         # one stream that also writes the events it expects after each command (imagined_events)
         world.sampler.event_openers = world.event_openers()
         r["imagined_events_one_stream"] = measure_env(world, 1, repeats)

@@ -259,15 +259,19 @@ class WorldModel:
             self.sampler.rebuild()
 
     @torch.no_grad()
-    def step(self, commands: list[str], generators: list[torch.Generator], rows: list[int] | None = None) -> ChunkBatch:
-        """One chunk for each stream (or each of `rows`); '' lets the model write the text."""
+    def step(self, commands: list[str], generators: list[torch.Generator], rows: list[int] | None = None,
+             last_frame_only: bool = False) -> ChunkBatch:
+        """One chunk for each stream (or each of `rows`); '' lets the model write the text.
+        `last_frame_only`: decode only each chunk's last frame (what an env observes; the VAE
+        decodes frames one by one, so it is the same frame), a quarter of the decode's work."""
         reads = [self.read_command(check_command(c)) for c in commands]
         ids = [r[0] for r in reads]  # None: the model writes it
         vecs = [r[1] for r in reads]
         with precision.autocast(self.device, self.dtype):
             res = self.sampler.step(ids, generators, rows=rows, commands=vecs if self.encoder is not None else None)
-            B, F = res.latents.shape[:2]
-            frames = decode(self.vae, res.latents.flatten(0, 1)).view(B, F, *self.frame_shape)
+            lat = res.latents[:, -1:] if last_frame_only else res.latents
+            B, F = lat.shape[:2]
+            frames = decode(self.vae, lat.flatten(0, 1)).view(B, F, *self.frame_shape)
         # a command read by meaning drove the chunk as typed; the model's own text otherwise
         texts = [r[3] if r[2] == "meaning" else self.tokenizer.decode(t) for r, t in zip(reads, res.text_ids)]
         return ChunkBatch(frames.cpu().numpy(), texts, list(res.thought), res.reward.cpu().numpy(),
