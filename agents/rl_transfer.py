@@ -50,8 +50,8 @@ def make_env(world: str, game: str, episode_steps: int, seed: int, checkpoint=No
     from tv2tv_env import DiscreteTextActions
 
     name = f"TV2TV/{'Real' if world == 'real' else ''}{game.capitalize()}-v0"
-    kwargs = {"checkpoint": checkpoint, "contexts": contexts, "imagined_events": imagined_events} \
-        if world == "dream" else {}
+    kwargs = {"checkpoint": checkpoint, "contexts": contexts, "imagined_events": imagined_events,
+              "frames": "last"} if world == "dream" else {}  # a policy sees the last frame: decode only it
     env = DiscreteTextActions(gym.make(name, max_episode_steps=episode_steps, **kwargs))
     env.reset(seed=seed)
     return env

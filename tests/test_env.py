@@ -257,7 +257,7 @@ def test_starts_from_a_contexts_file_of_training_episodes(tiny_run, doom_latent_
 
 
 def test_vector_env_can_decode_only_the_observation(venv, tiny_run):
-    """frames="last": the same observations (the VAE decodes each frame on its own), one frame
+    """frames="last": the same observations up to rounding (the VAE decodes each frame on its own), one frame
     per sub-env in info, through steps, autoresets and partial resets; a bad value is refused."""
     last = gym.make_vec("TV2TV/Doom-v0", num_envs=3, vectorization_mode="vector_entry_point", checkpoint=tiny_run,
                         max_episode_steps=2, frames="last")
@@ -271,6 +271,15 @@ def test_vector_env_can_decode_only_the_observation(venv, tiny_run):
     b, info = last.reset(options={"reset_mask": [True, False, False]})
     assert info["frames"].shape == (3, 1, 64, 64, 3) and np.array_equal(info["frames"][:, -1], b)
     last.close()
+    one_all, one_last = gym.make("TV2TV/Doom-v0", checkpoint=tiny_run), gym.make("TV2TV/Doom-v0", checkpoint=tiny_run,
+                                                                                frames="last")
+    (a, _), (b, info) = one_all.reset(seed=3), one_last.reset(seed=3)
+    np.testing.assert_array_equal(a, b)
+    (a, *_), (b, *_, info) = one_all.step("turn left"), one_last.step("turn left")
+    assert np.abs(a.astype(int) - b).max() <= 2  # the decode's batch of 1 frame rounds unlike one of 4
+    assert info["frames"].shape == (1, 64, 64, 3) and np.array_equal(info["frames"][-1], b)
+    with pytest.raises(ValueError, match="frames='some'"):
+        gym.make("TV2TV/Doom-v0", checkpoint=tiny_run, frames="some")
     with pytest.raises(ValueError, match="frames='some'"):
         gym.make_vec("TV2TV/Doom-v0", num_envs=2, vectorization_mode="vector_entry_point", checkpoint=tiny_run,
                      frames="some")

@@ -21,8 +21,9 @@ is the wording that drew the chunk (`WorldModel.read_command`).
 
 For RL in imagination: `contexts=FILE` starts episodes from other real starts (many of them:
 `tv2tv contexts --split train --per-episode 8 --max-contexts 2000 --out FILE`), the episode
-length is `max_episode_steps`, and `imagined_events=True` lets the model write the events it
-expects after each command ("; an enemy dies"), which its reward head reads (README, "RL").
+length is `max_episode_steps`, `imagined_events=True` lets the model write the events it
+expects after each command ("; an enemy dies"), which its reward head reads (README, "RL"),
+and `frames="last"` decodes only the observed frame (`info["frames"]` then holds just it).
 """
 from __future__ import annotations
 
@@ -56,9 +57,13 @@ class TV2TVEnv(gym.Env):
                  sampling_steps: int | None = None, context_chunks: int | None = None, end_threshold: float = 0.5,
                  render_mode: str | None = None, render_scale: int = 4, captions: bool = True,
                  precision: str = "auto", unknown_words: str = "nearest", world: WorldModel | None = None,
-                 contexts=None, imagined_events: bool = False):
+                 contexts=None, imagined_events: bool = False, frames: str = "all"):
         if render_mode is not None and render_mode not in self.metadata["render_modes"]:
             raise ValueError(f"render_mode {render_mode!r} is not one of {self.metadata['render_modes']}")
+        if frames not in ("all", "last"):
+            raise ValueError(f"frames={frames!r}: 'all' (every frame of a chunk in info['frames']) or 'last' "
+                             f"(only the observation is decoded: faster)")
+        self.last_frame_only = frames == "last"
         self.world = world or WorldModel(checkpoint, game, device, guidance, sampling_steps, context_chunks, precision,
                                          unknown_words=unknown_words, contexts=contexts,
                                          imagined_events=imagined_events)
@@ -83,6 +88,7 @@ class TV2TVEnv(gym.Env):
         self._generator = torch_generator(self.np_random)
         prompt = options.get("prompt")
         frames = self.world.reset([int(start)], [prompt] if prompt else None)[0]
+        frames = frames[-1:] if self.last_frame_only else frames
         self._frames, self._text, self._thought = frames, str(self.world.contexts.texts[start][-1]), False
         info = {"text": self._text, "frames": frames, "thought": False, "reward": 0.0, "end_prob": 0.0,
                 "start": int(start)}
@@ -93,7 +99,7 @@ class TV2TVEnv(gym.Env):
     def step(self, action):
         if self._frames is None:
             raise gym.error.ResetNeeded("call reset() before step()")
-        out = self.world.step([action], [self._generator])
+        out = self.world.step([action], [self._generator], last_frame_only=self.last_frame_only)
         frames, reward, end = out.frames[0], float(out.reward[0]), float(out.end_prob[0])
         self._frames, self._text, self._thought = frames, out.texts[0], out.thought[0]
         info = {"text": out.texts[0], "frames": frames, "thought": out.thought[0], "reward": reward, "end_prob": end,

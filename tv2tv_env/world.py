@@ -263,7 +263,7 @@ class WorldModel:
              last_frame_only: bool = False) -> ChunkBatch:
         """One chunk for each stream (or each of `rows`); '' lets the model write the text.
         `last_frame_only`: decode only each chunk's last frame (what an env observes; the VAE
-        decodes frames one by one, so it is the same frame), a quarter of the decode's work."""
+        decodes frames one by one: the same frame, up to rounding), a quarter of the decode's work."""
         reads = [self.read_command(check_command(c)) for c in commands]
         ids = [r[0] for r in reads]  # None: the model writes it
         vecs = [r[1] for r in reads]
