@@ -137,3 +137,33 @@ def test_bad_record_arguments(tmp_path, kwargs, words):
     args.update(kwargs)
     with pytest.raises(UserError, match=words):
         record(**args)
+
+
+def _third_in_a_row(actions, names):
+    """Share of the chunks holding one of `names` that are the third of a run of that action."""
+    ids = [DOOM_ACTIONS.index(n) for n in names]
+    held = [t for t in range(len(actions)) if actions[t] in ids]
+    third = [t for t in held if t >= 2 and actions[t - 1] == actions[t - 2] == actions[t]]
+    return len(third) / max(len(held), 1), len(held)
+
+
+def test_hold_player_sustains_strafes_and_shots(tmp_path):
+    """The "hold" player keeps a mode's strafe and attack: three strafe chunks in a row are
+    common (the bench commands three), where the "dodge" player of data/doom almost never
+    records them. The dodge style is the default, and the recording says which was used."""
+    shares = {}
+    for style in ["dodge", "hold"]:
+        out = tmp_path / style
+        record("doom", episodes=2, max_chunks=200, out=out, seed=20000, heldout=0, progress=False,
+               game_kwargs={"scenarios": ["freedoom2:MAP01"], **({"player": style} if style == "hold" else {})})
+        acts = [ep.action for _, ep in dataset.iter_episodes(out, frames=False)]
+        assert all(ep.attrs["player"] == style for _, ep in dataset.iter_episodes(out, frames=False))
+        runs = [_third_in_a_row(a, ["strafe_left", "strafe_right", "strafe_left+shoot", "strafe_right+shoot"])
+                for a in acts]
+        held = sum(n for _, n in runs)
+        shares[style] = sum(s * n for s, n in runs) / held
+        assert held >= 20, f"{style}: only {held} strafe chunks in 400"
+    assert shares["dodge"] < 0.08, shares
+    assert shares["hold"] > 0.2, shares
+    with pytest.raises(UserError, match="player style"):
+        make_game("doom", player="sidestep")

@@ -15,13 +15,24 @@ from pathlib import Path
 
 from .errors import UserError
 
+def _record_game_kwargs(a) -> dict | None:
+    kw = {}
+    if a.scenario:
+        kw["scenarios"] = a.scenario
+    if a.player:
+        kw["player"] = a.player
+    if kw and a.game != "doom":
+        raise UserError(f"--scenario and --player are Doom options; {a.game} has neither")
+    return kw or None
+
+
 def cmd_record(a):
     from .record import record
 
     summary = record(a.game, a.episodes, a.max_chunks, a.out, seed=a.seed, workers=a.workers,
                      height=a.height, width=a.width, frames_per_chunk=a.frames_per_chunk,
                      heldout=a.heldout, compression=a.compression, progress=not a.quiet,
-                     game_kwargs={"scenarios": a.scenario} if a.scenario else None)
+                     game_kwargs=_record_game_kwargs(a))
     print(json.dumps(summary))
     return 0
 
@@ -253,6 +264,9 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--frames-per-chunk", type=int, default=4, help="frames an action is held for (default 4)")
     r.add_argument("--heldout", type=float, default=0.1, help="fraction of episodes held out (default 0.1)")
     r.add_argument("--scenario", action="append", help="Doom only: scenario(s), e.g. defend_the_center or freedoom2:MAP01")
+    r.add_argument("--player", default=None, choices=["dodge", "hold"],
+                   help="Doom only: the scripted player's style (default dodge, as data/doom was recorded; hold keeps "
+                        "a mode's strafe, attack and random action for the whole mode: see games/doom.py)")
     r.add_argument("--compression", default="gzip", choices=["gzip", "lzf"], help="HDF5 compression (default gzip)")
     r.add_argument("--quiet", action="store_true", help="no progress bar")
     r.set_defaults(func=cmd_record)

@@ -60,7 +60,8 @@ def play_episode(game, seed: int, max_chunks: int, on_chunk=None) -> dataset.Epi
         buttons=np.stack(buttons), reward=np.array(reward, np.float32), terminated=np.array(term),
         events=events, variables=np.stack(variables).astype(np.float32),
         attrs={"game": game.name, "scenario": getattr(game, "scenario", game.name), "seed": seed,
-               "truncated": not term[-1], "recorded": dataset.now_iso()})
+               "truncated": not term[-1], "recorded": dataset.now_iso(),
+               **({"player": game.player} if isinstance(getattr(game, "player", None), str) else {})})
 
 
 def _init_worker(game_name, game_kwargs):

@@ -145,8 +145,12 @@ class DoomGame(GameSource):
     screen_width = 160  # engine resolution, used by the scripted player to aim
 
     def __init__(self, height=64, width=64, frames_per_chunk=4, scenarios=None, frame_skip=2,
-                 ammo_every=300):
+                 ammo_every=300, player="dodge"):
         super().__init__(height, width, frames_per_chunk)
+        if player not in DoomPlayer.STYLES:
+            from ..errors import UserError
+            raise UserError(f"unknown Doom player style {player!r}; choose one of {', '.join(DoomPlayer.STYLES)}")
+        self.player = player
         self.scenarios = list(scenarios or SCENARIOS)
         for s in self.scenarios:
             _scenario_files(s)  # fail now, with a clear message, on an unknown scenario
@@ -274,7 +278,7 @@ class DoomGame(GameSource):
         return describe_doom(ACTION_NAMES[chunk.action], chunk.events, rng)
 
     def make_player(self, rng):
-        return DoomPlayer(rng)
+        return DoomPlayer(rng, style=self.player)
 
 
 def describe_doom(action_name: str, events: dict, rng: np.random.Generator, phrases=PHRASES) -> str:
@@ -328,29 +332,57 @@ class DoomPlayer(Player):
 
     It switches between modes that last a few chunks; a small share of single chunks is
     uniform random on top, so every action is seen in many situations.
+
+    Two styles. "dodge" (the default data of 2026-12, `data/doom`) strafes in bursts of
+    two chunks that swap sides, and draws its attack and its shoot-or-not anew every chunk,
+    so that three chunks of one strafe or of "shoot" alone in a row are rare (1.3% and 0.2%
+    of strafe-left and strafe-right chunks, 1.4% of "shoot"). "hold" keeps what a mode
+    chose for the whole mode, sometimes with one switch in its middle (strafe left, then
+    right), strafes twice as often, and holds random actions for 1-4 chunks: a held key
+    in the play window is the same command for many chunks, and a model learns to draw
+    the third chunk of a strafe only from data that has them.
     """
 
+    STYLES = ("dodge", "hold")
     MODES = {"explore": 0.25, "hunt": 0.25, "collect": 0.1, "strafe": 0.1,
              "idle": 0.07, "backpedal": 0.08, "random": 0.15}
+    HOLD_MODES = {"explore": 0.2, "hunt": 0.2, "collect": 0.08, "strafe": 0.2,
+                  "idle": 0.07, "backpedal": 0.1, "random": 0.15}
 
-    def __init__(self, rng, epsilon=0.1):
-        self.rng, self.epsilon = rng, epsilon
+    def __init__(self, rng, epsilon=0.1, style="dodge"):
+        self.rng, self.epsilon, self.style = rng, epsilon, style
         self.mode, self.left = "explore", 0
         self.turn_dir = "turn_left"
         self.turning = 0
+        # what a "hold" mode keeps for its whole length (drawn in _new_mode)
+        self.side, self.switch_at, self.shooting, self.attack, self.random_action = "strafe_left", -1, False, 0, 0
 
     def _new_mode(self):
-        names, weights = zip(*self.MODES.items())
+        modes = self.HOLD_MODES if self.style == "hold" else self.MODES
+        names, weights = zip(*modes.items())
         self.mode = names[int(self.rng.choice(len(names), p=np.array(weights) / sum(weights)))]
         self.left = int(self.rng.integers(2, 9))
         self.turn_dir = "turn_left" if self.rng.random() < 0.5 else "turn_right"
+        if self.style == "hold":
+            self.side = "strafe_left" if self.rng.random() < 0.5 else "strafe_right"
+            # a third of the strafe modes swap sides once, half-way: the switch a user makes
+            self.switch_at = self.left // 2 if self.rng.random() < 1 / 3 else -1
+            self.shooting = self.rng.random() < 0.3
+            self.attack = int(self.rng.integers(6))
+            self.random_action = None
 
     def act(self, game):
         if self.left <= 0:
             self._new_mode()
         self.left -= 1
-        if self.rng.random() < self.epsilon or self.mode == "random":
+        if self.rng.random() < self.epsilon:
             return int(self.rng.integers(len(ACTION_NAMES)))
+        if self.mode == "random":
+            if self.style == "dodge":
+                return int(self.rng.integers(len(ACTION_NAMES)))
+            if self.left % 4 == 3 or self.random_action is None:  # a new random action every 1-4 chunks
+                self.random_action = int(self.rng.integers(len(ACTION_NAMES)))
+            return self.random_action
         return ACTION_ID[getattr(self, "_" + self.mode)(game)]
 
     def _steer(self, game, x, shoot=False):
@@ -389,8 +421,9 @@ class DoomPlayer(Player):
         steer = self._steer(game, enemies[0], shoot=self.rng.random() < 0.3)
         if steer:
             return steer
+        attack = self.attack if self.style == "hold" else int(self.rng.integers(6))
         return ["shoot", "shoot", "forward+shoot", "strafe_left+shoot", "strafe_right+shoot",
-                "backward+shoot"][int(self.rng.integers(6))]
+                "backward+shoot"][attack]
 
     def _collect(self, game):
         items = self._targets(game, enemies=False)
@@ -400,6 +433,10 @@ class DoomPlayer(Player):
         return ("forward+" + steer) if steer else "forward"
 
     def _strafe(self, game):
+        if self.style == "hold":
+            if self.left == self.switch_at:
+                self.side = "strafe_right" if self.side == "strafe_left" else "strafe_left"
+            return self.side + ("+shoot" if self.shooting else "")
         side = "strafe_left" if (self.left // 2) % 2 == 0 else "strafe_right"
         return side + ("+shoot" if self.rng.random() < 0.3 else "")
 
@@ -407,4 +444,5 @@ class DoomPlayer(Player):
         return "idle"
 
     def _backpedal(self, game):
-        return "backward+shoot" if self.rng.random() < 0.3 else "backward"
+        shoot = self.shooting if self.style == "hold" else self.rng.random() < 0.3
+        return "backward+shoot" if shoot else "backward"
