@@ -1,12 +1,12 @@
 """Keyboard agent: the keys a person holds become a command string, or a typed command holds.
 
 Keys are pygame key names ("w", "up", "space", ...), so this module needs no window and the
-tests drive it with plain sets. Each game's table maps one key to one command part, in the
-recorded wording; `agents/play.py` draws its key list from the same table.
+tests drive it with plain sets. Each game's card (`keys`) maps one key to one command part,
+in the recorded wording; `agents/play.py` draws its key list from the same table.
 
 Held keys combine in the table's order, joined with " and " ("move forward and turn left"),
-at most `MAX_PARTS[game]` parts (Doom: two, the most any recorded chunk holds; Crafter: one,
-it does one thing per step). Opposites cancel (A + D turns neither way). No key: "" (the
+at most the card's `max_parts` parts (Doom: two, the most any recorded chunk holds; Crafter:
+one, it does one thing per step). Opposites cancel (A + D turns neither way). No key: "" (the
 model decides what happens and writes its own text). A key tapped between two steps still
 counts for the next step, so a quick tap on Space shoots.
 
@@ -17,38 +17,9 @@ until the player presses a bound key or types another command (typing "" ends it
 from __future__ import annotations
 
 from tv2tv_env.commands import check_command
+from tv2tv_env.games import CARDS, get_card
 
 from .base import TextAgent
-
-# key name -> command part. Dict order is the order parts are joined in ("move forward and
-# shoot", as recorded, never "shoot and move forward"), and the order the window lists them.
-KEYMAPS = {
-    "doom": {
-        "w": "move forward", "up": "move forward",
-        "s": "move backward", "down": "move backward",
-        "a": "turn left", "left": "turn left",
-        "d": "turn right", "right": "turn right",
-        "q": "strafe left",
-        "e": "strafe right",
-        "space": "shoot",
-    },
-    "crafter": {
-        "w": "move up", "up": "move up",
-        "s": "move down", "down": "move down",
-        "a": "move left", "left": "move left",
-        "d": "move right", "right": "move right",
-        "space": "interact",
-        "tab": "sleep",
-        "z": "place a stone", "x": "place a table", "c": "place a furnace", "g": "plant a sapling",
-        "1": "craft a wood pickaxe", "2": "craft a stone pickaxe", "3": "craft an iron pickaxe",
-        "4": "craft a wood sword", "5": "craft a stone sword", "6": "craft an iron sword",
-    },
-}
-OPPOSITES = {
-    "doom": [("move forward", "move backward"), ("turn left", "turn right"), ("strafe left", "strafe right")],
-    "crafter": [("move up", "move down"), ("move left", "move right")],
-}
-MAX_PARTS = {"doom": 2, "crafter": 1}
 
 # How key names read on screen ("Space", not "space"; arrows as words).
 KEY_LABELS = {"up": "Up", "down": "Down", "left": "Left", "right": "Right", "space": "Space", "tab": "Tab"}
@@ -61,20 +32,20 @@ def key_label(key: str) -> str:
 def bindings(game: str) -> list[tuple[str, str]]:
     """[("W / Up", "move forward"), ...]: the table grouped by command, for display."""
     grouped: dict[str, list[str]] = {}
-    for key, command in KEYMAPS[game].items():
+    for key, command in get_card(game).keys.items():
         grouped.setdefault(command, []).append(key_label(key))
     return [(" / ".join(keys), command) for command, keys in grouped.items()]
 
 
 def compose(game: str, keys) -> str:
     """The command that a set of held keys sends: '' when none (or only opposites) are held."""
-    keymap = KEYMAPS[game]
-    wanted = {keymap[k] for k in keys if k in keymap}
-    for a, b in OPPOSITES[game]:
+    card = get_card(game)
+    wanted = {card.keys[k] for k in keys if k in card.keys}
+    for a, b in card.opposites:
         if a in wanted and b in wanted:
             wanted -= {a, b}
-    order = list(dict.fromkeys(keymap.values()))
-    parts = [c for c in order if c in wanted][:MAX_PARTS[game]]
+    order = list(dict.fromkeys(card.keys.values()))
+    parts = [c for c in order if c in wanted][:card.max_parts]
     return " and ".join(parts)
 
 
@@ -85,11 +56,12 @@ class KeyboardAgent(TextAgent):
     """
 
     def __init__(self, game: str = "doom", hold: int | None = None):
-        if game not in KEYMAPS:
-            raise ValueError(f"no keyboard table for game {game!r}; known: {', '.join(KEYMAPS)}")
+        with_keys = [name for name, card in CARDS.items() if card.keys]
+        if game not in with_keys:
+            raise ValueError(f"no keyboard table for game {game!r}; known: {', '.join(with_keys)}")
         if hold is not None and hold < 1:
             raise ValueError(f"hold={hold}: a typed command holds for at least one step (or None: until a key)")
-        self.game, self.keymap, self.hold = game, KEYMAPS[game], hold
+        self.game, self.keymap, self.hold = game, dict(CARDS[game].keys), hold
         self.held: set[str] = set()
         self.tapped: set[str] = set()  # pressed since the last step, even if released since
         self.typed: str | None = None

@@ -48,9 +48,10 @@ import numpy as np
 
 from tv2tv_env.errors import UserError
 from tv2tv_env.commands import MAX_COMMAND_LENGTH, check_command
+from tv2tv_env.games import CARDS, DEFAULT_GAME, get_card
 
 from .base import TextAgent
-from .keyboard import KEYMAPS, KeyboardAgent, bindings
+from .keyboard import KeyboardAgent, bindings
 from .scripted import ScriptedAgent, parse_script
 
 FPS = 16  # the recorded game's frame rate: 4 frames per chunk, 0.25 s of play
@@ -422,9 +423,10 @@ class Play:
             self.put(self.game, (right, 20), DIM, 22, "topright")
 
         y = self.heading("KEYS", x, 52)
-        keys = bindings(self.game) if self.game in KEYMAPS else []
+        keymap = get_card(self.game).keys
+        keys = bindings(self.game) if keymap else []
         row = 20 if len(keys) <= 10 else 17  # Crafter's table is long: tighter rows
-        held = {KEYMAPS[self.game].get(k) for k in getattr(self.agent, "held", ())}
+        held = {keymap.get(k) for k in getattr(self.agent, "held", ())}
         for label, command in keys + [("no key", "the model decides")]:
             colour = THOUGHT if label == "no key" else TEXT
             if command in held:  # light up what the player holds: the next chunk's command
@@ -554,7 +556,7 @@ def play(env, agent: TextAgent | None = None, steps: int | None = None, headless
 
 
 def add_arguments(p: argparse.ArgumentParser) -> argparse.ArgumentParser:
-    p.add_argument("--game", default="doom", choices=["doom", "crafter"])
+    p.add_argument("--game", default=DEFAULT_GAME, choices=list(CARDS))
     p.add_argument("--checkpoint", default=None, help="checkpoint or run directory (default: the shipped model)")
     p.add_argument("--device", default="auto", help="auto (CUDA if present), cpu or cuda")
     p.add_argument("--seed", type=int, default=0, help="seed of the first reset (start context and noise)")

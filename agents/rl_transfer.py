@@ -38,6 +38,8 @@ from pathlib import Path
 import gymnasium as gym
 import numpy as np
 
+from tv2tv_env.games import CARDS, DEFAULT_GAME
+
 PPO_SETTINGS = {"n_epochs": 4, "learning_rate": 3e-4, "gamma": 0.99, "ent_coef": 0.01}  # and batch_size 64
 
 
@@ -181,7 +183,7 @@ def run(a) -> dict:
 
 
 def add_arguments(p: argparse.ArgumentParser):
-    p.add_argument("--game", default="doom", choices=["doom", "crafter"])
+    p.add_argument("--game", default=DEFAULT_GAME, choices=list(CARDS))
     p.add_argument("--steps", type=int, default=4096, help="PPO env steps in each world")
     p.add_argument("--episode-steps", type=int, default=32, help="episode length in chunks, both worlds")
     p.add_argument("--eval-episodes", type=int, default=16, help="real-engine episodes each policy is scored on")

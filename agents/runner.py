@@ -11,6 +11,8 @@ import time
 import gymnasium as gym
 import numpy as np
 
+from tv2tv_env.games import CARDS, DEFAULT_GAME
+
 from .base import TextAgent
 
 
@@ -53,7 +55,7 @@ def run_agent(env: gym.Env, agent: TextAgent, steps: int, seed: int = 0, video=N
 
 def main(kind: str, argv=None):
     p = argparse.ArgumentParser(prog=f"python -m agents.{kind}", description=f"Run the {kind} agent in a TV2TV env.")
-    p.add_argument("--game", default="doom", choices=["doom", "crafter"])
+    p.add_argument("--game", default=DEFAULT_GAME, choices=list(CARDS))
     p.add_argument("--checkpoint", default=None, help="checkpoint or run directory (default: the shipped model)")
     p.add_argument("--steps", type=int, default=64, help="env steps (one step = one chunk of 4 frames)")
     p.add_argument("--seed", type=int, default=0)

@@ -19,12 +19,13 @@ from pathlib import Path
 
 from tv2tv_env.bench.benchmark import reward_end_agreement
 from tv2tv_env.bench.contestants import WorldContestant
+from tv2tv_env.games import DEFAULT_GAME
 from tv2tv_env.world import DEFAULT_CHECKPOINT
 
 
 def main():
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--checkpoint", default=str(DEFAULT_CHECKPOINT["doom"]), help="TV2TV checkpoint or run")
+    p.add_argument("--checkpoint", default=str(DEFAULT_CHECKPOINT[DEFAULT_GAME]), help="TV2TV checkpoint or run")
     p.add_argument("--data", required=True, help="recorded dataset with held-out episodes")
     p.add_argument("--random-chunks", type=int, default=256, help="as the bench's --outcome-chunks")
     p.add_argument("--ways", nargs="+", default=["command", "imagined_events", "recorded_events"],

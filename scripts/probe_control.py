@@ -24,6 +24,7 @@ from model.sampler import StreamingSampler
 from model.tokenizer import load_tokenizer, special_ids
 from model.train import find_checkpoint
 from model.vae import decode
+from tv2tv_env.games import get_card
 from tv2tv_env.training_data import LatentWindows
 
 COMMANDS = {"turn_left": "turn left", "turn_right": "turn right", "forward": "move forward",
@@ -82,7 +83,7 @@ def main():
     real = {k: {"shift": [], "flash": []} for k in COMMANDS}
     names = None
     for _, ep in iter_episodes(a.data, "heldout"):
-        names = names or __import__("tv2tv_env.games.doom", fromlist=["x"]).ACTION_NAMES
+        names = names or get_card("doom").action_names
         for t in range(1, min(len(ep), 120)):
             key = names[ep.action[t]]
             if key in real and len(real[key]["shift"]) < 200:

@@ -14,17 +14,17 @@ import json
 import time
 from pathlib import Path
 
-from tv2tv_env.bench.benchmark import (PROBE, SWITCHES, action_accuracy, game_vocabulary, intervention_accuracy,
-                                       load_starts)
+from tv2tv_env.bench.benchmark import action_accuracy, game_vocabulary, intervention_accuracy, load_starts
 from tv2tv_env.bench.contestants import WorldContestant
 from tv2tv_env.bench.judge import load_judge
 from tv2tv_env.dataset import read_meta
+from tv2tv_env.games import DEFAULT_GAME, get_card
 from tv2tv_env.world import DEFAULT_CHECKPOINT
 
 
 def main():
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--checkpoint", default=str(DEFAULT_CHECKPOINT["doom"]), help="TV2TV checkpoint or run")
+    p.add_argument("--checkpoint", default=str(DEFAULT_CHECKPOINT[DEFAULT_GAME]), help="TV2TV checkpoint or run")
     p.add_argument("--data", required=True, help="recorded dataset with held-out episodes")
     p.add_argument("--judge", default=None, help="judge directory (default: the checkpoint's judge/)")
     p.add_argument("--guidance", type=float, nargs="+", default=[1.0, 3.0, 5.0, 7.0],
@@ -46,7 +46,8 @@ def main():
     if a.imagined_events:
         who.world.sampler.event_openers = who.world.event_openers()
     ctx = load_starts(a.data, a.episodes, who.world.sampler.context_chunks, a.horizon, seed=a.seed)
-    seen = {x: phrases[x] for x in PROBE[game]}
+    card = get_card(game)
+    seen = {x: phrases[x] for x in card.probe}
     rows = []
     for steps in a.steps:
         for g in a.guidance:
@@ -54,7 +55,7 @@ def main():
             who.seconds, who.frames = 0.0, 0
             t0 = time.perf_counter()
             act = action_accuracy(judge, who, ctx, seen, action_names, a.chunks, a.seed)
-            inter = intervention_accuracy(judge, who, ctx, SWITCHES[game], phrases, action_names, a.seed)
+            inter = intervention_accuracy(judge, who, ctx, list(card.switches), phrases, action_names, a.seed)
             rows.append({"guidance": g, "steps": steps, "action": round(act["accuracy"], 4),
                          "per_action": {k: round(v, 3) for k, v in act["per_action"].items()},
                          "intervention": round(inter["accuracy"], 4),

@@ -5,12 +5,15 @@ import numpy as np
 import pytest
 
 from conftest import SHIPPED
-from tv2tv_env.bench.benchmark import (SWITCHES, action_accuracy, frame_quality, judge_chunks, load_starts,
-                                       read_commands_file, run_benchmark)
+from tv2tv_env.bench.benchmark import (action_accuracy, frame_quality, judge_chunks, load_starts, read_commands_file,
+                                       run_benchmark)
 from tv2tv_env.bench.contestants import CopyLastFrame, RealContinuation
 from tv2tv_env.bench.judge import load_judge
 from tv2tv_env.errors import UserError
+from tv2tv_env.games import get_card
 from tv2tv_env.games.doom import ACTION_NAMES, PHRASES
+
+DOOM = get_card("doom")
 
 JUDGE = SHIPPED / "judge"
 MOVES = ["forward", "backward", "turn_left", "turn_right", "strafe_left", "strafe_right"]
@@ -133,7 +136,7 @@ def test_bench_end_to_end_with_every_baseline(doom_latent_data, tiny_run, tmp_pa
     assert 0 < report["judge"]["accuracy"] <= 1 and 0 <= report["judge"]["after_change"] <= 1
     # each of the bench's switches, on real chunks: None where the held-out play never made it
     after_switch = report["judge"]["after_switch"]
-    assert list(after_switch) == [f"{a}->{b}" for a, b in SWITCHES["doom"]]
+    assert list(after_switch) == [f"{a}->{b}" for a, b in DOOM.switches]
     seen_switches = [v["accuracy"] for v in after_switch.values() if v]
     assert report["judge"]["after_switch_mean"] == (np.mean(seen_switches) if seen_switches else None)
     assert json.loads((out / "report.json").read_text())["models"].keys() == report["models"].keys()
@@ -151,7 +154,7 @@ def test_guidance_sweep_scores_as_the_bench_does(doom_latent_data, tiny_run, jud
     import runpy
     import sys
 
-    from tv2tv_env.bench.benchmark import PROBE, intervention_accuracy
+    from tv2tv_env.bench.benchmark import intervention_accuracy
     from tv2tv_env.bench.contestants import WorldContestant
 
     out = tmp_path / "sweep.json"
@@ -164,11 +167,11 @@ def test_guidance_sweep_scores_as_the_bench_does(doom_latent_data, tiny_run, jud
 
     who = WorldContestant("TV2TV", tiny_run, guidance=4.0)
     ctx = load_starts(doom_latent_data, 2, who.world.sampler.context_chunks, 4, seed=0)
-    seen = {a: PHRASES[a] for a in PROBE["doom"]}
+    seen = {a: PHRASES[a] for a in DOOM.probe}
     act = action_accuracy(judge, who, ctx, seen, ACTION_NAMES, 2, 0)
-    inter = intervention_accuracy(judge, who, ctx, SWITCHES["doom"], PHRASES, ACTION_NAMES, 0)
+    inter = intervention_accuracy(judge, who, ctx, list(DOOM.switches), PHRASES, ACTION_NAMES, 0)
     assert rows[1]["action"] == round(act["accuracy"], 4) and rows[1]["intervention"] == round(inter["accuracy"], 4)
-    assert set(rows[1]["per_action"]) == set(PROBE["doom"]) and rows[1]["frames_per_s"] > 0
+    assert set(rows[1]["per_action"]) == set(DOOM.probe) and rows[1]["frames_per_s"] > 0
 
 
 def test_outcome_starts_are_the_recorded_chunks_with_every_event(doom_latent_data):

@@ -14,7 +14,8 @@ from model.mot import TV2TVModel
 from model.sampler import StreamingSampler, sample_without_cache
 from model.sequence import build_layout
 from tv2tv_env.errors import UserError
-from tv2tv_env.paraphrase import (game_module, held_out_new_words, held_out_phrases, recorded_words,
+from tv2tv_env.games import CARDS, get_card
+from tv2tv_env.paraphrase import (held_out_new_words, held_out_phrases, recorded_words,
                                   training_paraphrases, words)
 from tv2tv_env.text_corpus import describer_corpus
 
@@ -48,13 +49,12 @@ def test_sentence_vectors_carry_meaning_and_ignore_batch_padding():
 
 
 # --- word lists -----------------------------------------------------------------------------
-@pytest.mark.parametrize("game", ["doom", "crafter"])
+@pytest.mark.parametrize("game", list(CARDS))
 def test_benchmark_word_lists_stay_out_of_every_training_input(game):
-    mod = game_module(game)
     held = {p for ps in held_out_phrases(game).values() for p in ps}
     new = held_out_new_words(game)
     assert new, "the benchmark must have words recording never used"
-    train_phrases = {p for a in mod.ACTION_NAMES for p in training_paraphrases(game, a)}
+    train_phrases = {p for a in get_card(game).action_names for p in training_paraphrases(game, a)}
     corpus = describer_corpus(game, samples=3000)  # what the tokenizer and the describer write
     for text in train_phrases | set(corpus):
         assert text not in held, text
@@ -64,7 +64,7 @@ def test_benchmark_word_lists_stay_out_of_every_training_input(game):
 
 
 def test_training_paraphrases_cover_every_action_and_combine_parts():
-    for a in game_module("doom").ACTION_NAMES:
+    for a in get_card("doom").action_names:
         assert len(training_paraphrases("doom", a)) >= 5, a
     combo = training_paraphrases("doom", "turn_left+shoot")
     assert all(" and " in p for p in combo) and combo == training_paraphrases("doom", "turn_left+shoot")

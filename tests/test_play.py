@@ -7,7 +7,8 @@ import pytest
 import torch
 
 import tv2tv_env  # noqa: F401  (registers the envs)
-from agents.keyboard import KEYMAPS, KeyboardAgent, bindings, compose
+from agents.keyboard import KeyboardAgent, bindings, compose
+from tv2tv_env.games import CARDS
 from agents.play import PANEL_WIDTH, UI_KEYS, Play, play
 from tv2tv_env.games.doom import PHRASES
 
@@ -73,7 +74,8 @@ def test_crafter_keys_do_one_thing_per_step():
 
 
 def test_tables_list_every_key_and_spare_the_window_keys():
-    for game, keymap in KEYMAPS.items():
+    for game, card in CARDS.items():
+        keymap = card.keys
         assert not set(keymap) & set(UI_KEYS), f"{game} binds a key the window needs"
         assert {c for _, c in bindings(game)} == set(keymap.values())
     assert bindings("doom")[0] == ("W / Up", "move forward")

@@ -32,12 +32,12 @@ def test_commands_parse_into_the_games_actions():
 def test_the_real_engine_and_the_world_model_read_commands_alike(tiny_run):
     """One reader for both worlds: the same text reaches the same action, and text that the
     world model cannot place is the scripted player's turn in the engine."""
-    from tv2tv_env.bench.benchmark import OFF_TOPIC
+    from tv2tv_env.games import get_card
     from tv2tv_env.games.doom import EVERYDAY_PHRASES, PHRASES, UNSEEN_PHRASES
     from tv2tv_env.world import WorldModel
 
     world, parser = WorldModel(tiny_run, "doom"), CommandParser("doom")
-    commands = OFF_TOPIC["doom"] + [p for d in (PHRASES, UNSEEN_PHRASES, EVERYDAY_PHRASES) for ps in d.values()
+    commands = list(get_card("doom").off_topic) + [p for d in (PHRASES, UNSEEN_PHRASES, EVERYDAY_PHRASES) for ps in d.values()
                                     for p in ps]
     # "make me a sandwich and jump": off-topic as a whole, though "jump" alone lands near "move backward"
     commands += ["turn left and shoot", "spin left and fire your gun", "make me a sandwich and jump"]

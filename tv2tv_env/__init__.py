@@ -12,11 +12,13 @@ vectorization_mode="vector_entry_point")` gives the batched vector env.
 """
 from gymnasium.envs.registration import register
 
+from .games import CARDS
+
 __version__ = "0.1.0"
 
 MAX_EPISODE_STEPS = 400  # 100 s of play: long enough to explore, short enough for RL batches
 
-for _game in ["doom", "crafter"]:
+for _game in CARDS:  # one pair of ids per game card (tv2tv_env/games/__init__.py)
     register(id=f"TV2TV/{_game.capitalize()}-v0", entry_point="tv2tv_env.env:TV2TVEnv",
              vector_entry_point="tv2tv_env.vector_env:TV2TVVectorEnv", max_episode_steps=MAX_EPISODE_STEPS,
              kwargs={"game": _game})

@@ -14,15 +14,21 @@ import sys
 from pathlib import Path
 
 from .errors import UserError
+from .games import CARDS, DEFAULT_GAME, get_card
+
+KNOWN_GAMES = ", ".join(CARDS)
+
 
 def _record_game_kwargs(a) -> dict | None:
-    kw = {}
+    """The engine options given (--scenario, --player), refused for a game whose card lacks them."""
+    kw, flags = {}, {"scenarios": "--scenario", "player": "--player"}
     if a.scenario:
         kw["scenarios"] = a.scenario
     if a.player:
         kw["player"] = a.player
-    if kw and a.game != "doom":
-        raise UserError(f"--scenario and --player are Doom options; {a.game} has neither")
+    unknown = [flags[k] for k in kw if k not in get_card(a.game).engine_options]
+    if unknown:
+        raise UserError(f"{a.game} takes no {' or '.join(unknown)} (its game card lists no such engine option)")
     return kw or None
 
 
@@ -253,15 +259,16 @@ def build_parser() -> argparse.ArgumentParser:
 
     r = sub.add_parser("record", help="record real game play (frames + text) into an HDF5 dataset",
                        description="Record real game play from a real engine with a scripted player.")
-    r.add_argument("--game", required=True, help="doom or crafter")
+    r.add_argument("--game", required=True, help=f"the game card to record: {KNOWN_GAMES}")
     r.add_argument("--episodes", type=int, required=True, help="episodes to record")
     r.add_argument("--max-chunks", type=int, required=True, help="chunks per episode at most (episodes end early on death)")
     r.add_argument("--out", required=True, help="dataset directory (created; an existing one of the same game is appended to)")
     r.add_argument("--seed", type=int, default=0, help="episode i uses seed+i (default 0)")
     r.add_argument("--workers", type=int, default=1, help="parallel recording processes (default 1)")
-    r.add_argument("--height", type=int, default=64)
-    r.add_argument("--width", type=int, default=64)
-    r.add_argument("--frames-per-chunk", type=int, default=4, help="frames an action is held for (default 4)")
+    r.add_argument("--height", type=int, default=None, help="frame height (default: the game card's, 64)")
+    r.add_argument("--width", type=int, default=None, help="frame width (default: the game card's, 64)")
+    r.add_argument("--frames-per-chunk", type=int, default=None,
+                   help="frames an action is held for (default: the game card's, 4)")
     r.add_argument("--heldout", type=float, default=0.1, help="fraction of episodes held out (default 0.1)")
     r.add_argument("--scenario", action="append", help="Doom only: scenario(s), e.g. defend_the_center or freedoom2:MAP01")
     r.add_argument("--player", default=None, choices=["dodge", "hold"],
@@ -317,7 +324,7 @@ def build_parser() -> argparse.ArgumentParser:
     k = sub.add_parser("tokenizer", help="train the text tokenizer (byte-level BPE) on the describer's text",
                        description="Train a byte-level BPE on every phrasing the game's describer can write (plus the "
                        "recorded texts of --data) and save it as a Hugging Face fast tokenizer in OUT.")
-    k.add_argument("--game", required=True, help="doom or crafter")
+    k.add_argument("--game", required=True, help=f"whose describer: {KNOWN_GAMES}")
     k.add_argument("--out", required=True, help="output directory (tokenizer.json, tokenizer_config.json)")
     k.add_argument("--data", default=None, help="also train on the texts of this recorded dataset")
     k.add_argument("--vocab-size", type=int, default=512)
@@ -391,7 +398,7 @@ def build_parser() -> argparse.ArgumentParser:
                         description="Generated frames per second through the env: one stream and the batched "
                         "vector env, with and without the KV cache, per precision. Prints one JSON object.")
     sp.add_argument("--checkpoint", default=None, help="checkpoint or run directory (default: the shipped model)")
-    sp.add_argument("--game", default="doom", choices=["doom", "crafter"])
+    sp.add_argument("--game", default=DEFAULT_GAME, choices=list(CARDS))
     sp.add_argument("--device", default="auto", help="auto (CUDA if present), cpu or cuda")
     sp.add_argument("--num-envs", type=int, nargs="+", default=[1, 8, 32], help="stream counts (default 1 8 32)")
     sp.add_argument("--precision", nargs="+", default=["auto", "fp32"], choices=["auto", "bf16", "fp32"])

@@ -1,37 +1,32 @@
 """Words for the language prior: what a game's recorder says, what training may add, what the
 benchmark keeps for itself.
 
-- recorded words: the vocabulary of the game's `PHRASES` and `EVENT_PHRASES`, the only words
+All of them come from the game's card (tv2tv_env/games/card.py).
+
+- recorded words: the vocabulary of the card's `phrases` and `event_phrases`, the only words
   the text tower's tokens were trained on. A command with any other word is given to the
   model by its sentence vector alone (its tokens hidden), the way training hides tokens.
-- training paraphrases: `PHRASES` plus the game's `TRAINING_PHRASES`, joined for combined
+- training paraphrases: `phrases` plus the card's `training_phrases`, joined for combined
   actions ("veer left and fire away"). Their sentence vectors stand in for recorded text in
   training (`CommandBank`), so the model learns to act on what a sentence means.
 - nearest wordings (`NearestWording`): a command with a new word is read clause by clause as
   the recorded wording nearest in meaning ("spin left and blast" -> "swing left and fire"),
   which the model was trained on, tokens and vector alike.
-- held-out phrases: the benchmark's `UNSEEN_PHRASES`, `RECOMBINED_PHRASES` and
-  `EVERYDAY_PHRASES`. None of them, and none of their new words, may reach a training input
+- held-out phrases: the benchmark's `unseen_phrases`, `recombined_phrases` and
+  `everyday_phrases`. None of them, and none of their new words, may reach a training input
   (tests/test_language.py checks it).
 """
 from __future__ import annotations
 
-import importlib
 import re
 from itertools import product
 
 import numpy as np
 import torch
 
+from .games import get_card
+
 MAX_COMBINED = 48  # paraphrases kept per combined action (two parts give ~250 joins)
-
-
-def game_module(game: str):
-    if game not in ("doom", "crafter"):
-        from .errors import UserError
-
-        raise UserError(f"unknown game {game!r}; choose doom or crafter")
-    return importlib.import_module(f".games.{game}", __package__)
 
 
 def words(text: str) -> list[str]:
@@ -39,9 +34,9 @@ def words(text: str) -> list[str]:
 
 
 def recorded_words(game: str) -> set[str]:
-    mod = game_module(game)
+    card = get_card(game)
     out = set()
-    for group in (mod.PHRASES, mod.EVENT_PHRASES):
+    for group in (card.phrases, card.event_phrases):
         for phrases in group.values():
             for p in phrases:
                 out.update(words(p))
@@ -50,10 +45,10 @@ def recorded_words(game: str) -> set[str]:
 
 def held_out_phrases(game: str) -> dict[str, list[str]]:
     """The benchmark's phrases by action: new words, new phrasings, everyday wordings."""
-    mod = game_module(game)
+    card = get_card(game)
     out: dict[str, list[str]] = {}
-    for group in ("UNSEEN_PHRASES", "RECOMBINED_PHRASES", "EVERYDAY_PHRASES"):
-        for action, phrases in getattr(mod, group, {}).items():
+    for group in (card.unseen_phrases, card.recombined_phrases, card.everyday_phrases):
+        for action, phrases in group.items():
             out.setdefault(action, []).extend(phrases)
     return out
 
@@ -67,10 +62,9 @@ def held_out_new_words(game: str) -> set[str]:
 def training_paraphrases(game: str, action_name: str) -> list[str]:
     """Every wording training may use for an action: recorded phrases and training-only ones,
     joined with "and" (both orders) for combined actions, at most `MAX_COMBINED` of those."""
-    mod = game_module(game)
-    extra = getattr(mod, "TRAINING_PHRASES", {})
-    parts = [p for p in action_name.split("+") if p not in ("idle", "noop")] or [action_name]
-    options = [list(mod.PHRASES.get(p, [])) + list(extra.get(p, [])) for p in parts]
+    card = get_card(game)
+    parts = [p for p in action_name.split("+") if p != card.idle_action] or [action_name]
+    options = [list(card.phrases.get(p, [])) + list(card.training_phrases.get(p, [])) for p in parts]
     if len(options) == 1:
         return options[0]
     joins = [" and ".join(c) for c in product(*options)] + [" and ".join(reversed(c)) for c in product(*options)]
@@ -121,25 +115,25 @@ class NearestWording:
     that (46% against 73% for recorded words)."""
 
     def __init__(self, game: str, encoder, min_similarity: float):
-        mod = game_module(game)
-        singles = [a for a in mod.ACTION_NAMES if "+" not in a]
+        card = get_card(game)
+        singles = [a for a in card.action_names if "+" not in a]
         self.known = recorded_words(game)
         self.min_similarity = min_similarity
         self.encoder = encoder
         # every trained wording, combined actions too: does a whole command place anywhere?
-        self.all_vectors = encoder.encode(sorted({p for a in mod.ACTION_NAMES for p in training_paraphrases(game, a)}))
+        self.all_vectors = encoder.encode(sorted({p for a in card.action_names for p in training_paraphrases(game, a)}))
         self.actions, wordings = [], []  # one action's wordings: which action does a clause name?
         for a in singles:
             ps = training_paraphrases(game, a)
             wordings += ps
             self.actions += [a] * len(ps)
         self.vectors = encoder.encode(wordings)
-        self.recorded = {a: list(mod.PHRASES[a]) for a in singles}
+        self.recorded = {a: list(card.phrases[a]) for a in singles}
         self.recorded_vectors = {a: encoder.encode(ps) for a, ps in self.recorded.items()}
-        self.idle = "idle" if "idle" in singles else singles[0]
+        self.idle = card.idle_action
         self.part_of = {p: a for a, ps in self.recorded.items() for p in ps}  # recorded phrase -> its part
-        self.part_of.update({p: self.idle for p in mod.PHRASES.get("coast", [])})  # momentum: nothing pressed
-        self.by_parts = {frozenset(n.split("+")): n for n in mod.ACTION_NAMES}
+        self.part_of.update({p: self.idle for p in card.phrases.get("coast", [])})  # Doom's momentum: nothing pressed
+        self.by_parts = {frozenset(n.split("+")): n for n in card.action_names}
 
     def known_words(self, text: str) -> bool:
         return all(w in self.known for w in words(text))

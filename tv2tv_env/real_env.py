@@ -27,8 +27,7 @@ from gymnasium import spaces
 
 from .commands import check_command, command_part, normalize_command
 from .env import command_space
-from .games import make_game
-from .paraphrase import game_module
+from .games import get_card, make_game
 
 class CommandParser:
     """Text -> one of the game's action ids, read as the world model reads it (`NearestWording`):
@@ -41,7 +40,7 @@ class CommandParser:
         from .paraphrase import NearestWording
         from .world import UNPLACED_SIMILARITY
 
-        self.names = list(game_module(game).ACTION_NAMES)
+        self.names = list(get_card(game).action_names)
         self.reader = NearestWording(game, shared_encoder(), UNPLACED_SIMILARITY)
 
     def parse(self, command: str) -> tuple[int | None, str]:

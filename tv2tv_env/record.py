@@ -21,7 +21,7 @@ from tqdm import tqdm
 
 from . import dataset
 from .errors import UserError
-from .games import make_game
+from .games import get_card, make_game
 
 _worker_game = None
 
@@ -84,9 +84,15 @@ def _record_one(job):
 
 
 def record(game_name: str, episodes: int, max_chunks: int, out, seed: int = 0, workers: int = 1,
-           height: int = 64, width: int = 64, frames_per_chunk: int = 4, heldout: float = 0.1,
-           compression: str = "gzip", progress: bool = True, game_kwargs: dict | None = None) -> dict:
-    """Record `episodes` episodes into `out`; return a summary (chunks, frames, seconds)."""
+           height: int | None = None, width: int | None = None, frames_per_chunk: int | None = None,
+           heldout: float = 0.1, compression: str = "gzip", progress: bool = True,
+           game_kwargs: dict | None = None) -> dict:
+    """Record `episodes` episodes into `out`; return a summary (chunks, frames, seconds).
+    Frame size and frames per chunk default to the game card's."""
+    card = get_card(game_name)  # an unknown game fails first, naming the known ones
+    height = card.height if height is None else height
+    width = card.width if width is None else width
+    frames_per_chunk = card.frames_per_chunk if frames_per_chunk is None else frames_per_chunk
     if episodes < 1 or max_chunks < 1:
         raise UserError("--episodes and --max-chunks must be at least 1")
     if not (16 <= height <= 512 and 16 <= width <= 512):

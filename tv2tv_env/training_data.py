@@ -69,9 +69,10 @@ class LatentWindows:
         self.index = np.array(index)
         self.bank = None
         if commands:
-            from .paraphrase import CommandBank, game_module
+            from .games import get_card
+            from .paraphrase import CommandBank
 
-            self.bank = CommandBank(meta["game"], game_module(meta["game"]).ACTION_NAMES,
+            self.bank = CommandBank(meta["game"], get_card(meta["game"]).action_names,
                                     [t for ep in self.strings for t in ep], encoder)
 
     def __len__(self):

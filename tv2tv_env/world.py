@@ -29,10 +29,12 @@ from model.vae import decode
 from .commands import EVENT_TAIL, MAX_COMMAND_LENGTH, check_command, normalize_command
 from .contexts import CONTEXT_FILE, load_contexts
 from .errors import UserError
+from .games import CARDS, DEFAULT_GAME
 from .paraphrase import NearestWording
 
 CHECKPOINTS = Path(__file__).resolve().parents[1] / "checkpoints"
-DEFAULT_CHECKPOINT = {"doom": CHECKPOINTS / "doom-small", "crafter": CHECKPOINTS / "crafter-small"}
+# Each game card names its shipped model's directory under checkpoints/ (whether it ships is checked on load).
+DEFAULT_CHECKPOINT = {name: CHECKPOINTS / card.checkpoint for name, card in CARDS.items() if card.checkpoint}
 
 @dataclass
 class CheckpointPaths:
@@ -54,7 +56,7 @@ def resolve_checkpoint(checkpoint=None, game: str = "doom") -> CheckpointPaths:
         root = Path(checkpoint)
         if not root.is_dir():
             raise UserError(f"checkpoint {root} does not exist (a directory made by `tv2tv train`, or a "
-                            f"shipped one such as {DEFAULT_CHECKPOINT['doom']})")
+                            f"shipped one such as {DEFAULT_CHECKPOINT[DEFAULT_GAME]})")
     for model in [root / "model", root / "ckpt" / "model"]:
         if (model / "config.json").is_file():
             break

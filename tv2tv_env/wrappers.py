@@ -5,17 +5,7 @@ import gymnasium as gym
 from gymnasium import spaces
 
 from .commands import check_command
-
-# One command per action of the recorded game, in the words most used when recording.
-DEFAULT_COMMANDS = {
-    "doom": ["stand still", "move forward", "move backward", "turn left", "turn right", "strafe left",
-             "strafe right", "shoot", "move forward and turn left", "move forward and turn right",
-             "turn left and shoot", "turn right and shoot"],
-    "crafter": ["do nothing", "move left", "move right", "move up", "move down", "interact", "sleep",
-                "place a stone", "place a table", "place a furnace", "plant a sapling", "craft a wood pickaxe",
-                "craft a stone pickaxe", "craft an iron pickaxe", "craft a wood sword", "craft a stone sword",
-                "craft an iron sword"],
-}
+from .games import get_card
 
 
 class DiscreteTextActions(gym.ActionWrapper):
@@ -24,7 +14,7 @@ class DiscreteTextActions(gym.ActionWrapper):
     def __init__(self, env: gym.Env, commands: list[str] | None = None):
         super().__init__(env)
         game = env.unwrapped.game  # the world model's env and the real engine's both name theirs
-        self.commands = list(commands if commands is not None else DEFAULT_COMMANDS[game])
+        self.commands = list(commands if commands is not None else get_card(game).default_commands)
         if not self.commands:
             raise ValueError("DiscreteTextActions needs at least one command")
         for c in self.commands:

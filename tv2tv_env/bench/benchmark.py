@@ -5,14 +5,14 @@ same seeds, and an inverse-dynamics judge trained on real frames reads what happ
 
 - action accuracy: K chunks under one command; the judge names the action of each chunk
   (per-action confusion matrix), with the recorded wordings, with new words never used in
-  recording ("spin left"; `UNSEEN_PHRASES`, or the user's `--commands FILE`), and with new
-  phrasings of recorded words ("look to the left"; `RECOMBINED_PHRASES`);
+  recording ("spin left"; the game card's `unseen_phrases`, or the user's `--commands FILE`), and
+  with new phrasings of recorded words ("look to the left"; `recombined_phrases`);
 - text intervention: two chunks of one command, then a switch ("turn left" -> "turn
   right"); does the first chunk after the switch follow the new command;
 - frame quality: teacher-forced PSNR/SSIM of the next chunk (real context every time) and
   rollout PSNR/SSIM at horizons 1, 4, 16 against the real continuation under its recorded text;
 - delta-PSNR (Genie): rollout PSNR with the real text minus with text shuffled across starts;
-- everyday wordings (`EVERYDAY_PHRASES`: "face left", "dodge right"), a second new-word list;
+- everyday wordings (`everyday_phrases`: "face left", "dodge right"), a second new-word list;
 - off-topic text ("dance", "what is the weather"): over ~200 steps, how often the episode-end
   head fires, next to the same starts under recorded commands (unknown words must never read
   as death), and how far the chunks drift from real play (Frechet distance, below);
@@ -46,23 +46,14 @@ from tqdm import tqdm
 from ..commands import command_part
 from ..dataset import iter_episodes, read_meta
 from ..errors import UserError
-from ..paraphrase import game_module
+from ..games import get_card
 from .contestants import Contestant, CopyLastFrame, StartContexts, WorldContestant
 from .judge import evaluate_judge, load_judge, trust_note
 from .metrics import confusion_matrix, frechet_distance, psnr, ssim
 
-PROBE = {"doom": ["idle", "forward", "backward", "turn_left", "turn_right", "strafe_left", "strafe_right", "shoot"],
-         "crafter": ["noop", "move_left", "move_right", "move_up", "move_down", "do"]}
-SWITCHES = {"doom": [("turn_left", "turn_right"), ("turn_right", "turn_left"), ("forward", "backward"),
-                     ("strafe_left", "strafe_right"), ("idle", "shoot"), ("shoot", "turn_left")],
-            "crafter": [("move_left", "move_right"), ("move_up", "move_down"), ("noop", "do")]}
+# The actions probed one at a time, the switches and the off-topic text are the game card's
+# (`probe`, `switches`, `off_topic`).
 HORIZONS = (1, 4, 16)
-# Text a player may type that no game action answers; "spin around" and "turn around and run"
-# made the shipped model's end head fire at almost every step (2026-12).
-OFF_TOPIC = {"doom": ["dance", "what is the weather", "spin around", "sing a song", "open the door",
-                      "turn around and run", "tell me a joke", "jump", "make me a sandwich", "hello there"],
-             "crafter": ["dance", "what is the weather", "spin around", "sing a song", "fly away",
-                         "tell me a joke", "jump", "hello there"]}
 END_THRESHOLD = 0.5  # the env's default: end_prob above it terminates the episode
 REWARD_EVENT = 0.5  # a chunk reward above this is an event: a kill in Doom, an achievement in Crafter
 LONG_BINS = ((1, 16), (17, 64), (65, 128), (129, 256))  # stretches of the long rollout, in chunks
@@ -71,10 +62,10 @@ NAMES = {"text": "TV2TV", "prompt": "T2V", "plan": "Think2V", "action_id": "acti
 
 def game_vocabulary(game: str):
     """(action names, recorded phrases, phrases of new words, new phrasings of recorded words,
-    everyday wordings with new words)."""
-    mod = game_module(game)
-    return (mod.ACTION_NAMES, mod.PHRASES, mod.UNSEEN_PHRASES, mod.RECOMBINED_PHRASES,
-            getattr(mod, "EVERYDAY_PHRASES", {}))
+    everyday wordings with new words), from the game's card."""
+    card = get_card(game)
+    return (list(card.action_names), card.phrases, card.unseen_phrases, card.recombined_phrases,
+            card.everyday_phrases)
 
 
 def read_commands_file(path, action_names) -> dict[str, list[str]]:
@@ -413,7 +404,8 @@ def run_benchmark(checkpoint, data, judge_dir, out, baselines=(), episodes: int 
         contestants.append(CopyLastFrame())
     ctx_chunks = max([c.world.sampler.context_chunks for c in contestants if isinstance(c, WorldContestant)], default=1)
     ctx = load_starts(data, episodes, ctx_chunks, horizon, seed=seed)
-    probe = PROBE[game]
+    card = get_card(game)
+    probe = list(card.probe)
     seen = {a: phrases[a] for a in probe}
     unseen_words = read_commands_file(commands_file, action_names) if commands_file else \
         {a: unseen[a] for a in probe if a in unseen}
@@ -427,7 +419,7 @@ def run_benchmark(checkpoint, data, judge_dir, out, baselines=(), episodes: int 
     after = judge_info["heldout"].get("after_change", {})
     judge_info["after_change"] = after.get("accuracy")
     # the same, on real chunks right after each of the benchmark's own switches: each switch's ceiling
-    judge_info["after_switch"] = {f"{a}->{b}": after.get("per_switch", {}).get(f"{a}->{b}") for a, b in SWITCHES[game]}
+    judge_info["after_switch"] = {f"{a}->{b}": after.get("per_switch", {}).get(f"{a}->{b}") for a, b in card.switches}
     known = [v["accuracy"] for v in judge_info["after_switch"].values() if v]
     judge_info["after_switch_mean"] = float(np.mean(known)) if known else None
     judge_info["accuracy"] = judge_info["heldout"]["accuracy"]
@@ -457,14 +449,14 @@ def run_benchmark(checkpoint, data, judge_dir, out, baselines=(), episodes: int 
             r["action_everyday_wording"] = action_accuracy(judge, who, ctx, everyday_words, action_names, chunks, seed)
         if isinstance(who, WorldContestant):
             if off_topic_steps:
-                r["off_topic"] = off_topic_ends(judge, who, ctx, OFF_TOPIC[game], real_features, off_topic_steps, seed)
+                r["off_topic"] = off_topic_ends(judge, who, ctx, list(card.off_topic), real_features, off_topic_steps, seed)
             if thought_steps and who.conditioning == "text":
                 r["thoughts"] = empty_thoughts(who, ctx, thought_steps, seed)
             if outcome_chunks:
                 r["reward_end"] = reward_end_agreement(who, data, outcome_chunks, seed)
             if long_horizon and who.conditioning != "action_id":
                 r["long_rollout"] = long_rollout_quality(judge, who, ctx, real_features, long_horizon, seed)
-        r["intervention"] = intervention_accuracy(judge, who, ctx, SWITCHES[game], phrases, action_names, seed)
+        r["intervention"] = intervention_accuracy(judge, who, ctx, list(card.switches), phrases, action_names, seed)
         q = frame_quality(who, ctx, horizon, seed)
         videos[who.name] = q.pop("video")
         r["quality"] = q

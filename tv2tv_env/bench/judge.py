@@ -7,7 +7,7 @@ momentum, so this chunk's motion alone mixes in the last action. Before chunk 0 
 "previous chunk" is the episode's start frame repeated F times (`previous_chunks`), so
 every chunk is judged, the first one included.
 
-Targets follow the dataset's labels:
+Targets follow the game card's `judge_labels` (tv2tv_env/games/card.py):
 - Doom: multi-label over the 7 buttons (BCE). The judged action is the exact button set,
   mapped to an id of ACTION_NAMES; a set that is no action maps to the nearest one by
   Hamming distance (`buttons_to_action`).
@@ -38,11 +38,11 @@ from model.schedule import warmup_cosine
 
 from ..dataset import BadEpisode, iter_episodes, read_episode, read_meta
 from ..errors import UserError
+from ..games import get_card
 from . import metrics
 
 TRUST_THRESHOLD = 0.85
 CONFIG_FILE, WEIGHTS_FILE, REPORT_FILE = "config.json", "model.safetensors", "report.json"
-MULTI_LABEL_GAMES = {"doom"}  # games whose judge predicts buttons; the others predict the action id
 
 
 def trust_note(acc: float) -> str | None:
@@ -263,13 +263,14 @@ def load_pairs(data_dir, split: str = "train", max_episodes: int | None = None, 
     if not rows:
         raise UserError(f"no readable {split} episodes in {data_dir}")
     actions = np.concatenate(actions)
-    targets = np.concatenate(buttons).astype(np.float32) if meta["game"] in MULTI_LABEL_GAMES else actions
+    multi = get_card(meta["game"]).judge_labels == "buttons"
+    targets = np.concatenate(buttons).astype(np.float32) if multi else actions
     return ChunkPairs(chunks[:r], np.concatenate(rows), targets, actions, n_eps)
 
 
 def config_for(data_dir, channels: int = 32) -> JudgeConfig:
     meta = read_meta(data_dir)
-    multi = meta["game"] in MULTI_LABEL_GAMES
+    multi = get_card(meta["game"]).judge_labels == "buttons"
     return JudgeConfig(game=meta["game"], action_names=list(meta["action_names"]),
                        button_names=list(meta["button_names"]) if multi else [],
                        frames_per_chunk=meta["frames_per_chunk"], height=meta["height"], width=meta["width"],

@@ -1,10 +1,18 @@
-"""The small interface every recorded game implements.
+"""The small interface every recorded game's engine adapter implements.
 
 A game source runs a real engine headless and plays it chunk by chunk: one action is held
-for `frames_per_chunk` kept frames. It also owns what is game-specific about a recording:
-its action vocabulary, a scripted player and a describer that turns a chunk's buttons and
-events into English. Adding an engine means one new module with a `GameSource` subclass,
-registered in `tv2tv_env/games/__init__.py`.
+for `frames_per_chunk` kept frames. It owns what needs the engine: a scripted player, and a
+describer that turns a chunk's buttons and events into English with the phrases of the
+game's card (card.py: the game as data, which the rest of the project reads).
+
+Adding a game:
+1. a card module, `games/<name>_card.py`: its action names and phrases, events, judge labels,
+   default commands, key bindings, frame size, and `engine="tv2tv_env.games.<name>:<Class>"`;
+2. an engine adapter, `games/<name>.py`: a `GameSource` subclass (reset, step_chunk,
+   make_player, describe; `describer_samples` for the tokenizer corpus) that imports its
+   engine only when built, so that the card stays cheap to read;
+3. one line in `CARDS` in `tv2tv_env/games/__init__.py`.
+tests/test_cards.py then checks the card (`check_card`) and that reading it stays light.
 """
 from __future__ import annotations
 
@@ -61,6 +69,13 @@ class GameSource(abc.ABC):
     @abc.abstractmethod
     def describe(self, chunk: Chunk, rng: np.random.Generator) -> str:
         """English for the chunk, with a paraphrase drawn from `rng`."""
+
+    @classmethod
+    def describer_samples(cls, samples: int, rng: np.random.Generator) -> list[str]:
+        """`samples` descriptions of random actions and events, as `describe` would write them:
+        the tokenizer's corpus (text_corpus.py) besides every card phrase once. A game whose
+        describer only ever writes its card's phrases may keep this default (none)."""
+        return []
 
     def buttons(self, action: int) -> np.ndarray:
         """Multi-hot over `button_names` for an action id (one-hot unless overridden)."""

@@ -14,58 +14,17 @@ from __future__ import annotations
 import numpy as np
 
 from .base import Chunk, GameSource, Player, join_clauses, pick
+# The vocabulary lives in the light card module (crafter_card.py); its names stay importable from here.
+from .crafter_card import ACTION_NAMES, CARD, EVENT_PHRASES, PHRASES, RECOMBINED_PHRASES, UNSEEN_PHRASES  # noqa: F401
 
-ACTION_NAMES = [
-    "noop", "move_left", "move_right", "move_up", "move_down", "do", "sleep",
-    "place_stone", "place_table", "place_furnace", "place_plant",
-    "make_wood_pickaxe", "make_stone_pickaxe", "make_iron_pickaxe",
-    "make_wood_sword", "make_stone_sword", "make_iron_sword",
-]
 ACTION_ID = {name: i for i, name in enumerate(ACTION_NAMES)}
 INVENTORY = ["health", "food", "drink", "energy", "sapling", "wood", "stone", "coal", "iron", "diamond",
              "wood_pickaxe", "stone_pickaxe", "iron_pickaxe", "wood_sword", "stone_sword", "iron_sword"]
 VARIABLE_NAMES = INVENTORY + ["x", "y", "achievements"]
 
-PHRASES = {
-    "noop": ["do nothing", "wait", "stand still", "stay idle"],
-    "move_left": ["move left", "walk left", "go west", "head left"],
-    "move_right": ["move right", "walk right", "go east", "head right"],
-    "move_up": ["move up", "walk up", "go north", "head up"],
-    "move_down": ["move down", "walk down", "go south", "head down"],
-    "do": ["interact", "use what is in front", "hit what is ahead", "work on the block ahead"],
-    "sleep": ["sleep", "lie down to sleep", "take a nap"],
-    "place_stone": ["place a stone", "put down a stone"],
-    "place_table": ["place a table", "build a crafting table"],
-    "place_furnace": ["place a furnace", "build a furnace"],
-    "place_plant": ["plant a sapling", "place a plant"],
-    "make_wood_pickaxe": ["craft a wood pickaxe", "make a wooden pickaxe"],
-    "make_stone_pickaxe": ["craft a stone pickaxe", "make a stone pickaxe"],
-    "make_iron_pickaxe": ["craft an iron pickaxe", "make an iron pickaxe"],
-    "make_wood_sword": ["craft a wood sword", "make a wooden sword"],
-    "make_stone_sword": ["craft a stone sword", "make a stone sword"],
-    "make_iron_sword": ["craft an iron sword", "make an iron sword"],
-}
-UNSEEN_PHRASES = {
-    "noop": ["remain where you are"], "move_left": ["travel westward"], "move_right": ["travel eastward"],
-    "move_up": ["travel northward"], "move_down": ["travel southward"], "do": ["strike the tile ahead"],
-    "sleep": ["go to bed"],
-}
-RECOMBINED_PHRASES = {  # new phrasings from recorded words; see games/doom.py
-    "noop": ["stay still"], "move_left": ["head west"], "move_right": ["head east"], "move_up": ["head north"],
-    "move_down": ["head south"], "do": ["hit the block ahead"], "sleep": ["lie down to nap"],
-}
-EVENT_PHRASES = {
-    "gain": ["you get {n} {item}", "{item} +{n}", "you collect {n} {item}"],
-    "spend": ["you use {n} {item}"],
-    "achievement": ["achievement: {name}", "you unlock {name}"],
-    "hurt": ["you lose health", "you get hurt"],
-    "heal": ["you recover health"],
-    "died": ["you die", "you are dead"],
-}
-
 
 class CrafterGame(GameSource):
-    name = "crafter"
+    name = CARD.name
     action_names = ACTION_NAMES
     button_names = ACTION_NAMES  # one label per action: the judge predicts the action id
     variable_names = VARIABLE_NAMES
@@ -131,6 +90,27 @@ class CrafterGame(GameSource):
 
     def make_player(self, rng):
         return CrafterPlayer(rng)
+
+    @classmethod
+    def describer_samples(cls, samples, rng):
+        try:
+            from crafter.constants import achievements
+        except ImportError:  # pragma: no cover - crafter is a core dependency
+            achievements = [a for a in ACTION_NAMES if a.startswith(("make_", "place_"))]
+        items = INVENTORY[4:]  # what can be gained or spent (health, food, drink, energy are stats)
+        out = []
+        for _ in range(samples):
+            action = ACTION_NAMES[int(rng.integers(len(ACTION_NAMES)))]
+            r = rng.random(5)
+            events = {
+                "gained": {items[int(rng.integers(len(items)))]: int(rng.integers(1, 3))} if r[0] < 0.3 else {},
+                "spent": {items[int(rng.integers(len(items)))]: int(rng.integers(1, 3))} if r[1] < 0.15 else {},
+                "achievements": [achievements[int(rng.integers(len(achievements)))]] if r[2] < 0.1 else [],
+                "health": int(rng.choice([-2, -1, 1])) if r[3] < 0.3 else 0,
+                "died": bool(r[4] < 0.03),
+            }
+            out.append(describe_crafter(action, events, rng))
+        return out
 
     # --- what the scripted player may look at -------------------------------------------
     def nearest(self, names):

@@ -22,102 +22,16 @@ import os
 import numpy as np
 
 from .base import Chunk, GameSource, Player, join_clauses, pick
+# The vocabulary lives in the light card module (doom_card.py); its names stay importable from here.
+from .doom_card import (ACTION_NAMES, BUTTON_NAMES, CARD, EVENT_PHRASES, EVERYDAY_PHRASES, PHRASES,  # noqa: F401
+                        RECOMBINED_PHRASES, TRAINING_PHRASES, UNSEEN_PHRASES)
 
-BUTTON_NAMES = ["forward", "backward", "turn_left", "turn_right", "strafe_left", "strafe_right", "shoot"]
 _ENGINE_BUTTONS = ["MOVE_FORWARD", "MOVE_BACKWARD", "TURN_LEFT", "TURN_RIGHT", "MOVE_LEFT", "MOVE_RIGHT", "ATTACK"]
-
-# Every action a chunk can hold: a button or a combination of buttons ("+"-joined).
-ACTION_NAMES = [
-    "idle", "forward", "backward", "turn_left", "turn_right", "strafe_left", "strafe_right", "shoot",
-    "forward+turn_left", "forward+turn_right", "forward+shoot", "backward+shoot",
-    "turn_left+shoot", "turn_right+shoot", "strafe_left+shoot", "strafe_right+shoot",
-]
 ACTION_ID = {name: i for i, name in enumerate(ACTION_NAMES)}
 
 VARIABLE_NAMES = ["health", "armor", "ammo", "kills", "items", "hits", "damage_taken", "x", "y", "angle", "dead"]
 _ENGINE_VARIABLES = ["HEALTH", "ARMOR", "SELECTED_WEAPON_AMMO", "KILLCOUNT", "ITEMCOUNT", "HITCOUNT",
                      "DAMAGE_TAKEN", "POSITION_X", "POSITION_Y", "ANGLE", "DEAD"]
-
-# Paraphrases used when recording. The benchmark's unseen wordings live in UNSEEN_PHRASES
-# and never appear in recorded text.
-PHRASES = {
-    "forward": ["move forward", "walk forward", "go forward", "step ahead", "advance", "head forward"],
-    "backward": ["move backward", "walk backward", "step back", "back up", "retreat"],
-    "turn_left": ["turn left", "look left", "rotate left", "turn to the left", "swing left"],
-    "turn_right": ["turn right", "look right", "rotate right", "turn to the right", "swing right"],
-    "strafe_left": ["strafe left", "sidestep left", "slide left", "step to the left"],
-    "strafe_right": ["strafe right", "sidestep right", "slide right", "step to the right"],
-    "shoot": ["shoot", "fire", "open fire", "pull the trigger", "fire the pistol"],
-    "idle": ["stand still", "wait", "do nothing", "stay put", "hold position"],
-    "coast": ["coast to a stop", "slide to a halt", "drift to a stop"],
-}
-UNSEEN_PHRASES = {
-    "forward": ["run ahead", "proceed forwards"],
-    "backward": ["walk in reverse", "move to the rear"],
-    "turn_left": ["spin left", "pivot left"],
-    "turn_right": ["spin right", "pivot right"],
-    "strafe_left": ["shuffle left", "sidle left"],
-    "strafe_right": ["shuffle right", "sidle right"],
-    "shoot": ["blast away", "let off a shot"],
-    "idle": ["remain still", "freeze"],
-}
-# New phrasings made only of words that recording uses ("look to the left" from "look left" and
-# "turn to the left"): the benchmark's test of rewording, as opposed to UNSEEN_PHRASES' new words.
-RECOMBINED_PHRASES = {
-    "forward": ["walk ahead", "go ahead"],
-    "backward": ["go back", "step backward"],
-    "turn_left": ["look to the left", "rotate to the left"],
-    "turn_right": ["look to the right", "rotate to the right"],
-    "strafe_left": ["sidestep to the left", "slide to the left"],
-    "strafe_right": ["sidestep to the right", "slide to the right"],
-    "shoot": ["fire the trigger", "shoot the pistol"],
-    "idle": ["stay still", "hold still"],
-}
-# Everyday wordings a new player types, with words recording never used ("face left", "dodge
-# right"): the benchmark's second new-word list. Like UNSEEN_PHRASES, it stays out of every
-# training input (tests/test_language.py).
-EVERYDAY_PHRASES = {
-    "forward": ["charge forward", "dash ahead"],
-    "backward": ["back off", "take a step back"],
-    "turn_left": ["face left", "look to your left"],
-    "turn_right": ["face right", "look to your right"],
-    "strafe_left": ["dodge left", "move sideways to the left"],
-    "strafe_right": ["dodge right", "move sideways to the right"],
-    "shoot": ["fire your gun", "attack"],
-    "idle": ["stop moving", "stay where you are"],
-}
-# Paraphrases used only to train the language prior (tv2tv_env/paraphrase.py): the sentence
-# vector of one of these stands in for a chunk's recorded text (whose tokens are then hidden),
-# so the model learns to act on meaning, not on the recorder's few words. None of the
-# benchmark's phrases or new words is here (tested).
-TRAINING_PHRASES = {
-    "forward": ["go straight", "move ahead", "walk on", "press forward", "push forward", "march forward",
-                "move up", "keep going", "go onward", "travel forward"],
-    "backward": ["move back", "pull back", "walk back", "step backwards", "fall back", "withdraw",
-                 "go backwards", "move backwards", "head back", "retreat backward"],
-    "turn_left": ["look leftward", "turn toward the left", "rotate the view left", "swivel left", "veer left",
-                  "aim left", "steer left", "glance left", "turn counterclockwise", "look over to the left"],
-    "turn_right": ["look rightward", "turn toward the right", "rotate the view right", "swivel right",
-                   "veer right", "aim right", "steer right", "glance right", "turn clockwise",
-                   "look over to the right"],
-    "strafe_left": ["step left", "move left", "walk left", "glide left", "shift left", "drift left",
-                    "slip left", "side step left", "edge left", "strafe to the left"],
-    "strafe_right": ["step right", "move right", "walk right", "glide right", "shift right", "drift right",
-                     "slip right", "side step right", "edge right", "strafe to the right"],
-    "shoot": ["fire repeatedly", "fire once", "fire the weapon", "shoot once", "open up", "squeeze the trigger",
-              "discharge the pistol", "fire at will", "start shooting", "keep firing", "shoot now"],
-    "idle": ["stand by", "hold on", "stay idle", "do not move", "wait here", "keep still", "rest",
-             "stand idle", "hold", "be still"],
-}
-EVENT_PHRASES = {
-    "kill": ["an enemy dies", "you kill an enemy", "a monster goes down"],
-    "kills": ["{n} enemies die", "you kill {n} enemies"],
-    "hit": ["the shot hits", "you hit an enemy"],
-    "damage": ["you take damage", "you get hurt", "you are hit"],
-    "item": ["you pick something up", "you grab an item"],
-    "blocked": ["but a wall is in the way", "but something blocks the way"],
-    "died": ["you die", "you are killed"],
-}
 
 SCENARIOS = ["defend_the_center", "freedoom2:MAP01"]
 # Labels-buffer names that are not things to shoot at.
@@ -138,7 +52,7 @@ def _require_vizdoom():
 
 
 class DoomGame(GameSource):
-    name = "doom"
+    name = CARD.name
     action_names = ACTION_NAMES
     button_names = BUTTON_NAMES
     variable_names = VARIABLE_NAMES
@@ -279,6 +193,24 @@ class DoomGame(GameSource):
 
     def make_player(self, rng):
         return DoomPlayer(rng, style=self.player)
+
+    @classmethod
+    def describer_samples(cls, samples, rng):
+        out = []
+        for _ in range(samples):
+            action = ACTION_NAMES[int(rng.integers(len(ACTION_NAMES)))]
+            r = rng.random(7)
+            events = {
+                "kills": int(rng.integers(1, 5)) if r[0] < 0.15 else 0,
+                "hits": int(rng.integers(1, 4)) if r[1] < 0.2 else 0,
+                "items": 1 if r[2] < 0.1 else 0,
+                "damage": int(rng.integers(1, 30)) if r[3] < 0.15 else 0,
+                "blocked": bool(r[4] < 0.2),
+                "coasting": bool(r[5] < 0.3),
+                "died": bool(r[6] < 0.03),
+            }
+            out.append(describe_doom(action, events, rng))
+        return out
 
 
 def describe_doom(action_name: str, events: dict, rng: np.random.Generator, phrases=PHRASES) -> str:
