@@ -26,19 +26,33 @@ def _record_game_kwargs(a) -> dict | None:
         kw["scenarios"] = a.scenario
     if a.player:
         kw["player"] = a.player
-    unknown = [flags[k] for k in kw if k not in get_card(a.game).engine_options]
+    options = get_card(a.game).engine_options if a.game else ()
+    unknown = [flags[k] for k in kw if k not in options]
     if unknown:
-        raise UserError(f"{a.game} takes no {' or '.join(unknown)} (its game card lists no such engine option)")
+        raise UserError(f"{a.game or a.env} takes no {' or '.join(unknown)} (its game card lists no such engine option)")
     return kw or None
 
 
 def cmd_record(a):
-    from .record import record
+    from .record import env_card, record
 
-    summary = record(a.game, a.episodes, a.max_chunks, a.out, seed=a.seed, workers=a.workers,
+    if (a.game is None) == (a.env is None):
+        raise UserError("record needs exactly one of --game NAME (a built-in game card) and --env ID (any Gymnasium env)")
+    if a.env is None and (a.env_kwargs or a.card):
+        raise UserError("--env-kwargs and --card go with --env ID")
+    game, game_kwargs = a.game, _record_game_kwargs(a)  # engine options are checked before any engine starts
+    if a.env is not None:
+        try:
+            env_kwargs = json.loads(a.env_kwargs) if a.env_kwargs else {}
+        except json.JSONDecodeError as e:
+            raise UserError(f"--env-kwargs is not JSON ({e}); for example --env-kwargs '{{\"frameskip\": 4}}'") from None
+        if not isinstance(env_kwargs, dict):
+            raise UserError("--env-kwargs must be a JSON object, for example '{\"frameskip\": 4}'")
+        game = env_card(a.env, env_kwargs, a.card, a.height, a.width, a.frames_per_chunk).name
+    summary = record(game, a.episodes, a.max_chunks, a.out, seed=a.seed, workers=a.workers,
                      height=a.height, width=a.width, frames_per_chunk=a.frames_per_chunk,
                      heldout=a.heldout, compression=a.compression, progress=not a.quiet,
-                     game_kwargs=_record_game_kwargs(a))
+                     game_kwargs=game_kwargs)
     print(json.dumps(summary))
     return 0
 
@@ -120,14 +134,17 @@ def cmd_tokenizer(a):
     from .dataset import iter_episodes, read_meta
     from .text_corpus import describer_corpus
 
-    corpus = describer_corpus(a.game)
     recorded = []
     if a.data:
-        meta = read_meta(a.data)
+        meta = read_meta(a.data)  # a recorded Gymnasium env's card is known from here on
+        a.game = a.game or meta["game"]
         if meta["game"] != a.game:
             raise UserError(f"{a.data} is a {meta['game']} dataset, not {a.game}; pass --game {meta['game']}")
         for _, ep in iter_episodes(a.data, "all", frames=False):
             recorded += ep.text
+    if not a.game:
+        raise UserError("tokenizer needs --game NAME or --data DIR (whose game it then is)")
+    corpus = describer_corpus(a.game)
     tok = train_tokenizer(corpus + recorded, vocab_size=a.vocab_size)
     out = Path(a.out)
     out.mkdir(parents=True, exist_ok=True)
@@ -259,7 +276,15 @@ def build_parser() -> argparse.ArgumentParser:
 
     r = sub.add_parser("record", help="record real game play (frames + text) into an HDF5 dataset",
                        description="Record real game play from a real engine with a scripted player.")
-    r.add_argument("--game", required=True, help=f"the game card to record: {KNOWN_GAMES}")
+    r.add_argument("--game", default=None, help=f"a built-in game card to record: {KNOWN_GAMES}")
+    r.add_argument("--env", default=None, metavar="ID",
+                   help="or any registered Gymnasium env with RGB frames and a Discrete, MultiDiscrete or MultiBinary "
+                        "action space (e.g. ALE/Pong-v5, MiniGrid-Empty-5x5-v0); its words come from --card or the "
+                        "env's own action names")
+    r.add_argument("--env-kwargs", default=None, metavar="JSON", help="keyword arguments of gymnasium.make, as JSON")
+    r.add_argument("--card", default=None, metavar="FILE",
+                   help='with --env: a JSON card, {"actions": {"name": ["phrase", ...]}} in the env\'s action order, '
+                        "plus any GameCard field (tv2tv_env/games/card.py)")
     r.add_argument("--episodes", type=int, required=True, help="episodes to record")
     r.add_argument("--max-chunks", type=int, required=True, help="chunks per episode at most (episodes end early on death)")
     r.add_argument("--out", required=True, help="dataset directory (created; an existing one of the same game is appended to)")
@@ -324,7 +349,7 @@ def build_parser() -> argparse.ArgumentParser:
     k = sub.add_parser("tokenizer", help="train the text tokenizer (byte-level BPE) on the describer's text",
                        description="Train a byte-level BPE on every phrasing the game's describer can write (plus the "
                        "recorded texts of --data) and save it as a Hugging Face fast tokenizer in OUT.")
-    k.add_argument("--game", required=True, help=f"whose describer: {KNOWN_GAMES}")
+    k.add_argument("--game", default=None, help=f"whose describer: {KNOWN_GAMES} (default: --data's game)")
     k.add_argument("--out", required=True, help="output directory (tokenizer.json, tokenizer_config.json)")
     k.add_argument("--data", default=None, help="also train on the texts of this recorded dataset")
     k.add_argument("--vocab-size", type=int, default=512)

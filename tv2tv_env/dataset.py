@@ -77,6 +77,8 @@ def dataset_meta(game) -> dict:
         "action_names": list(game.action_names),
         "button_names": list(game.button_names),
         "variable_names": list(game.variable_names),
+        # a game that is not built in (a Gymnasium env) carries its whole card: its words
+        **({"card": game.card.to_dict()} if getattr(game, "card", None) is not None else {}),
     }
 
 
@@ -94,6 +96,13 @@ def read_meta(root) -> dict:
     if meta.get("format_version") != FORMAT_VERSION:
         raise UserError(f"{root} has format version {meta.get('format_version')}, this code reads "
                         f"version {FORMAT_VERSION}; re-record it with this version of tv2tv")
+    if "card" in meta:  # a recorded Gymnasium env: its card becomes known by name to every reader
+        from .games import GameCard, register_card
+
+        try:
+            register_card(GameCard.from_dict(meta["card"]))
+        except (TypeError, ValueError) as e:
+            raise UserError(f"{path} holds a game card this code cannot read ({e}); re-record the dataset") from None
     return meta
 
 

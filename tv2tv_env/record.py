@@ -21,7 +21,7 @@ from tqdm import tqdm
 
 from . import dataset
 from .errors import UserError
-from .games import get_card, make_game
+from .games import GameCard, get_card, make_game, register_card
 
 _worker_game = None
 
@@ -53,7 +53,7 @@ def play_episode(game, seed: int, max_chunks: int, on_chunk=None) -> dataset.Epi
         variables.append(c.variables if c.variables is not None else np.zeros(0, np.float32))
         if on_chunk:
             on_chunk()
-        if c.terminated:
+        if c.terminated or c.events.get("truncated"):  # a Gymnasium env's time limit stops it too
             break
     return dataset.Episode(
         start_frame=start, frames=np.stack(frames), text=text, action=np.array(action),
@@ -64,8 +64,10 @@ def play_episode(game, seed: int, max_chunks: int, on_chunk=None) -> dataset.Epi
                **({"player": game.player} if isinstance(getattr(game, "player", None), str) else {})})
 
 
-def _init_worker(game_name, game_kwargs):
+def _init_worker(game_name, game_kwargs, card=None):
     global _worker_game
+    if card is not None:  # a spawned worker knows only the built-in cards
+        register_card(GameCard.from_dict(card))
     _worker_game = make_game(game_name, **game_kwargs)
     # ViZDoom runs each engine as a child process that outlives a worker killed without
     # closing it, and keeps the parent's stdout open (a `tv2tv record | tail` never ends).
@@ -127,7 +129,9 @@ def record(game_name: str, episodes: int, max_chunks: int, out, seed: int = 0, w
         else:
             game.close()
             ctx = mp.get_context("spawn")  # engines do not survive fork well
-            with ctx.Pool(min(workers, episodes), _init_worker, (game_name, kw)) as pool:
+            card = get_card(game_name)
+            init = (game_name, kw, card.to_dict() if card.env_id else None)
+            with ctx.Pool(min(workers, episodes), _init_worker, init) as pool:
                 for n in pool.imap_unordered(_record_one, jobs):
                     chunks += n
                     bar.total -= max_chunks - n
@@ -142,6 +146,22 @@ def record(game_name: str, episodes: int, max_chunks: int, out, seed: int = 0, w
     return {"game": game_name, "episodes": episodes, "chunks": chunks, "frames": frames,
             "seconds": round(seconds, 2), "frames_per_second": round(frames / seconds, 1),
             "workers": workers, "out": str(Path(out)), "first_episode": first, "heldout": sorted(first + i for i in held)}
+
+
+def env_card(env_id: str, env_kwargs: dict | None = None, card_file=None, height: int | None = None,
+             width: int | None = None, frames_per_chunk: int | None = None) -> GameCard:
+    """The game card of a Gymnasium env (its own action names, or the user's card file), registered
+    so that `record(card.name, ...)` records the env (games/gym_card.py, games/gym_source.py)."""
+    from .games.gym_card import card_for_env
+    from .games.gym_source import make_env
+
+    env = make_env(env_id, env_kwargs)
+    try:
+        card = card_for_env(env_id, env, env_kwargs, card_file, height=height or 64, width=width or 64,
+                            frames_per_chunk=frames_per_chunk or 4)
+    finally:
+        env.close()
+    return register_card(card)
 
 
 def cpu_count() -> int:

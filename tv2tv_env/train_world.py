@@ -28,6 +28,7 @@ from .conditioning import PLAN_SEPARATOR, condition_batch
 from .contexts import CONTEXT_FILE, make_contexts, save_contexts
 from .dataset import read_meta
 from .errors import UserError
+from .games import CARD_FILE
 from .strip import frame_strip
 from .training_data import LatentWindows
 
@@ -126,6 +127,11 @@ def run_training(data, out, config="small", max_steps=1000, max_minutes=None, re
         for src, name in [(vae, "vae"), (tokenizer, "tokenizer")]:
             if not (run / name).exists():
                 shutil.copytree(src, run / name)
+        card = read_meta(data).get("card")
+        if card is not None:  # a recorded Gymnasium env: the world carries its words (games/gym_card.py)
+            tmp = run / (CARD_FILE + ".tmp")
+            tmp.write_text(json.dumps(card, indent=1))
+            os.replace(tmp, run / CARD_FILE)
         if not (run / CONTEXT_FILE).exists():  # real starts for the env: the run is a playable checkpoint
             save_contexts(make_contexts(data, vae), run / CONTEXT_FILE)
     sep = tok.encode(PLAN_SEPARATOR, add_special_tokens=False)

@@ -29,7 +29,7 @@ from model.vae import decode
 from .commands import EVENT_TAIL, MAX_COMMAND_LENGTH, check_command, normalize_command
 from .contexts import CONTEXT_FILE, load_contexts
 from .errors import UserError
-from .games import CARDS, DEFAULT_GAME
+from .games import CARD_FILE, CARDS, DEFAULT_GAME, register_card_file
 from .paraphrase import NearestWording
 
 CHECKPOINTS = Path(__file__).resolve().parents[1] / "checkpoints"
@@ -45,9 +45,13 @@ class CheckpointPaths:
     contexts: Path
 
 
-def resolve_checkpoint(checkpoint=None, game: str = "doom") -> CheckpointPaths:
-    """Find the parts of a checkpoint directory (either layout), or say what is missing."""
+def resolve_checkpoint(checkpoint=None, game: str | None = "doom") -> CheckpointPaths:
+    """Find the parts of a checkpoint directory (either layout), or say what is missing. A world of
+    a recorded Gymnasium env carries its game card (`card.json`): it is registered here."""
     if checkpoint is None:
+        if game is None:
+            raise UserError("TV2TV/World-v0 plays a world you trained: pass checkpoint=RUN_DIR (a `tv2tv train` run "
+                            "or an exported checkpoint)")
         root = DEFAULT_CHECKPOINT.get(game)
         if root is None or not root.is_dir():
             raise UserError(f"no default {game} model ships with this version; train one (`tv2tv train`) and "
@@ -64,6 +68,8 @@ def resolve_checkpoint(checkpoint=None, game: str = "doom") -> CheckpointPaths:
         raise UserError(f"{root} holds no model: expected model/config.json (shipped layout) or "
                         f"ckpt/model/config.json (a `tv2tv train` run)")
     paths = CheckpointPaths(root, model, root / "vae", root / "tokenizer", root / CONTEXT_FILE)
+    if (root / CARD_FILE).is_file():
+        register_card_file(root / CARD_FILE)
     for name, p, what in [("vae", paths.vae / "config.json", "the frame VAE"),
                           ("tokenizer", paths.tokenizer / "tokenizer.json", "the tokenizer")]:
         if not p.is_file():
@@ -124,7 +130,7 @@ UNKNOWN_WORDS = ("nearest", "meaning")
 
 
 class WorldModel:
-    def __init__(self, checkpoint=None, game: str = "doom", device: str = "auto", guidance: float | None = None,
+    def __init__(self, checkpoint=None, game: str | None = "doom", device: str = "auto", guidance: float | None = None,
                  sampling_steps: int | None = None, context_chunks: int | None = None, precision_mode: str = "auto",
                  temperature: float = 1.0, unknown_words: str = "nearest", imagined_events: bool = False,
                  contexts=None):
@@ -138,9 +144,11 @@ class WorldModel:
         self.unknown_words = unknown_words
         self.paths = resolve_checkpoint(checkpoint, game)
         cfg = json.loads((self.paths.model / "config.json").read_text())
+        game = game or cfg.get("game") or DEFAULT_GAME  # game=None: whichever game the checkpoint was trained on
         if cfg.get("game", game) != game:
+            env_id = f"TV2TV/{cfg['game'].capitalize()}-v0" if cfg["game"] in CARDS else "TV2TV/World-v0"
             raise UserError(f"checkpoint {self.paths.root} was trained on {cfg['game']}, not {game}; use "
-                            f"TV2TV/{cfg['game'].capitalize()}-v0 or another checkpoint")
+                            f"{env_id} or another checkpoint")
         self.game = game
         self.device = precision.resolve_device(device)
         self.dtype = precision.autocast_dtype(self.device, precision_mode)

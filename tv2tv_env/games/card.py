@@ -14,10 +14,11 @@ every registered card).
 from __future__ import annotations
 
 import importlib
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from typing import Mapping
 
 JUDGE_LABELS = ("buttons", "action")
+CARD_FILE = "card.json"  # a trained world of a recorded Gymnasium env carries its card here
 
 
 @dataclass(frozen=True)
@@ -114,6 +115,33 @@ class GameCard:
     """Directory under `checkpoints/` of the shipped model (world.py's default checkpoint);
     "" when none ships. Whether the directory exists is checked when a model is loaded."""
 
+    env_id: str = ""
+    """For a game recorded from a Gymnasium env (games/gym_source.py): its registered id, made
+    with `render_mode="rgb_array"`; "" for a game with its own adapter."""
+
+    env_kwargs: Mapping[str, object] = field(default_factory=dict)
+    """Keyword arguments of that `gymnasium.make` (JSON values)."""
+
+    def to_dict(self) -> dict:
+        """The card as JSON values: what a dataset's `dataset.json` carries for a game that is
+        not registered here (an env recorded with `tv2tv record --env`)."""
+        return {f.name: _jsonable(getattr(self, f.name)) for f in fields(self)}
+
+    @classmethod
+    def from_dict(cls, d: dict) -> "GameCard":
+        known = {f.name for f in fields(cls)}
+        unknown = sorted(set(d) - known)
+        if unknown:
+            raise ValueError(f"unknown game card field(s) {', '.join(unknown)}; known: {', '.join(sorted(known))}")
+        kw = dict(d)
+        for name in ("action_names", "button_names", "probe", "default_commands", "off_topic", "engine_options"):
+            if name in kw:
+                kw[name] = tuple(kw[name])
+        for name in ("switches", "opposites"):
+            if name in kw:
+                kw[name] = tuple(tuple(pair) for pair in kw[name])
+        return cls(**kw)
+
     def engine_class(self):
         """The engine adapter's class, imported now (this is what imports vizdoom or crafter,
         though the adapters themselves import their engine only when built)."""
@@ -123,6 +151,14 @@ class GameCard:
     def parts(self) -> list[str]:
         """Every action part ("forward", "shoot"), in the order of first use in `action_names`."""
         return list(dict.fromkeys(p for a in self.action_names for p in a.split("+")))
+
+
+def _jsonable(value):
+    if isinstance(value, (tuple, list)):
+        return [_jsonable(v) for v in value]
+    if isinstance(value, Mapping):
+        return {k: _jsonable(v) for k, v in value.items()}
+    return value
 
 
 def check_card(card: GameCard) -> list[str]:
