@@ -129,7 +129,6 @@ def record(game_name: str, episodes: int, max_chunks: int, out, seed: int = 0, w
         else:
             game.close()
             ctx = mp.get_context("spawn")  # engines do not survive fork well
-            card = get_card(game_name)
             init = (game_name, kw, card.to_dict() if card.env_id else None)
             with ctx.Pool(min(workers, episodes), _init_worker, init) as pool:
                 for n in pool.imap_unordered(_record_one, jobs):

@@ -15,6 +15,7 @@ import numpy as np
 from ..errors import UserError
 from .base import Chunk, GameSource, Player, join_clauses, pick
 from .card import GameCard
+from .gym_card import action_space_size
 
 HOLD_CHUNKS = (1, 8)  # the random player holds an action for 1..8 chunks
 
@@ -24,13 +25,16 @@ def make_env(env_id: str, env_kwargs: dict | None = None):
     whose packages are installed (ALE's ids appear only once ale_py registers them)."""
     import gymnasium as gym
 
-    for module in ("ale_py", "minigrid"):
-        try:
-            pkg = __import__(module)
-        except ImportError:
-            continue
-        if module == "ale_py":
-            gym.register_envs(pkg)
+    try:
+        import ale_py
+
+        gym.register_envs(ale_py)
+    except ImportError:
+        pass
+    try:
+        import minigrid  # noqa: F401  (registers its envs on import)
+    except ImportError:
+        pass
     try:
         return gym.make(env_id, render_mode="rgb_array", **(env_kwargs or {}))
     except gym.error.Error as e:
@@ -123,15 +127,14 @@ class RandomHoldPlayer(Player):
 
 def _action_table(space) -> list:
     """Action id -> the env's action: Discrete ids as they are, MultiDiscrete/MultiBinary
-    combinations in C order (the card's action order)."""
-    kind = type(space).__name__
+    combinations in C order (the card's action order). `action_space_size` counts them and
+    refuses any other space."""
+    n, kind = action_space_size(space), type(space).__name__
     if kind == "Discrete":
-        return [int(space.start) + i for i in range(int(space.n))]
+        return [int(space.start) + i for i in range(n)]
     if kind == "MultiDiscrete":
         nvec = np.asarray(space.nvec).ravel()
-        return [np.array(np.unravel_index(i, nvec), dtype=space.dtype).reshape(space.shape) for i in range(int(np.prod(nvec)))]
-    if kind == "MultiBinary":
-        k = int(np.prod(space.n))
-        return [np.array([(i >> (k - 1 - b)) & 1 for b in range(k)], dtype=space.dtype).reshape(space.shape)
-                for i in range(2 ** k)]
-    raise UserError(f"action space {space} is not Discrete, MultiDiscrete or MultiBinary")
+        return [np.array(np.unravel_index(i, nvec), dtype=space.dtype).reshape(space.shape) for i in range(n)]
+    k = int(np.prod(space.n))  # MultiBinary
+    return [np.array([(i >> (k - 1 - b)) & 1 for b in range(k)], dtype=space.dtype).reshape(space.shape)
+            for i in range(n)]
