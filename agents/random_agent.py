@@ -51,4 +51,4 @@ class RandomTextAgent(TextAgent):
 if __name__ == "__main__":
     from .runner import main
 
-    main("random")
+    main("random", lambda a: RandomTextAgent(a.game, a.seed))

@@ -39,4 +39,8 @@ class ReplayAgent(TextAgent):
 if __name__ == "__main__":
     from .runner import main
 
-    main("replay")
+    def add_arguments(p):
+        p.add_argument("--data", required=True, help="a recorded dataset (tv2tv record)")
+        p.add_argument("--episode", type=int, default=0)
+
+    main("replay", lambda a: ReplayAgent.from_dataset(a.data, a.episode), add_arguments)

@@ -53,7 +53,9 @@ def run_agent(env: gym.Env, agent: TextAgent, steps: int, seed: int = 0, video=N
             "video": str(video) if video else None}
 
 
-def main(kind: str, argv=None):
+def main(kind: str, make_agent, add_arguments=None, argv=None):
+    """The command line of `python -m agents.KIND`: the agent module passes how to make its
+    agent from the parsed arguments (and the arguments it adds), so this module knows no agent."""
     p = argparse.ArgumentParser(prog=f"python -m agents.{kind}", description=f"Run the {kind} agent in a TV2TV env.")
     p.add_argument("--game", default=DEFAULT_GAME, choices=list(CARDS))
     p.add_argument("--checkpoint", default=None, help="checkpoint or run directory (default: the shipped model)")
@@ -61,29 +63,11 @@ def main(kind: str, argv=None):
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--device", default="auto")
     p.add_argument("--video", default=None, help="write the captioned frames to this mp4")
-    if kind == "scripted":
-        p.add_argument("--commands", required=True, help="command script (format: agents/scripted.py)")
-        p.add_argument("--loop", action="store_true", help="start the script over when it ends")
-    if kind == "replay":
-        p.add_argument("--data", required=True, help="a recorded dataset (tv2tv record)")
-        p.add_argument("--episode", type=int, default=0)
+    if add_arguments:
+        add_arguments(p)
     a = p.parse_args(argv)
     import tv2tv_env  # noqa: F401  (registers the envs)
 
     env = gym.make(f"TV2TV/{a.game.capitalize()}-v0", checkpoint=a.checkpoint, device=a.device,
                    render_mode="rgb_array")
-    if kind == "random":
-        from .random_agent import RandomTextAgent
-
-        agent = RandomTextAgent(a.game, a.seed)
-    elif kind == "scripted":
-        from .scripted import ScriptedAgent
-
-        agent = ScriptedAgent.from_file(a.commands, a.loop)
-    elif kind == "replay":
-        from .replay import ReplayAgent
-
-        agent = ReplayAgent.from_dataset(a.data, a.episode)
-    else:
-        raise ValueError(kind)
-    print(json.dumps(run_agent(env, agent, a.steps, a.seed, a.video)))
+    print(json.dumps(run_agent(env, make_agent(a), a.steps, a.seed, a.video)))

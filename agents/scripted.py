@@ -90,4 +90,8 @@ class ScriptedAgent(TextAgent):
 if __name__ == "__main__":
     from .runner import main
 
-    main("scripted")
+    def add_arguments(p):
+        p.add_argument("--commands", required=True, help="command script (format: agents/scripted.py)")
+        p.add_argument("--loop", action="store_true", help="start the script over when it ends")
+
+    main("scripted", lambda a: ScriptedAgent.from_file(a.commands, a.loop), add_arguments)

@@ -37,6 +37,20 @@ from .flow import patchify, scatter_commands, scatter_video, unpatchify
 from .sequence import CLEAN, NOISY, PAD, TEXT, attention_mask, build_layout
 
 
+def guided_euler(velocity, x: torch.Tensor, scheduler, steps: int, guidance: float) -> torch.Tensor:
+    """Flow-matching Euler steps from noise `x` (sigma 1) to a chunk (sigma 0), with classifier-
+    free guidance. `velocity(xin, t)` predicts noise - x0; when guidance is not 1 it gets `x`
+    twice, stacked (the conditional rows first, then the unconditional ones), as one batch."""
+    guided, B = guidance != 1.0, len(x)
+    scheduler.set_timesteps(steps)
+    for t in scheduler.timesteps:
+        v = velocity(torch.cat([x, x]) if guided else x, t)
+        if guided:
+            v = v[B:] + guidance * (v[:B] - v[B:])
+        x = scheduler.step(v, t, x).prev_sample
+    return x
+
+
 @dataclass
 class ChunkResult:
     latents: torch.Tensor  # (B, F, C, h, w) the new chunk, normalised VAE latents
@@ -290,15 +304,12 @@ class StreamingSampler:
         chunk = torch.full((R, n), self.n_chunks, dtype=torch.long, device=dev)
         spatial = torch.arange(n, device=dev)[None].expand(R, n).contiguous()
         ids = torch.full((R, n), self.special["pad"], dtype=torch.long, device=dev)
-        self.scheduler.set_timesteps(self.steps)
-        for t in self.scheduler.timesteps:
-            sigma = (t / 1000.0).to(dev)
-            xin = torch.cat([x, x]) if guided else x
-            out = self._run(ids, kind, order, chunk, spatial, xin, sigma.expand(R, n).float(), ext_cond=states, append=False)
-            v = out.velocity
-            if guided:
-                v = v[B:] + self.guidance * (v[:B] - v[B:])
-            x = self.scheduler.step(v, t, x).prev_sample
+
+        def velocity(xin, t):
+            sigma = (t / 1000.0).to(dev).expand(R, n).float()
+            return self._run(ids, kind, order, chunk, spatial, xin, sigma, ext_cond=states, append=False).velocity
+
+        x = guided_euler(velocity, x, self.scheduler, self.steps, self.guidance)
         if guided:
             self._select_rows(torch.arange(B, device=dev))
             states = [s[:B] for s in states]
@@ -343,7 +354,7 @@ def sample_without_cache(sampler: StreamingSampler, texts: list, generators: lis
     The reference that the cache is tested against, and the "no cache" side of `tv2tv speed`.
     Leaves the sampler untouched. Returns latents (B, F, C, h, w)."""
     model, special, cfg, dev = sampler.model, sampler.special, sampler.model.config, sampler.device
-    B, n, P = len(texts), cfg.tokens_per_chunk, cfg.patch_dim
+    n, P = cfg.tokens_per_chunk, cfg.patch_dim
     hist_texts = [[t for t, *_ in h] + [list(texts[b])] for b, h in enumerate(sampler.history)]
     new_cmds = sampler._complete_commands([list(t) for t in texts], commands)
     hist_cmds = [[c for *_, c in h] + [new_cmds[b]] for b, h in enumerate(sampler.history)]
@@ -361,15 +372,13 @@ def sample_without_cache(sampler: StreamingSampler, texts: list, generators: lis
         past = torch.cat([past, past])
     noisy = lay.kind == NOISY
     x = torch.stack([torch.randn(n, P, generator=g) for g in generators]).to(dev)
-    scheduler = FlowMatchEulerDiscreteScheduler(num_train_timesteps=1000, shift=1.0)
-    scheduler.set_timesteps(sampler.steps)
-    for t in scheduler.timesteps:
-        xin = torch.cat([x, x]) if guided else x
+
+    def velocity(xin, t):
         video = scatter_video(lay, torch.cat([past, xin[:, None]], 1))
         out = model(lay.ids, lay.kind, lay.order, lay.spatial, video, noisy.float() * (t / 1000.0).to(dev), mask,
                     cond=lay.cond, command=command)
-        v = out.velocity[noisy].view(R, n, P)
-        if guided:
-            v = v[B:] + sampler.guidance * (v[:B] - v[B:])
-        x = scheduler.step(v, t, x).prev_sample
+        return out.velocity[noisy].view(R, n, P)
+
+    scheduler = FlowMatchEulerDiscreteScheduler(num_train_timesteps=1000, shift=1.0)
+    x = guided_euler(velocity, x, scheduler, sampler.steps, sampler.guidance)
     return unpatchify(x[:, None], cfg.frames_per_chunk, cfg.latent_channels, cfg.latent_size, cfg.patch)[:, 0]

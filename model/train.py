@@ -24,7 +24,7 @@ import math
 import os
 import signal
 import time
-from dataclasses import asdict, dataclass
+from dataclasses import asdict
 from pathlib import Path
 from typing import Callable
 
@@ -34,29 +34,9 @@ from tqdm import tqdm
 
 from . import precision
 from .atomic import atomic_dir
-from .config import TRAINING_ONLY_FIELDS
+from .config import TRAINING_ONLY_FIELDS, TrainArgs  # noqa: F401  (TrainArgs importable from here too)
 from .flow import draw_randomness, training_loss
 from .mot import TV2TVModel
-
-
-@dataclass
-class TrainArgs:
-    max_steps: int = 1000
-    max_minutes: float | None = None  # wall-clock budget; the LR schedule follows whichever ends first
-    batch_size: int = 16  # global batch (all processes, all accumulation steps)
-    grad_accum: int = 1
-    lr: float = 1e-3
-    min_lr_ratio: float = 0.1
-    warmup_steps: int = 100
-    weight_decay: float = 0.05
-    clip: float = 1.0
-    ema_decay: float = 0.999
-    log_every: int = 10
-    eval_every: int = 200
-    save_every_minutes: float = 5.0
-    seed: int = 0
-    device: str = "auto"
-    precision: str = "auto"
 
 
 def lr_at(progress: float, step: int, a: TrainArgs) -> float:

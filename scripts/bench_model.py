@@ -17,10 +17,9 @@ import torch
 
 from model import precision
 from model.config import get_config
-from model.flow import patchify, scatter_video, training_loss
+from model.flow import training_loss
 from model.mot import TV2TVModel
-from model.sampler import StreamingSampler
-from model.sequence import NOISY, attention_mask, build_layout
+from model.sampler import StreamingSampler, sample_without_cache
 
 SPECIAL = {"pad": 0, "bos": 1, "bof": 2, "eof": 3}
 TEXT_LEN = 4  # tokens of a typical chunk description (recorded Doom text: mean 3.5, p99 11)
@@ -76,27 +75,10 @@ def bench_sampler(cfg, dev, dtype, sampling_steps, guidance, context, repeats=5)
         cached = (time.perf_counter() - t0) / repeats
 
         # Without a cache: every Euler step runs the whole stream (context + text + noisy
-        # chunk) for both guidance branches, as one batch.
-        n = cfg.tokens_per_chunk
-        full_texts = [texts[0] + [cmd], texts[0] + [[]]] if guidance != 1.0 else [texts[0] + [cmd]]
-        R = len(full_texts)
-        lay = build_layout(full_texts, n, SPECIAL, [[False] * context + [True]] * R)
-        lay = lay.to(dev)
-        mask = attention_mask(lay.kind, lay.order, lay.chunk)
-        x0 = patchify(torch.cat([lat, lat[:, :1]], 1), cfg.patch).repeat(R, 1, 1, 1).to(dev)
-        noisy = lay.kind == NOISY
+        # chunk) for both guidance branches, as one batch (the reference the cache is tested against).
         t0 = time.perf_counter()
         for _ in range(repeats):
-            s.scheduler.set_timesteps(sampling_steps)
-            x = torch.randn(1, n, cfg.patch_dim, generator=gen).to(dev)
-            for t in s.scheduler.timesteps:
-                vals = x0.clone()
-                vals[:, -1] = x.expand(R, -1, -1)
-                video = scatter_video(lay, vals)
-                out = model(lay.ids, lay.kind, lay.order, lay.spatial, video, noisy.float() * (t / 1000.0), mask, cond=lay.cond)
-                v = out.velocity[noisy].view(R, n, -1)
-                v = v[1:] + guidance * (v[:1] - v[1:]) if R == 2 else v
-                x = s.scheduler.step(v, t, x).prev_sample
+            sample_without_cache(s, [cmd], [gen])
         uncached = (time.perf_counter() - t0) / repeats
     return {"sampling_steps": sampling_steps, "guidance": guidance, "context_chunks": context,
             "chunk_ms_kv_cache": 1000 * cached, "chunk_ms_no_cache": 1000 * uncached,

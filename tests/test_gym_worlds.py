@@ -81,6 +81,29 @@ def test_the_trained_world_plays_through_gymnasium(world):
     env.close()
 
 
+def test_the_real_env_of_a_trained_world_replays_its_recording(world):
+    """TV2TV/RealWorld-v0: the env's real engine behind the same spaces, its card from the
+    checkpoint; a recorded episode's text replayed from its seed gives back its frames."""
+    env_id, name, data, run = world
+    real = gym.make("TV2TV/RealWorld-v0", checkpoint=str(run))
+    assert real.unwrapped.game == name
+    check_env(real.unwrapped, skip_render_check=True)
+    _, ep = next(iter_episodes(data))
+    obs, _ = real.reset(seed=int(ep.attrs["seed"]))
+    np.testing.assert_array_equal(obs, ep.start_frame)
+    for t, text in enumerate(ep.text[:10]):
+        obs, reward, terminated, truncated, info = real.step(text)
+        assert info["action"] == real.unwrapped.parser.names[ep.action[t]]
+        np.testing.assert_array_equal(info["frames"], ep.frames[t])
+        assert reward == pytest.approx(ep.reward[t])
+    real.close()
+    by_id = gym.make("TV2TV/RealWorld-v0", env_id=env_id)  # or straight from the env id, as recording reads it
+    assert by_id.unwrapped.game == name
+    by_id.close()
+    with pytest.raises(UserError, match="checkpoint=DIR .* or env_id=ID"):
+        gym.make("TV2TV/RealWorld-v0")
+
+
 def test_an_env_without_action_names_needs_a_card_file(tmp_path):
     env = make_env("CartPole-v1")
     try:

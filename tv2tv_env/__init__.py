@@ -5,6 +5,7 @@ Importing the package registers the Gymnasium environments (one place, here):
     TV2TV/Doom-v0     the shipped default Doom model (checkpoints/doom-small)
     TV2TV/Crafter-v0  a Crafter model (pass checkpoint=RUN_DIR; none ships yet)
     TV2TV/RealDoom-v0, TV2TV/RealCrafter-v0  the real engines behind the same spaces
+    TV2TV/RealWorld-v0  the real engine of a Gymnasium env (checkpoint=DIR or env_id=ID)
     TV2TV/World-v0    any world you trained (checkpoint=RUN_DIR), e.g. of a Gymnasium env
                       recorded with `tv2tv record --env ID`
 
@@ -30,6 +31,9 @@ for _game in CARDS:  # one pair of ids per game card (tv2tv_env/games/__init__.p
 # any world you trained, its game read from the checkpoint (a recorded Gymnasium env's card with it)
 register(id="TV2TV/World-v0", entry_point="tv2tv_env.env:TV2TVEnv",
          vector_entry_point="tv2tv_env.vector_env:TV2TVVectorEnv", max_episode_steps=MAX_EPISODE_STEPS,
+         kwargs={"game": None})
+# and its real engine: RealWorld-v0(checkpoint=DIR) or (env_id=ID), the game from the card
+register(id="TV2TV/RealWorld-v0", entry_point="tv2tv_env.real_env:RealGameEnv", max_episode_steps=MAX_EPISODE_STEPS,
          kwargs={"game": None})
 
 

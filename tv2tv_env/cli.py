@@ -372,20 +372,23 @@ def build_parser() -> argparse.ArgumentParser:
     tr.add_argument("--data", required=True, help="dataset directory (with its latent cache)")
     tr.add_argument("--out", required=True, help="run directory")
     tr.add_argument("--config", default="small", help="tiny, small, base, or a JSON file (default small)")
-    tr.add_argument("--max-steps", type=int, default=1000)
-    tr.add_argument("--max-minutes", type=float, default=None, help="wall-clock budget (the LR schedule follows it)")
+    from model.config import TrainArgs as T  # the defaults, declared once
+
+    tr.add_argument("--max-steps", type=int, default=T.max_steps, help=f"(default {T.max_steps})")
+    tr.add_argument("--max-minutes", type=float, default=T.max_minutes,
+                    help="wall-clock budget (the LR schedule follows it)")
     tr.add_argument("--resume", action="store_true", help="continue the run in --out from its checkpoint")
     tr.add_argument("--init-from", default=None, metavar="DIR",
                     help="when --out has no checkpoint: continue from weights exported by scripts/export_weights.py "
                     "(their step from DIR/train_progress.json, a fresh optimizer); for runs spanning machines")
-    tr.add_argument("--batch-size", type=int, default=16, help="global batch in windows (default 16)")
-    tr.add_argument("--grad-accum", type=int, default=1)
-    tr.add_argument("--lr", type=float, default=1e-3)
+    tr.add_argument("--batch-size", type=int, default=T.batch_size, help=f"global batch in windows (default {T.batch_size})")
+    tr.add_argument("--grad-accum", type=int, default=T.grad_accum)
+    tr.add_argument("--lr", type=float, default=T.lr, help=f"peak learning rate (default {T.lr:g})")
     tr.add_argument("--vae", default=None, help="VAE directory (default: the shipped checkpoints/doom-small/vae)")
     tr.add_argument("--tokenizer", default=None, help="tokenizer directory (default: the shipped one)")
-    tr.add_argument("--device", default="auto", help="auto (CUDA if present), cpu or cuda")
-    tr.add_argument("--eval-every", type=int, default=200)
-    tr.add_argument("--seed", type=int, default=0)
+    tr.add_argument("--device", default=T.device, help="auto (CUDA if present), cpu or cuda")
+    tr.add_argument("--eval-every", type=int, default=T.eval_every)
+    tr.add_argument("--seed", type=int, default=T.seed)
     tr.add_argument("--no-samples", action="store_true", help="do not draw sample rollouts")
     tr.add_argument("--conditioning", default="text", choices=["text", "prompt", "plan", "action_id"],
                     help="text: TV2TV (default); prompt (T2V), plan (Think2V), action_id: the benchmark's baselines")
@@ -508,6 +511,13 @@ def build_parser() -> argparse.ArgumentParser:
     d.add_argument("--headless", action="store_true", help="never open a window")
     d.add_argument("--quiet", action="store_true", help="(kept for scripts; the demo prints only a summary)")
     d.set_defaults(func=cmd_demo)
+    from . import build_world  # light: each stage runs in its own process
+
+    bw = sub.add_parser("build-world", help="one command from a game (card, Gymnasium env id or recording) to a "
+                        "trained, judged and benchmarked world", description=build_world.__doc__,
+                        formatter_class=argparse.RawDescriptionHelpFormatter)
+    build_world.add_arguments(bw)
+    bw.set_defaults(func=cmd_build_world)
     from agents import rl_transfer  # light: its heavy imports happen when it runs
 
     rl = sub.add_parser("rl-transfer", help="sim-to-real RL: PPO trained in the world model vs on the real engine, "
@@ -516,6 +526,13 @@ def build_parser() -> argparse.ArgumentParser:
     rl_transfer.add_arguments(rl)
     rl.set_defaults(func=cmd_rl_transfer)
     return p
+
+
+def cmd_build_world(a):
+    from .build_world import run
+
+    run(a)
+    return 0
 
 
 def cmd_rl_transfer(a):
@@ -530,6 +547,7 @@ def cmd_rl_transfer(a):
 def main(argv=None) -> int:
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s: %(message)s")
     args = build_parser().parse_args(argv)
+    args.argv = list(sys.argv[1:] if argv is None else argv)  # the command as typed (build-world's model card)
     try:
         return args.func(args)
     except UserError as e:

@@ -61,9 +61,15 @@ class RealGameEnv(gym.Env):
 
     metadata = {"render_modes": ["rgb_array"], "render_fps": 16}
 
-    def __init__(self, game: str = "doom", render_mode: str | None = None, **engine_kwargs):
+    def __init__(self, game: str | None = "doom", render_mode: str | None = None, checkpoint=None,
+                 env_id: str | None = None, env_kwargs: dict | None = None, card=None, **engine_kwargs):
+        """game: a game card's name. game=None (`TV2TV/RealWorld-v0`): the game of `checkpoint`
+        (a world trained on a recorded Gymnasium env carries its card), or of Gymnasium `env_id`
+        (its card from `card`, a JSON card file, or the env's own action names, as recording does)."""
         if render_mode is not None and render_mode not in self.metadata["render_modes"]:
             raise ValueError(f"render_mode {render_mode!r} is not one of {self.metadata['render_modes']}")
+        if game is None:
+            game = real_game(checkpoint, env_id, env_kwargs, card)
         self.game, self.render_mode = game, render_mode
         self.source = make_game(game, **engine_kwargs)
         self.parser = CommandParser(game)
@@ -103,3 +109,27 @@ class RealGameEnv(gym.Env):
 
     def close(self):
         self.source.close()
+
+
+def real_game(checkpoint=None, env_id=None, env_kwargs=None, card=None) -> str:
+    """The game card name behind a checkpoint or a Gymnasium env id (registering its card)."""
+    import json
+    from pathlib import Path
+
+    from .errors import UserError
+    from .games import CARD_FILE, register_card_file
+
+    if (checkpoint is None) == (env_id is None):
+        raise UserError("TV2TV/RealWorld-v0 needs checkpoint=DIR (a world trained on a Gymnasium env) or "
+                        "env_id=ID (any Gymnasium env, as `tv2tv record --env ID` records it)")
+    if env_id is not None:
+        from .record import env_card
+
+        return env_card(env_id, env_kwargs, card).name
+    root = Path(checkpoint)
+    if (root / CARD_FILE).is_file():
+        return register_card_file(root / CARD_FILE).name
+    for cfg in [root / "model" / "config.json", root / "ckpt" / "model" / "config.json"]:
+        if cfg.is_file():
+            return json.loads(cfg.read_text())["game"]
+    raise UserError(f"{root} is no checkpoint: it has neither {CARD_FILE} nor model/config.json")

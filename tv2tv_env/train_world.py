@@ -80,9 +80,12 @@ def make_sampler_strip(run: Path, vae_dir, held: LatentWindows, special: dict, c
     return sample
 
 
-def run_training(data, out, config="small", max_steps=1000, max_minutes=None, resume=False, batch_size=16,
-                 lr=1e-3, grad_accum=1, vae=DEFAULT_VAE, tokenizer=DEFAULT_TOKENIZER, device="auto",
-                 eval_every=200, seed=0, samples=True, progress=True, overrides: dict | None = None,
+_T = TrainArgs  # the defaults, declared once (model/config.py)
+
+
+def run_training(data, out, config="small", max_steps=_T.max_steps, max_minutes=_T.max_minutes, resume=False,
+                 batch_size=_T.batch_size, lr=_T.lr, grad_accum=_T.grad_accum, vae=DEFAULT_VAE,
+                 tokenizer=DEFAULT_TOKENIZER, device=_T.device, eval_every=_T.eval_every, seed=_T.seed, samples=True, progress=True, overrides: dict | None = None,
                  conditioning: str = "text", init_from=None, balance_actions: float = 0.0,
                  language_prior: bool = True) -> dict:
     """Train a world model; `conditioning` other than "text" trains a benchmark baseline

@@ -1,0 +1,36 @@
+"""Export a run's EMA weights for shipping: fp16 safetensors in the Hugging Face layout.
+
+fp16 halves the size and loads on every device (`TV2TVModel.from_pretrained(OUT)` returns fp16
+weights; call `.float()` on a CPU). Beside them goes `train_progress.json` (step, elapsed time,
+the run's target steps and conditioning): what `tv2tv train --init-from OUT` needs to continue
+an unfinished run on another machine, where only these weights were kept (no optimizer state).
+"""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import torch
+
+from .mot import TV2TVModel
+from .train import find_checkpoint
+
+
+def export_weights(run, out) -> dict:
+    """RUN (a `tv2tv train` run, or a model directory) -> OUT/model.safetensors + config.json."""
+    run, out = Path(run), Path(out)
+    ckpt = find_checkpoint(run)
+    model = TV2TVModel.from_pretrained(ckpt / "model" if ckpt else run).half()
+    model.save_pretrained(out)
+    info = {"out": str(out), "params": sum(p.numel() for p in model.parameters()),
+            "mib": round((out / "model.safetensors").stat().st_size / 2**20, 2)}
+    if ckpt:
+        state = torch.load(ckpt / "train_state.pt", map_location="cpu", weights_only=False)
+        progress = {"step": state["step"], "elapsed_s": round(state["elapsed"], 1),
+                    "max_steps": state["args"]["max_steps"], "max_minutes": state["args"]["max_minutes"],
+                    "conditioning": state["config"]["conditioning"]}
+        progress["finished"] = progress["step"] >= progress["max_steps"] or (
+            progress["max_minutes"] is not None and state["elapsed"] >= 60 * progress["max_minutes"])
+        (out / "train_progress.json").write_text(json.dumps(progress, indent=1) + "\n")
+        info.update(step=progress["step"], max_steps=progress["max_steps"])
+    return info

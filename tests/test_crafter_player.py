@@ -1,0 +1,48 @@
+"""Crafter's chunks do one thing (a move walks one cell), and the scripted player's labels say
+what the frames show: while the engine keeps the player asleep, the action is sleep."""
+import numpy as np
+
+from tv2tv_env.games.crafter import ACTION_ID, ACTION_NAMES, CrafterGame
+
+
+def test_a_move_walks_one_cell_and_do_goes_on_for_the_chunk():
+    game = CrafterGame()
+    game.reset(3)
+    moved = []
+    for name in ["move_left", "move_up", "move_right", "move_down"] * 3:
+        before = np.array(game.info["player_pos"])
+        game.step_chunk(ACTION_ID[name])
+        moved.append(int(np.abs(np.array(game.info["player_pos"]) - before).sum()))
+    assert max(moved) == 1 and sum(moved) >= 6  # one cell, not four; most moves go somewhere
+    assert game.env._step == 12 * game.frames_per_chunk  # four engine steps a chunk, the rest noops
+
+
+def test_the_player_labels_sleep_while_asleep():
+    game = CrafterGame()
+    game.reset(0)
+    player = game.make_player(np.random.default_rng(0))
+    for _ in range(15):  # a little tired, so that sleep takes
+        game.step_chunk(ACTION_ID["noop"])
+    game.step_chunk(ACTION_ID["sleep"])
+    assert game.sleeping
+    assert [ACTION_NAMES[player.act(game)] for _ in range(3)] == ["sleep"] * 3  # the engine ignores any other
+
+
+def test_the_player_never_walks_into_lava():
+    game = CrafterGame()
+    asleep, lengths = 0, []
+    for seed in range(3):
+        game.reset(seed)
+        player = game.make_player(np.random.default_rng(seed))
+        for t in range(120):
+            was_asleep = game.sleeping
+            action = player.act(game)
+            if was_asleep:
+                asleep += 1
+                assert ACTION_NAMES[action] == "sleep"
+            chunk = game.step_chunk(action)
+            if chunk.terminated:
+                assert game.env._world[game.info["player_pos"]][0] != "lava"
+                break
+        lengths.append(t + 1)
+    assert min(lengths) >= 20
