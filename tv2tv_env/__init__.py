@@ -3,7 +3,7 @@
 Importing the package registers the Gymnasium environments (one place, here):
 
     TV2TV/Doom-v0     the shipped default Doom model (checkpoints/doom-small)
-    TV2TV/Crafter-v0  a Crafter model (pass checkpoint=RUN_DIR; none ships yet)
+    TV2TV/Crafter-v0  the shipped Crafter model (checkpoints/crafter-small)
     TV2TV/RealDoom-v0, TV2TV/RealCrafter-v0  the real engines behind the same spaces
     TV2TV/RealWorld-v0  the real engine of a Gymnasium env (checkpoint=DIR or env_id=ID)
     TV2TV/World-v0    any world you trained (checkpoint=RUN_DIR), e.g. of a Gymnasium env

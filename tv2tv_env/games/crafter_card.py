@@ -87,5 +87,5 @@ CARD = GameCard(
     opposites=(("move up", "move down"), ("move left", "move right")),
     max_parts=1,  # one thing per step
     height=64, width=64, frames_per_chunk=4,
-    checkpoint="crafter-small",  # none ships yet: `TV2TV/Crafter-v0` needs checkpoint=
+    checkpoint="crafter-small",  # made by `tv2tv build-world --game crafter` (its README.md)
 )
