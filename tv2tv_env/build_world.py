@@ -205,8 +205,10 @@ class Builder:
         if a.data:
             from .dataset import read_meta
 
-            meta = read_meta(self.data)
-            if meta.get("card") and meta["game"] not in ("doom", "crafter"):
+            from .games import get_card
+
+            meta = read_meta(self.data)  # registers a recorded Gymnasium env's card
+            if get_card(meta["game"]).env_id:  # not a built-in game: `record --game` cannot record more of it
                 raise UserError("--vae-episodes and --judge-episodes record more of the game: give --game or --env "
                                 "rather than --data for a recorded Gymnasium env")
             return ["--game", meta["game"]]
