@@ -19,7 +19,7 @@ class ReplayAgent(TextAgent):
 
     @classmethod
     def from_dataset(cls, data_dir, episode: int = 0, start: int = 0) -> "ReplayAgent":
-        from tv2tv_env.dataset import episode_paths, read_episode
+        from tv2tv_env.data.dataset import episode_paths, read_episode
 
         paths = episode_paths(data_dir)
         if not 0 <= episode < len(paths):

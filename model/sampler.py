@@ -346,6 +346,37 @@ class StreamingSampler:
         return [torch.as_tensor(c, dtype=torch.float32).cpu() for c in commands]
 
 
+    @torch.no_grad()
+    def write_prompt(self, generators: list, max_tokens: int = 64) -> list[list[int]]:
+        """Text a plan-writing model (Think2V) writes before its first chunk: from <bos>, token by
+        token until <bof> (at most `max_tokens`), one stream per generator. The <bof> is not part
+        of the prompt: `step` places one before each chunk. No cache: a prompt is written once."""
+        model, special, dev = self.model, self.special, self.device
+        rows = [[special["bos"]] for _ in generators]
+        done = [False] * len(generators)
+        for _ in range(max_tokens):
+            L = max(len(r) for r in rows)
+            ids = torch.tensor([r + [special["pad"]] * (L - len(r)) for r in rows], device=dev)
+            kind = torch.full_like(ids, TEXT)
+            order = torch.arange(L, device=dev)[None].expand_as(ids)
+            out = model(ids, kind, order, torch.zeros_like(ids),
+                        torch.zeros(*ids.shape, model.config.patch_dim, device=dev), torch.zeros(ids.shape, device=dev),
+                        attention_mask(kind, order, torch.full_like(ids, -1)))
+            last = out.hidden[torch.arange(len(rows), device=dev), torch.tensor([len(r) - 1 for r in rows], device=dev)]
+            probs = torch.softmax(model.text_logits(last).float().cpu() / max(self.temperature, 1e-4), -1)
+            for b, g in enumerate(generators):
+                if done[b]:
+                    continue
+                tok = int(torch.multinomial(probs[b], 1, generator=g))
+                if tok in (special["bof"], special["eof"], special["pad"]):
+                    done[b] = True
+                else:
+                    rows[b].append(tok)
+            if all(done):
+                break
+        return [r[1:] for r in rows]
+
+
 @torch.no_grad()
 def sample_without_cache(sampler: StreamingSampler, texts: list, generators: list,
                          commands: list | None = None) -> torch.Tensor:

@@ -12,7 +12,7 @@ literal string "<bof>" in a sentence encodes as plain bytes: the sequence builde
 the markers itself, by id (`special_ids`).
 
 This module knows only strings and token ids; the corpus of describer text to train on is
-built by `tv2tv_env.text_corpus`.
+built by `tv2tv_env.data.text_corpus`.
 """
 from __future__ import annotations
 

@@ -11,7 +11,7 @@ import os
 import platform
 import tempfile
 
-from tv2tv_env.record import cpu_count, record
+from tv2tv_env.data.record import cpu_count, record
 
 
 def main():

@@ -36,7 +36,7 @@ def main():
     who = WorldContestant("TV2TV", a.checkpoint)
     result = {"checkpoint": a.checkpoint, "data": a.data}
     for way in a.ways:
-        who.world.sampler.event_openers = who.world.event_openers() if way == "imagined_events" else None
+        who.world.set_sampling(imagined_events=way == "imagined_events")
         t0 = time.perf_counter()
         result[way] = reward_end_agreement(who, a.data, a.random_chunks, a.seed,
                                            keep_events=way == "recorded_events")

@@ -25,7 +25,7 @@ from model.tokenizer import load_tokenizer, special_ids
 from model.train import find_checkpoint
 from model.vae import decode
 from tv2tv_env.games import get_card
-from tv2tv_env.training_data import LatentWindows
+from tv2tv_env.data.training_data import LatentWindows
 
 COMMANDS = {"turn_left": "turn left", "turn_right": "turn right", "forward": "move forward",
             "shoot": "shoot", "idle": "stand still"}
@@ -79,7 +79,7 @@ def main():
             gen_stats[key]["shift"].append(shift(prev, last))
             gen_stats[key]["flash"].append(flash(prev, last))
     # the same measures on real held-out chunks, by recorded action
-    from tv2tv_env.dataset import iter_episodes
+    from tv2tv_env.data.dataset import iter_episodes
     real = {k: {"shift": [], "flash": []} for k in COMMANDS}
     names = None
     for _, ep in iter_episodes(a.data, "heldout"):

@@ -17,7 +17,7 @@ from pathlib import Path
 from tv2tv_env.bench.benchmark import action_accuracy, game_vocabulary, intervention_accuracy, load_starts
 from tv2tv_env.bench.contestants import WorldContestant
 from tv2tv_env.bench.judge import load_judge
-from tv2tv_env.dataset import read_meta
+from tv2tv_env.data.dataset import read_meta
 from tv2tv_env.games import DEFAULT_GAME, get_card
 from tv2tv_env.world import DEFAULT_CHECKPOINT
 
@@ -44,14 +44,14 @@ def main():
     judge = load_judge(a.judge or Path(a.checkpoint) / "judge")
     who = WorldContestant("TV2TV", a.checkpoint)
     if a.imagined_events:
-        who.world.sampler.event_openers = who.world.event_openers()
-    ctx = load_starts(a.data, a.episodes, who.world.sampler.context_chunks, a.horizon, seed=a.seed)
+        who.world.set_sampling(imagined_events=True)
+    ctx = load_starts(a.data, a.episodes, who.world.context_chunks, a.horizon, seed=a.seed)
     card = get_card(game)
     seen = {x: phrases[x] for x in card.probe}
     rows = []
     for steps in a.steps:
         for g in a.guidance:
-            who.world.sampler.guidance, who.world.sampler.steps = g, steps
+            who.world.set_sampling(guidance=g, steps=steps)
             who.seconds, who.frames = 0.0, 0
             t0 = time.perf_counter()
             act = action_accuracy(judge, who, ctx, seen, action_names, a.chunks, a.seed)

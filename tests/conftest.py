@@ -12,7 +12,7 @@ os.environ.setdefault("SDL_VIDEODRIVER", "dummy")
 @pytest.fixture(scope="session")
 def doom_data(tmp_path_factory):
     """3 short Doom episodes (both default scenarios), recorded once per test session."""
-    from tv2tv_env.record import record
+    from tv2tv_env.data.record import record
 
     out = tmp_path_factory.mktemp("doom") / "data"
     record("doom", episodes=3, max_chunks=12, out=out, seed=0, progress=False)
@@ -21,7 +21,7 @@ def doom_data(tmp_path_factory):
 
 @pytest.fixture(scope="session")
 def crafter_data(tmp_path_factory):
-    from tv2tv_env.record import record
+    from tv2tv_env.data.record import record
 
     out = tmp_path_factory.mktemp("crafter") / "data"
     record("crafter", episodes=2, max_chunks=10, out=out, seed=0, progress=False)
@@ -31,8 +31,8 @@ def crafter_data(tmp_path_factory):
 @pytest.fixture(scope="session")
 def doom_latent_data(tmp_path_factory):
     """4 Doom episodes with their latent cache, encoded by the shipped VAE."""
-    from tv2tv_env.latents import cache_latents
-    from tv2tv_env.record import record
+    from tv2tv_env.data.latents import cache_latents
+    from tv2tv_env.data.record import record
 
     out = tmp_path_factory.mktemp("doom_latent") / "data"
     record("doom", episodes=4, max_chunks=16, out=out, seed=50, progress=False)
@@ -43,7 +43,7 @@ def doom_latent_data(tmp_path_factory):
 @pytest.fixture(scope="session")
 def tiny_run(doom_latent_data, tmp_path_factory):
     """A briefly trained `tiny` world model: a run directory the env loads as a checkpoint."""
-    from tv2tv_env.train_world import run_training
+    from tv2tv_env.cli.train_world import run_training
 
     run = tmp_path_factory.mktemp("tiny_run") / "run"
     run_training(doom_latent_data, run, config="tiny", max_steps=40, batch_size=4, eval_every=1000, samples=False,

@@ -42,7 +42,7 @@ def test_random_agent_speaks_valid_varied_commands():
 
 
 def test_replay_agent_feeds_recorded_text(doom_data):
-    from tv2tv_env.dataset import episode_paths, read_episode
+    from tv2tv_env.data.dataset import episode_paths, read_episode
 
     agent = ReplayAgent.from_dataset(doom_data, episode=0)
     texts = read_episode(episode_paths(doom_data)[0], frames=False).text

@@ -90,7 +90,7 @@ def test_commands_file(tmp_path):
 
 
 def test_bench_end_to_end_with_every_baseline(doom_latent_data, tiny_run, tmp_path):
-    from tv2tv_env.train_world import run_training
+    from tv2tv_env.cli.train_world import run_training
 
     baselines = []
     for cond in ["prompt", "plan", "action_id"]:
@@ -178,7 +178,7 @@ def test_outcome_starts_are_the_recorded_chunks_with_every_event(doom_latent_dat
     """The reward/end check's chunks: each after its real context, with the engine's real reward
     and termination, every reward event and episode end included, plus the random draw."""
     from tv2tv_env.bench.benchmark import REWARD_EVENT, load_outcome_starts
-    from tv2tv_env.dataset import iter_episodes
+    from tv2tv_env.data.dataset import iter_episodes
 
     episodes = {p.name: ep for p, ep in iter_episodes(doom_latent_data, "heldout")}
     ctx, reward, term, random_draw, rates = load_outcome_starts(doom_latent_data, 2, random_chunks=5, seed=1)

@@ -5,10 +5,10 @@ import h5py
 import numpy as np
 import pytest
 
-from tv2tv_env import dataset
+from tv2tv_env.data import dataset
 from tv2tv_env.errors import UserError
 from tv2tv_env.games import make_game
-from tv2tv_env.record import record
+from tv2tv_env.data.record import record
 
 
 @pytest.fixture

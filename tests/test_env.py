@@ -233,8 +233,8 @@ def test_starts_from_a_contexts_file_of_training_episodes(tiny_run, doom_latent_
     """RL in imagination wants many real starts: `tv2tv contexts --split train --out FILE`, and
     the env (and vector env) started from FILE instead of the checkpoint's own contexts."""
     from tv2tv_env.cli import main
-    from tv2tv_env.contexts import load_contexts
-    from tv2tv_env.dataset import iter_episodes
+    from tv2tv_env.data.contexts import load_contexts
+    from tv2tv_env.data.dataset import iter_episodes
 
     out = tmp_path / "train_starts.npz"
     assert main(["contexts", "--data", str(doom_latent_data), "--checkpoint", str(tiny_run), "--chunks", "2",

@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 
 from tv2tv_env.cli import main
-from tv2tv_env.dataset import iter_episodes
+from tv2tv_env.data.dataset import iter_episodes
 
 
 def test_export_minari_round_trip(doom_data, tmp_path, monkeypatch, capsys):

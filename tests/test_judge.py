@@ -8,7 +8,7 @@ import torch
 from tv2tv_env.bench.judge import (
     ChunkPairs, Judge, JudgeConfig, TRUST_THRESHOLD, action_button_table, buttons_to_action, config_for, fit,
     load_judge, load_pairs, previous_chunks, train_judge, trust_note)
-from tv2tv_env.dataset import iter_episodes
+from tv2tv_env.data.dataset import iter_episodes
 from tv2tv_env.errors import UserError
 from tv2tv_env.games import crafter, doom
 

@@ -17,7 +17,7 @@ from tv2tv_env.errors import UserError
 from tv2tv_env.games import CARDS, get_card
 from tv2tv_env.paraphrase import (held_out_new_words, held_out_phrases, recorded_words,
                                   training_paraphrases, words)
-from tv2tv_env.text_corpus import describer_corpus
+from tv2tv_env.data.text_corpus import describer_corpus
 
 SPECIAL = {"pad": 0, "bos": 1, "bof": 2, "eof": 3}
 
@@ -156,8 +156,8 @@ def test_no_text_loss_teaches_an_empty_chunk():
 # --- training data ------------------------------------------------------------------------
 def test_training_batches_hide_tokens_and_swap_in_paraphrases(doom_latent_data):
     from model.tokenizer import load_tokenizer
-    from tv2tv_env.training_data import LatentWindows
-    from tv2tv_env.train_world import DEFAULT_TOKENIZER, DEFAULT_VAE
+    from tv2tv_env.data.training_data import LatentWindows
+    from tv2tv_env.cli.train_world import DEFAULT_TOKENIZER, DEFAULT_VAE
 
     tok = load_tokenizer(DEFAULT_TOKENIZER)
     ds = LatentWindows(doom_latent_data, DEFAULT_VAE, tok, 3, "all", commands=True)

@@ -8,9 +8,9 @@ import pytest
 import torch
 
 from model.vae import VAEConfig, build_vae, encode
-from tv2tv_env.dataset import episode_paths, iter_windows
+from tv2tv_env.data.dataset import episode_paths, iter_windows
 from tv2tv_env.errors import UserError
-from tv2tv_env.latents import (CACHE_META, cache_latents, encode_dataset, iter_latent_windows, read_latent_episode,
+from tv2tv_env.data.latents import (CACHE_META, cache_latents, encode_dataset, iter_latent_windows, read_latent_episode,
                                vae_key)
 
 TINY = VAEConfig(block_out_channels=(16, 32), layers_per_block=1, latent_channels=4, norm_num_groups=8)
@@ -44,7 +44,7 @@ def vae(cached):
 def test_shapes_and_values(cached, vae):
     import h5py
 
-    from tv2tv_env.dataset import read_episode
+    from tv2tv_env.data.dataset import read_episode
 
     data, vae_dir, summary = cached
     cache = data / "latents" / vae_key(vae_dir)
@@ -143,8 +143,8 @@ def test_stale_bad_and_missing(doom_data, tmp_path, caplog):
 def test_contexts_leave_out_episodes_not_encoded_yet(cached, tmp_path):
     """An interrupted `tv2tv encode`: training uses the encoded episodes, and so do the start
     contexts a run writes (none from the episode whose latents are missing)."""
-    from tv2tv_env.contexts import make_contexts
-    from tv2tv_env.latents import cache_dir
+    from tv2tv_env.data.contexts import make_contexts
+    from tv2tv_env.data.latents import cache_dir
 
     data, vae_dir, _ = cached
     copy = tmp_path / "data"

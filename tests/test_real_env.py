@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 import tv2tv_env  # noqa: F401
-from tv2tv_env.dataset import iter_episodes
+from tv2tv_env.data.dataset import iter_episodes
 from tv2tv_env.real_env import CommandParser
 from tv2tv_env.wrappers import DiscreteTextActions
 

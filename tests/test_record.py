@@ -5,12 +5,12 @@ import os
 import numpy as np
 import pytest
 
-from tv2tv_env import dataset
+from tv2tv_env.data import dataset
 from tv2tv_env.errors import UserError
 from tv2tv_env.games import make_game
 from tv2tv_env.games.doom import ACTION_NAMES as DOOM_ACTIONS
 from tv2tv_env.games.doom import BUTTON_NAMES, UNSEEN_PHRASES
-from tv2tv_env.record import heldout_indices, play_episode, record
+from tv2tv_env.data.record import heldout_indices, play_episode, record
 
 
 @pytest.mark.parametrize("fixture", ["doom_data", "crafter_data"])

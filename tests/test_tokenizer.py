@@ -6,7 +6,7 @@ import pytest
 
 from model.tokenizer import SPECIAL_TOKENS, load_tokenizer, special_ids, train_tokenizer
 from tv2tv_env.games import CARDS, get_card
-from tv2tv_env.text_corpus import describer_corpus
+from tv2tv_env.data.text_corpus import describer_corpus
 
 
 @pytest.fixture(scope="module")

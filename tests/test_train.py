@@ -26,7 +26,7 @@ def read_metrics(run):
 
 
 def test_cli_train_tiny_loss_falls(doom_latent_data, tmp_path):
-    from tv2tv_env.train_world import run_training
+    from tv2tv_env.cli.train_world import run_training
 
     run = tmp_path / "run"
     res = run_training(doom_latent_data, run, config="tiny", max_steps=120, batch_size=8, eval_every=60, progress=False)
@@ -46,7 +46,7 @@ def test_cli_train_tiny_loss_falls(doom_latent_data, tmp_path):
 
 
 def _setup(doom_latent_data, **cfg_kw):
-    from tv2tv_env.training_data import LatentWindows
+    from tv2tv_env.data.training_data import LatentWindows
 
     tok = load_tokenizer(TOK)
     cfg = get_config("tiny", vocab_size=len(tok), **cfg_kw)
@@ -256,7 +256,7 @@ def test_gradient_accumulation_equals_one_big_batch(tmp_path):
 
 def test_resuming_with_another_config_is_refused(doom_latent_data, tmp_path):
     from tv2tv_env.errors import UserError
-    from tv2tv_env.train_world import run_training
+    from tv2tv_env.cli.train_world import run_training
 
     run = tmp_path / "run"
     run_training(doom_latent_data, run, config="tiny", max_steps=2, batch_size=4, samples=False, progress=False)

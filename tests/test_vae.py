@@ -28,7 +28,7 @@ def test_encode_decode_shapes():
 def test_training_improves_and_reloads(doom_data, tmp_path):
     from diffusers import AutoencoderKL
 
-    from tv2tv_env.dataset import load_frames
+    from tv2tv_env.data.dataset import load_frames
 
     frames = torch.from_numpy(load_frames(doom_data, "all"))[:, ::2, ::2].contiguous()  # 32x32 for speed
     train, held = frames[:96], frames[96:128]

@@ -19,7 +19,7 @@ def test_kv_cache_draws_the_same_chunk_as_recomputing(tiny_run):
 
 
 def test_speed_reports_every_figure(tiny_run):
-    from tv2tv_env.speed import breakdown, run_speed
+    from tv2tv_env.bench.speed import breakdown, run_speed
 
     out = run_speed(tiny_run, precisions=("fp32",), num_envs=(1, 2), repeats=1, breakdown_envs=(1, 2))
     (r,) = out["results"]

@@ -32,8 +32,8 @@ import numpy as np
 import torch
 from gymnasium import spaces
 
-from .render import Window, captioned
 from .commands import COMMAND_CHARSET, MAX_COMMAND_LENGTH
+from .render import Window, captioned
 from .world import WorldModel
 
 

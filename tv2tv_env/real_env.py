@@ -123,7 +123,7 @@ def real_game(checkpoint=None, env_id=None, env_kwargs=None, card=None) -> str:
         raise UserError("TV2TV/RealWorld-v0 needs checkpoint=DIR (a world trained on a Gymnasium env) or "
                         "env_id=ID (any Gymnasium env, as `tv2tv record --env ID` records it)")
     if env_id is not None:
-        from .record import env_card
+        from .data.record import env_card
 
         return env_card(env_id, env_kwargs, card).name
     root = Path(checkpoint)

@@ -20,9 +20,9 @@ from gymnasium.utils import seeding
 from gymnasium.vector import AutoresetMode, VectorEnv
 from gymnasium.vector.utils import batch_space
 
+from .commands import check_command
 from .env import command_space, frame_space, torch_generator
 from .render import captioned
-from .commands import check_command
 from .world import WorldModel
 
 

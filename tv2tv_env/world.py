@@ -24,10 +24,10 @@ from model import precision
 from model.mot import TV2TVModel
 from model.sampler import StreamingSampler
 from model.tokenizer import load_tokenizer, special_ids
-from model.vae import decode
+from model.vae import decode, encode
 
 from .commands import EVENT_TAIL, MAX_COMMAND_LENGTH, check_command, normalize_command
-from .contexts import CONTEXT_FILE, load_contexts
+from .data.contexts import CONTEXT_FILE, load_contexts
 from .errors import UserError
 from .games import CARD_FILE, CARDS, DEFAULT_GAME, register_card_file
 from .paraphrase import NearestWording
@@ -184,6 +184,9 @@ class WorldModel:
                 raise UserError(str(e)) from None
             self.nearest = NearestWording(game, self.encoder, UNPLACED_SIMILARITY)
             command_fn = token_command_fn(self.tokenizer, self.encoder)
+        self.conditioning = c.conditioning  # how it was trained to read text (tv2tv_env/conditioning.py)
+        if self.conditioning in ("prompt", "plan"):
+            guidance = 1.0  # its chunks carry no text: the guided and unguided branches agree
         self.sampler = StreamingSampler(self.model, special_ids(self.tokenizer), steps=sampling_steps,
                                         guidance=guidance, context_chunks=context_chunks, temperature=temperature,
                                         command_fn=command_fn,
@@ -275,14 +278,71 @@ class WorldModel:
         `last_frame_only`: decode only each chunk's last frame (what an env observes; the VAE
         decodes frames one by one: the same frame, up to rounding), a quarter of the decode's work."""
         reads = [self.read_command(check_command(c)) for c in commands]
-        ids = [r[0] for r in reads]  # None: the model writes it
-        vecs = [r[1] for r in reads]
-        with precision.autocast(self.device, self.dtype):
-            res = self.sampler.step(ids, generators, rows=rows, commands=vecs if self.encoder is not None else None)
-            lat = res.latents[:, -1:] if last_frame_only else res.latents
-            B, F = lat.shape[:2]
-            frames = decode(self.vae, lat.flatten(0, 1)).view(B, F, *self.frame_shape)
+        batch = self.step_tokens([r[0] for r in reads], generators, [r[1] for r in reads], rows, last_frame_only)
         # a command read by meaning drove the chunk as typed; the model's own text otherwise
-        texts = [r[3] if r[2] == "meaning" else self.tokenizer.decode(t) for r, t in zip(reads, res.text_ids)]
-        return ChunkBatch(frames.cpu().numpy(), texts, list(res.thought), res.reward.cpu().numpy(),
-                          res.end_prob.cpu().numpy(), [r[2] for r in reads])
+        batch.texts = [r[3] if r[2] == "meaning" else t for r, t in zip(reads, batch.texts)]
+        batch.read_as = [r[2] for r in reads]
+        return batch
+
+    @torch.no_grad()
+    def step_tokens(self, ids: list, generators: list[torch.Generator], vectors: list | None = None,
+                    rows: list[int] | None = None, last_frame_only: bool = False) -> ChunkBatch:
+        """`step` for text already in the model's terms: token ids per stream (None: the model
+        writes them; []: a chunk with no text, as T2V's are) and, with a language prior, each
+        command's vector (None: made from the ids). The benchmark drives baselines this way."""
+        with precision.autocast(self.device, self.dtype):
+            res = self.sampler.step(ids, generators, rows=rows,
+                                    commands=vectors if self.encoder is not None else None)
+            lat = res.latents[:, -1:] if last_frame_only else res.latents
+            frames = self.decode_latents(lat)
+        return ChunkBatch(frames, [self.tokenizer.decode(t) for t in res.text_ids], list(res.thought),
+                          res.reward.cpu().numpy(), res.end_prob.cpu().numpy(), [None] * len(ids))
+
+    # --- real frames in, frames out (the benchmark starts from real held-out play) --------
+    @property
+    def context_chunks(self) -> int:
+        return self.sampler.context_chunks
+
+    def set_sampling(self, guidance: float | None = None, steps: int | None = None,
+                     imagined_events: bool | None = None):
+        """Change how chunks are drawn between rollouts (sweeps over guidance and Euler steps)."""
+        if guidance is not None:
+            self.sampler.guidance = guidance
+        if steps is not None:
+            self.sampler.steps = steps
+        if imagined_events is not None:
+            self.sampler.event_openers = self.event_openers() if imagined_events else None
+
+    @torch.no_grad()
+    def encode_frames(self, frames: np.ndarray, batch: int = 256) -> torch.Tensor:
+        """uint8 frames (..., H, W, 3) -> this checkpoint's normalised latents (..., C, h, w)."""
+        flat = torch.from_numpy(np.ascontiguousarray(frames.reshape(-1, *frames.shape[-3:])))
+        with precision.autocast(self.device, self.dtype):
+            lat = torch.cat([encode(self.vae, flat[i:i + batch]).float() for i in range(0, len(flat), batch)])
+        return lat.view(*frames.shape[:-3], *lat.shape[1:])
+
+    @torch.no_grad()
+    def decode_latents(self, latents: torch.Tensor, batch: int = 256) -> np.ndarray:
+        """Latents (..., C, h, w) -> uint8 frames (..., H, W, 3)."""
+        flat = latents.flatten(0, latents.dim() - 4)
+        with precision.autocast(self.device, self.dtype):
+            frames = torch.cat([decode(self.vae, flat[i:i + batch]) for i in range(0, len(flat), batch)])
+        return frames.view(*latents.shape[:-3], *self.frame_shape).cpu().numpy()
+
+    def roundtrip(self, frames: np.ndarray) -> np.ndarray:
+        """Frames through this checkpoint's VAE and back: what the best model could draw."""
+        return self.decode_latents(self.encode_frames(frames))
+
+    @torch.no_grad()
+    def reset_to_frames(self, frames: np.ndarray, context_ids: list, prompt_ids: list | None = None):
+        """Start one stream per row of real context chunks, frames (B, Kc, F, H, W, 3) uint8,
+        with token ids per chunk (`context_ids[b][k]`) and per stream prompt ids, as
+        `tv2tv_env/conditioning.py` lays them out for this model."""
+        latents = self.encode_frames(frames)
+        with precision.autocast(self.device, self.dtype):
+            self.sampler.reset(latents, context_ids, prompt_ids)
+
+    def write_plan(self, generators: list[torch.Generator]) -> list[list[int]]:
+        """A plan-writing model (Think2V) writes its prompt: token ids per stream."""
+        with precision.autocast(self.device, self.dtype):
+            return self.sampler.write_prompt(generators)

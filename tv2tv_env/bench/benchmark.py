@@ -44,7 +44,7 @@ import torch
 from tqdm import tqdm
 
 from ..commands import command_part
-from ..dataset import iter_episodes, read_meta
+from ..data.dataset import iter_episodes, read_meta
 from ..errors import UserError
 from ..games import get_card
 from .contestants import Contestant, CopyLastFrame, StartContexts, WorldContestant
@@ -270,7 +270,7 @@ def reward_end_agreement(who: WorldContestant, data_dir, random_chunks: int = 25
     end probability against the real ones (`load_outcome_starts`)."""
     command_of = (lambda text: text) if keep_events else command_part
     ctx, real_r, real_end, random_draw, rates = load_outcome_starts(
-        data_dir, who.world.sampler.context_chunks, random_chunks, seed)
+        data_dir, who.world.context_chunks, random_chunks, seed)
     pred_r, pred_end = np.zeros(len(ctx), np.float32), np.zeros(len(ctx), np.float32)
     for lo in range(0, len(ctx), batch):
         part = ctx.take(range(lo, min(lo + batch, len(ctx))))
@@ -395,14 +395,14 @@ def run_benchmark(checkpoint, data, judge_dir, out, baselines=(), episodes: int 
     if contestants is None:
         contestants = []
         for path in [checkpoint, *baselines]:
-            c = WorldContestant("", path, device)
+            c = WorldContestant("", path, game, device)
             c.name = NAMES[c.conditioning]
             if c.name in [x.name for x in contestants]:  # e.g. two TV2TV models: tell them by directory
                 c.name = f"{c.name} ({Path(path).name})"
             c.name = _unique(c.name, [x.name for x in contestants])
             contestants.append(c)
         contestants.append(CopyLastFrame())
-    ctx_chunks = max([c.world.sampler.context_chunks for c in contestants if isinstance(c, WorldContestant)], default=1)
+    ctx_chunks = max([c.world.context_chunks for c in contestants if isinstance(c, WorldContestant)], default=1)
     ctx = load_starts(data, episodes, ctx_chunks, horizon, seed=seed)
     card = get_card(game)
     probe = list(card.probe)
@@ -426,9 +426,9 @@ def run_benchmark(checkpoint, data, judge_dir, out, baselines=(), episodes: int 
     judge_info["trust_note"] = trust_note(judge_info["accuracy"])
     first_world = next((c for c in contestants if isinstance(c, WorldContestant)), None)
     if first_world is not None:
-        recon = vae_roundtrip(first_world.world, ctx.next_frames)
-        judge_info["on_vae_reconstructions"] = float((judge_chunks(judge, vae_roundtrip(
-            first_world.world, ctx.last_frames[:, None])[:, 0], recon) == ctx.next_actions).mean())
+        recon = first_world.world.roundtrip(ctx.next_frames)
+        judge_info["on_vae_reconstructions"] = float((judge_chunks(judge, first_world.world.roundtrip(
+            ctx.last_frames[:, None])[:, 0], recon) == ctx.next_actions).mean())
 
     report = {"game": game, "data": str(data), "heldout_starts": len(ctx), "horizon": horizon, "probe_chunks": chunks,
               "seed": seed, "judge": {k: v for k, v in judge_info.items() if k != "heldout"},
@@ -474,17 +474,6 @@ def run_benchmark(checkpoint, data, judge_dir, out, baselines=(), episodes: int 
         plot_long_frechet(report, out / "frechet_vs_horizon.png")
     video_grid(videos, ctx.next_texts[0][:horizon], out / "rollouts.mp4")
     return report
-
-
-def vae_roundtrip(world, frames: np.ndarray) -> np.ndarray:
-    """Frames (B, H, F, H, W, 3) through the world's VAE and back."""
-    from model import precision
-    from model.vae import decode, encode
-
-    flat = torch.from_numpy(np.ascontiguousarray(frames.reshape(-1, *frames.shape[-3:])))
-    with precision.autocast(world.device, world.dtype):
-        rec = torch.cat([decode(world.vae, encode(world.vae, flat[i:i + 256])) for i in range(0, len(flat), 256)])
-    return rec.cpu().numpy().reshape(frames.shape)
 
 
 def _unique(name, taken):

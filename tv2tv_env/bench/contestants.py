@@ -20,11 +20,8 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from model import precision
-from model.vae import decode, encode
-
-from ..conditioning import PLAN_SEPARATOR, action_token, plan_prompt
-from ..world import WorldModel, resolve_checkpoint
+from ..conditioning import PLAN_SEPARATOR, commanded_inputs, own_text_inputs
+from ..world import WorldModel
 
 
 @dataclass
@@ -92,142 +89,76 @@ class RealContinuation(Contestant):
 
 
 class WorldContestant(Contestant):
-    """A trained world model (TV2TV or a baseline) loaded from a checkpoint or run directory."""
+    """A trained world model (TV2TV or a baseline) loaded from a checkpoint or run directory,
+    driven through `WorldModel` as the env drives it, fed the way it was trained
+    (`tv2tv_env/conditioning.py`). `game`: the benchmark data's game (None: the checkpoint's)."""
 
-    def __init__(self, name: str, checkpoint, device: str = "auto", guidance: float | None = None):
+    def __init__(self, name: str, checkpoint, game: str | None = None, device: str = "auto",
+                 guidance: float | None = None):
         self.name = name
-        self.world = WorldModel(checkpoint, _game_of(checkpoint), device, guidance=guidance)
-        self.conditioning = self.world.model.config.conditioning
-        if self.conditioning in ("prompt", "plan"):
-            self.world.sampler.guidance = 1.0  # chunks carry no text: guided and unguided branches agree
-        self.sep = self.world.tokenizer.encode(PLAN_SEPARATOR, add_special_tokens=False)
+        self.world = WorldModel(checkpoint, game, device, guidance=guidance)
+        self.conditioning = self.world.conditioning
+        self.sep = self.world.tokenizer.encode(PLAN_SEPARATOR, add_special_tokens=False)  # as in training
         self.info = _run_info(self.world)
         self.seconds, self.frames = 0.0, 0
         self.trace = {}  # the last rollout's per-chunk end probabilities, rewards, texts and how each was read
 
-    @torch.no_grad()
     def rollout(self, ctx, texts, actions, seed=0):
         w, B, H = self.world, len(ctx), len(texts[0])
         t0 = time.perf_counter()
         ctx_ids = [[w.encode_text(t) for t in row] for row in ctx.texts]
-        step_ids = [[w.encode_text(t) for t in row] for row in texts]
-        prompts = None
-        if self.conditioning in ("prompt", "plan"):
-            prompts = [plan_prompt(ctx_ids[b] + step_ids[b], self.sep) for b in range(B)]
-            ctx_ids = [[[] for _ in row] for row in ctx_ids]
-            step_ids = [[[] for _ in row] for row in step_ids]
-        elif self.conditioning == "action_id":
-            ctx_ids = [[[action_token(a)] for a in row] for row in ctx.actions]
-            step_ids = [[[action_token(a)] for a in row] for row in actions]
-        step_vecs = None
-        if self.conditioning == "text":  # as the env reads a command: words, meaning or unplaced
-            reads = [[w.read_command(t) for t in row] for row in texts]
-            step_ids = [[r[0] for r in row] for row in reads]
-            step_vecs = [[r[1] for r in row] for row in reads]
-        gens = [torch.Generator().manual_seed(seed * 100_003 + b) for b in range(B)]
+        reads = [[w.read_command(t) for t in row] for row in texts]  # as the env reads a command
+        step_ids = [[r[0] if self.conditioning == "text" else w.encode_text(t) for r, t in zip(rr, row)]
+                    for rr, row in zip(reads, texts)]
+        ctx_ids, step_ids, prompts = commanded_inputs(self.conditioning, ctx_ids, step_ids, ctx.actions, actions,
+                                                      self.sep)
+        vecs = [[r[1] for r in row] for row in reads] if self.conditioning == "text" else None
+        self.trace = self._new_trace(B, H, read_as=[[r[2] for r in row] for row in reads] if vecs else None)
         out = np.zeros((B, H, *ctx.next_frames.shape[2:]), np.uint8)
-        self.trace = {"end_prob": np.zeros((B, H), np.float32), "reward": np.zeros((B, H), np.float32),
-                      "texts": [[None] * H for _ in range(B)],
-                      "read_as": [[r[2] for r in row] for row in reads] if step_vecs else None}
-        with precision.autocast(w.device, w.dtype):
-            self.start(ctx, ctx_ids, prompts)
-            for h in range(H):
-                vecs = [step_vecs[b][h] for b in range(B)] if step_vecs else None
-                out[:, h] = self._step([step_ids[b][h] for b in range(B)], gens, vecs, h)
+        gens = self._generators(B, seed)
+        w.reset_to_frames(ctx.frames, ctx_ids, prompts)
+        for h in range(H):
+            out[:, h] = self._step([step_ids[b][h] for b in range(B)], gens, [v[h] for v in vecs] if vecs else None, h)
         self.seconds += time.perf_counter() - t0
         self.frames += B * H * out.shape[2]
         return out
 
-    def _step(self, ids, gens, vecs, h) -> np.ndarray:
-        """One chunk for every stream, recorded in `trace`; returns its frames (B, F, H, W, 3)."""
-        w = self.world
-        res = w.sampler.step(ids, gens, commands=vecs)
-        self.trace["end_prob"][:, h] = res.end_prob.cpu().numpy()
-        self.trace["reward"][:, h] = res.reward.cpu().numpy()
-        for b, t in enumerate(res.text_ids):
-            self.trace["texts"][b][h] = w.tokenizer.decode(t)
-        lat = res.latents
-        return decode(w.vae, lat.flatten(0, 1)).view(len(ids), lat.shape[1], *w.frame_shape).cpu().numpy()
-
-    @torch.no_grad()
     def own_text_rollout(self, ctx, horizon: int, seed: int = 0):
         """Yield (h, frames (B, F, H, W, 3)) for `horizon` chunks in which the model supplies its
-        own text the way it was trained: TV2TV writes each chunk's text ("thinks"), Think2V
-        writes its plan up front, T2V has only a prompt (the context's recorded text).
+        own text the way it was trained (`conditioning.own_text_inputs`: TV2TV thinks chunk by
+        chunk, Think2V writes its plan up front, T2V has the context's text as its prompt).
         An action-id model has no text of its own: ValueError."""
         w, B = self.world, len(ctx)
-        gens = [torch.Generator().manual_seed(seed * 100_003 + b) for b in range(B)]
+        gens = self._generators(B, seed)
         ctx_ids = [[w.encode_text(t) for t in row] for row in ctx.texts]
-        prompts, step = None, None  # step None: the model writes each chunk's text
-        if self.conditioning == "prompt":
-            prompts = [plan_prompt(row, self.sep) for row in ctx_ids]
-        elif self.conditioning == "plan":
-            prompts = write_prompt(w, gens)
-        elif self.conditioning == "action_id":
-            raise ValueError("an action-id model writes no text of its own")
-        if prompts is not None:
-            ctx_ids, step = [[[] for _ in row] for row in ctx_ids], []
-        self.trace = {"end_prob": np.zeros((B, horizon), np.float32), "reward": np.zeros((B, horizon), np.float32),
-                      "texts": [[None] * horizon for _ in range(B)],
-                      "prompts": [w.tokenizer.decode(p) for p in prompts] if prompts else None}
+        ctx_ids, step, prompts = own_text_inputs(self.conditioning, ctx_ids, self.sep, lambda: w.write_plan(gens))
+        self.trace = self._new_trace(B, horizon, prompts=[w.tokenizer.decode(p) for p in prompts] if prompts else None)
         t0 = time.perf_counter()
-        with precision.autocast(w.device, w.dtype):
-            self.start(ctx, ctx_ids, prompts)
-            for h in range(horizon):
-                frames = self._step([step] * B, gens, None, h)
-                self.seconds += time.perf_counter() - t0
-                self.frames += frames.shape[0] * frames.shape[1]
-                yield h, frames
-                t0 = time.perf_counter()
+        w.reset_to_frames(ctx.frames, ctx_ids, prompts)
+        for h in range(horizon):
+            frames = self._step([step] * B, gens, None, h)
+            self.seconds += time.perf_counter() - t0
+            self.frames += frames.shape[0] * frames.shape[1]
+            yield h, frames
+            t0 = time.perf_counter()
 
+    def _step(self, ids, gens, vecs, h) -> np.ndarray:
+        """One chunk for every stream, recorded in `trace`; returns its frames (B, F, H, W, 3)."""
+        res = self.world.step_tokens(ids, gens, vecs)
+        self.trace["end_prob"][:, h] = res.end_prob
+        self.trace["reward"][:, h] = res.reward
+        for b, t in enumerate(res.texts):
+            self.trace["texts"][b][h] = t
+        return res.frames
 
-    def start(self, ctx: StartContexts, ctx_ids: list, prompts: list | None):
-        """Reset the sampler on the real context chunks, encoded by this model's own VAE."""
-        w = self.world
-        real = torch.from_numpy(ctx.frames).flatten(0, 1).flatten(0, 1)
-        lat = encode(w.vae, real).float().view(*ctx.frames.shape[:3], *encode_shape(w))
-        w.sampler.reset(lat, ctx_ids, prompts)
+    @staticmethod
+    def _generators(B: int, seed: int) -> list:
+        return [torch.Generator().manual_seed(seed * 100_003 + b) for b in range(B)]
 
-
-@torch.no_grad()
-def write_prompt(world: WorldModel, generators: list, max_tokens: int = 64) -> list[list[int]]:
-    """Let a plan-writing model (Think2V) write the text before its first chunk: from <bos>,
-    token by token until <bof> (at most `max_tokens`). The <bof> is not part of the prompt:
-    the sampler places one before each chunk."""
-    from model.sequence import TEXT, attention_mask
-
-    model, special, dev = world.model, world.sampler.special, world.device
-    rows = [[special["bos"]] for _ in generators]
-    done = [False] * len(generators)
-    for _ in range(max_tokens):
-        L = max(len(r) for r in rows)
-        ids = torch.tensor([r + [special["pad"]] * (L - len(r)) for r in rows], device=dev)
-        kind = torch.full_like(ids, TEXT)
-        order = torch.arange(L, device=dev)[None].expand_as(ids)
-        out = model(ids, kind, order, torch.zeros_like(ids), torch.zeros(*ids.shape, model.config.patch_dim, device=dev),
-                    torch.zeros(ids.shape, device=dev), attention_mask(kind, order, torch.full_like(ids, -1)))
-        last = out.hidden[torch.arange(len(rows), device=dev), torch.tensor([len(r) - 1 for r in rows], device=dev)]
-        probs = torch.softmax(model.text_logits(last).float().cpu() / max(world.sampler.temperature, 1e-4), -1)
-        for b, g in enumerate(generators):
-            if done[b]:
-                continue
-            tok = int(torch.multinomial(probs[b], 1, generator=g))
-            if tok in (special["bof"], special["eof"], special["pad"]):
-                done[b] = True
-            else:
-                rows[b].append(tok)
-        if all(done):
-            break
-    return [r[1:] for r in rows]
-
-
-def encode_shape(world: WorldModel) -> tuple:
-    c = world.model.config
-    return (c.latent_channels, c.latent_size, c.latent_size)
-
-
-def _game_of(checkpoint) -> str:
-    return json.loads((resolve_checkpoint(checkpoint).model / "config.json").read_text()).get("game", "doom")
+    @staticmethod
+    def _new_trace(B: int, H: int, **more) -> dict:
+        return {"end_prob": np.zeros((B, H), np.float32), "reward": np.zeros((B, H), np.float32),
+                "texts": [[None] * H for _ in range(B)], **more}
 
 
 def _run_info(world: WorldModel) -> dict:

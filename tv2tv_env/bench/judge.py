@@ -36,7 +36,7 @@ from model import precision
 from model.atomic import atomic_dir
 from model.schedule import warmup_cosine
 
-from ..dataset import BadEpisode, iter_episodes, read_episode, read_meta
+from ..data.dataset import BadEpisode, iter_episodes, read_episode, read_meta
 from ..errors import UserError
 from ..games import get_card
 from . import metrics

@@ -73,7 +73,7 @@ class GameSource(abc.ABC):
     @classmethod
     def describer_samples(cls, samples: int, rng: np.random.Generator) -> list[str]:
         """`samples` descriptions of random actions and events, as `describe` would write them:
-        the tokenizer's corpus (text_corpus.py) besides every card phrase once. A game whose
+        the tokenizer's corpus (data/text_corpus.py) besides every card phrase once. A game whose
         describer only ever writes its card's phrases may keep this default (none)."""
         return []
 

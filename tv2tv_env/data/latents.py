@@ -34,8 +34,8 @@ from typing import Iterator
 import h5py
 import numpy as np
 
+from ..errors import UserError
 from .dataset import BadEpisode, Episode, episode_paths, iter_window_starts, read_episode, read_meta
-from .errors import UserError
 
 CACHE_FORMAT = 1
 LATENT_DIR = "latents"

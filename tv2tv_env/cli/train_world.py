@@ -24,15 +24,15 @@ from model.config import get_config
 from model.tokenizer import load_tokenizer, special_ids
 from model.train import TrainArgs, find_checkpoint, train
 
-from .conditioning import PLAN_SEPARATOR, condition_batch
-from .contexts import CONTEXT_FILE, make_contexts, save_contexts
-from .dataset import read_meta
-from .errors import UserError
-from .games import CARD_FILE
-from .strip import frame_strip
-from .training_data import LatentWindows
+from ..conditioning import PLAN_SEPARATOR, condition_batch
+from ..data.contexts import CONTEXT_FILE, make_contexts, save_contexts
+from ..data.dataset import read_meta
+from ..data.training_data import LatentWindows
+from ..errors import UserError
+from ..games import CARD_FILE
+from ..strip import frame_strip
 
-SHIPPED = Path(__file__).resolve().parents[1] / "checkpoints" / "doom-small"
+SHIPPED = Path(__file__).resolve().parents[2] / "checkpoints" / "doom-small"
 DEFAULT_VAE, DEFAULT_TOKENIZER = SHIPPED / "vae", SHIPPED / "tokenizer"  # the shipped ones, from any directory
 # The language prior's recipe (config fields; `overrides` win): a 384-d MiniLM vector per
 # chunk; a fifth of the chunks show only that vector, another fifth the vector of a paraphrase.
@@ -91,7 +91,7 @@ def run_training(data, out, config="small", max_steps=_T.max_steps, max_minutes=
     """Train a world model; `conditioning` other than "text" trains a benchmark baseline
     (see conditioning.py) with the same data, code and budget. `init_from`: exported weights
     to continue from when the run has no checkpoint of its own (see model/train.py).
-    `balance_actions` > 0 samples windows with rare actions more (training_data.py).
+    `balance_actions` > 0 samples windows with rare actions more (data/training_data.py).
     `language_prior` (TV2TV only): each chunk's command also as a frozen sentence vector
     (model/command_encoder.py), with token hiding and paraphrases (`LANGUAGE_PRIOR`)."""
     run = Path(out)

@@ -26,8 +26,8 @@ from pathlib import Path
 
 import numpy as np
 
+from ..errors import UserError
 from .dataset import iter_episodes, read_meta
-from .errors import UserError
 
 TEXT_MAX_LENGTH = 128
 TEXT_CHARSET = string.ascii_letters + string.digits + " ,.;:!?'-+"

@@ -35,7 +35,7 @@ from typing import Iterator
 import h5py
 import numpy as np
 
-from .errors import UserError
+from ..errors import UserError
 
 FORMAT_VERSION = 1
 META_FILE = "dataset.json"
@@ -97,7 +97,7 @@ def read_meta(root) -> dict:
         raise UserError(f"{root} has format version {meta.get('format_version')}, this code reads "
                         f"version {FORMAT_VERSION}; re-record it with this version of tv2tv")
     if "card" in meta:  # a recorded Gymnasium env: its card becomes known by name to every reader
-        from .games import GameCard, register_card
+        from ..games import GameCard, register_card
 
         try:
             register_card(GameCard.from_dict(meta["card"]))
@@ -287,7 +287,7 @@ def iter_episodes(root, split: str = "all", frames: bool = True, verify: bool = 
 def iter_window_starts(root, window: int, load, split: str = "train", seed: int = 0, epochs: int | None = 1,
                        shuffle: bool = True) -> Iterator[tuple[Path, object, int]]:
     """The order of training windows, shared by `iter_windows` and the latent cache's
-    `tv2tv_env.latents.iter_latent_windows`: yields (episode path, load(path), start).
+    `tv2tv_env.data.latents.iter_latent_windows`: yields (episode path, load(path), start).
 
     `load(path)` returns the episode's data (anything with `len()` = chunks) or raises
     BadEpisode, which is logged and skipped. With `shuffle`, episode order and window

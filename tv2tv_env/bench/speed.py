@@ -20,7 +20,7 @@ from model import precision
 from model.sampler import sample_without_cache
 from model.vae import decode
 
-from .world import WorldModel
+from ..world import WorldModel
 
 GOAL = {"one_stream_real_time_fps": 16, "one_stream_min_fps": 8, "h100_one_stream_fps": 100, "h100_batched_fps": 2000}
 COMMANDS = ["turn left", "move forward", "shoot", "turn right", "strafe left", "stand still"]
@@ -41,8 +41,8 @@ def _timed(fn, repeats: int) -> float:
 def _stepper(world: WorldModel, num_envs: int, frames: str = "all"):
     """A reset env (or vector env: `frames` as its argument) of `num_envs` streams and a
     function that steps it once."""
-    from .env import TV2TVEnv
-    from .vector_env import TV2TVVectorEnv
+    from ..env import TV2TVEnv
+    from ..vector_env import TV2TVVectorEnv
 
     if num_envs == 1:
         env = TV2TVEnv(world=world)
@@ -85,7 +85,7 @@ def breakdown(world: WorldModel, num_envs: int, repeats: int) -> dict:
         return (append if kwargs.get("append", True) else euler)(*args, **kwargs)
 
     step = _stepper(world, num_envs)
-    for _ in range(world.sampler.context_chunks + 1):  # warm up, and fill the context as play does
+    for _ in range(world.context_chunks + 1):  # warm up, and fill the context as play does
         step()
     s.step, s._think, s.rebuild = timed("sampler_step", s.step), timed("text", s._think), timed("cache_rebuild", s.rebuild)
     s._run = run
@@ -109,7 +109,7 @@ def breakdown(world: WorldModel, num_envs: int, repeats: int) -> dict:
 def measure_no_cache(world: WorldModel, num_envs: int, repeats: int) -> dict:
     """Seconds per chunk for `num_envs` streams recomputing the stream at every Euler step."""
     world.reset([i % len(world) for i in range(num_envs)])
-    for _ in range(world.sampler.context_chunks):  # fill the context as a long-running env has it
+    for _ in range(world.context_chunks):  # fill the context as a long-running env has it
         world.step([COMMANDS[0]] * num_envs, [torch.Generator().manual_seed(i) for i in range(num_envs)])
     ids = [world.encode_text(COMMANDS[i % len(COMMANDS)]) for i in range(num_envs)]
     gens = [torch.Generator().manual_seed(i) for i in range(num_envs)]
@@ -148,9 +148,9 @@ def run_speed(checkpoint=None, game: str = "doom", device: str = "auto", precisi
         # vector envs that decode only the observation (frames="last"), for RL
         r["last_frame_only"] = [measure_env(world, n, repeats, frames="last") for n in num_envs if n > 1]
         # one stream that also writes the events it expects after each command (imagined_events)
-        world.sampler.event_openers = world.event_openers()
+        world.set_sampling(imagined_events=True)
         r["imagined_events_one_stream"] = measure_env(world, 1, repeats)
-        world.sampler.event_openers = None
+        world.set_sampling(imagined_events=False)
         for cached, uncached in zip(r["kv_cache"], r["no_cache"]):
             cached["kv_cache_speedup"] = round(cached["frames_per_s"] / uncached["frames_per_s"], 2)
         one = r["kv_cache"][0] if r["kv_cache"] and r["kv_cache"][0]["num_envs"] == 1 else None
@@ -163,7 +163,7 @@ def run_speed(checkpoint=None, game: str = "doom", device: str = "auto", precisi
     return out
 
 
-if __name__ == "__main__":  # python -m tv2tv_env.speed (same as `tv2tv speed`)
+if __name__ == "__main__":  # python -m tv2tv_env.bench.speed (same as `tv2tv speed`)
     import json
 
     print(json.dumps(run_speed(), indent=1))

@@ -22,8 +22,8 @@ import numpy as np
 import torch
 from tqdm import tqdm
 
+from ..errors import UserError
 from .dataset import BadEpisode, episode_paths, log, read_meta
-from .errors import UserError
 from .latents import CACHE_META, cache_dir, read_latent_episode
 
 
@@ -69,8 +69,8 @@ class LatentWindows:
         self.index = np.array(index)
         self.bank = None
         if commands:
-            from .games import get_card
-            from .paraphrase import CommandBank
+            from ..games import get_card
+            from ..paraphrase import CommandBank
 
             self.bank = CommandBank(meta["game"], get_card(meta["game"]).action_names,
                                     [t for ep in self.strings for t in ep], encoder)

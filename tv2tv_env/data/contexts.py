@@ -18,8 +18,8 @@ from pathlib import Path
 
 import numpy as np
 
+from ..errors import UserError
 from .dataset import iter_episodes, log, read_meta
-from .errors import UserError
 from .latents import cache_dir, read_latent_episode
 
 CONTEXT_FILE = "contexts.npz"

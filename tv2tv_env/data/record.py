@@ -19,9 +19,9 @@ from pathlib import Path
 import numpy as np
 from tqdm import tqdm
 
+from ..errors import UserError
+from ..games import GameCard, get_card, make_game, register_card
 from . import dataset
-from .errors import UserError
-from .games import GameCard, get_card, make_game, register_card
 
 _worker_game = None
 
@@ -151,8 +151,8 @@ def env_card(env_id: str, env_kwargs: dict | None = None, card_file=None, height
              width: int | None = None, frames_per_chunk: int | None = None) -> GameCard:
     """The game card of a Gymnasium env (its own action names, or the user's card file), registered
     so that `record(card.name, ...)` records the env (games/gym_card.py, games/gym_source.py)."""
-    from .games.gym_card import card_for_env
-    from .games.gym_source import make_env
+    from ..games.gym_card import card_for_env
+    from ..games.gym_source import make_env
 
     env = make_env(env_id, env_kwargs)
     try:

@@ -31,6 +31,7 @@ baselines (30%: they train to the world model's step, a time cap in case) and th
 """
 from __future__ import annotations
 
+import argparse
 import json
 import os
 import shlex
@@ -42,11 +43,19 @@ from pathlib import Path
 
 from model.config import TrainArgs
 
-from .errors import UserError
+from ..errors import UserError
 
 STAGES = ["record", "vae", "tokenizer", "encode", "train", "export", "judge", "baselines", "bench", "card"]
 SHARES = {"vae": 0.25, "train": 0.35, "baselines": 0.30, "judge": 0.10}
 BASELINE_NAMES = {"prompt": "T2V", "plan": "Think2V", "action_id": "action-id"}
+
+
+def add_commands(sub):
+    p = sub.add_parser("build-world", help="one command from a game (card, Gymnasium env id or recording) to a "
+                       "trained, judged and benchmarked world", description=__doc__,
+                       formatter_class=argparse.RawDescriptionHelpFormatter)
+    add_arguments(p)
+    p.set_defaults(func=cmd_build_world)
 
 
 def add_arguments(p):
@@ -203,9 +212,9 @@ class Builder:
     def source_args(self):
         a = self.a
         if a.data:
-            from .dataset import read_meta
+            from ..data.dataset import read_meta
 
-            from .games import get_card
+            from ..games import get_card
 
             meta = read_meta(self.data)  # registers a recorded Gymnasium env's card
             if get_card(meta["game"]).env_id:  # not a built-in game: `record --game` cannot record more of it
@@ -242,7 +251,7 @@ class Builder:
 
         info = export_weights(self.run, self.out / "model")
         shutil.copy(self.run / "contexts.npz", self.out / "contexts.npz")
-        from .games import CARD_FILE
+        from ..games import CARD_FILE
 
         if (self.run / CARD_FILE).is_file():
             shutil.copy(self.run / CARD_FILE, self.out / CARD_FILE)
@@ -259,7 +268,7 @@ class Builder:
                           "--quiet", *resume)
 
     def game(self):
-        from .dataset import read_meta
+        from ..data.dataset import read_meta
 
         return read_meta(self.data)["game"]
 
@@ -350,3 +359,8 @@ def model_card(b: Builder, stages: dict) -> str:
 
 def run(a) -> dict:
     return Builder(a).build()
+
+
+def cmd_build_world(a):
+    run(a)
+    return 0

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .games import get_card
+from ..games import get_card
 
 
 def describer_corpus(game: str, samples: int = 20000, seed: int = 0) -> list[str]:

@@ -1,0 +1,120 @@
+"""`tv2tv bench`, `train-judge` and `speed`: how well a world obeys words (judged by an
+inverse-dynamics model trained on real frames) and how fast it draws."""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from ..games import CARDS, DEFAULT_GAME
+
+
+
+def add_commands(sub):
+    b = sub.add_parser("bench", help="controllability benchmark: TV2TV against baselines, judged on held-out play",
+                       description="Roll out every model from the same real held-out starts under the same commands; "
+                       "an inverse-dynamics judge trained on real frames reads what happened. Writes OUT/report.json, "
+                       "OUT/report.md, plots and a side-by-side video (OUT/rollouts.mp4).")
+    b.add_argument("--checkpoint", default=None, help="the TV2TV model (default: the shipped one)")
+    b.add_argument("--baselines", nargs="*", default=[], metavar="DIR",
+                   help="baseline runs (tv2tv train --conditioning prompt|plan|action_id); copy-last-frame is "
+                   "always included")
+    b.add_argument("--data", required=True, help="recorded dataset with held-out episodes")
+    b.add_argument("--judge", default=None, help="judge directory (default: the checkpoint's judge/)")
+    b.add_argument("--episodes", type=int, default=8, help="held-out episodes (2 starts each; default 8)")
+    b.add_argument("--horizon", type=int, default=16, help="rollout chunks for PSNR/SSIM (default 16)")
+    b.add_argument("--commands", default=None, metavar="FILE",
+                   help="your own new-word wordings to test instead of the built-in ones, one per line: "
+                        "action_label<TAB>text")
+    b.add_argument("--long-horizon", type=int, default=256, metavar="CHUNKS",
+                   help="chunks of the long rollouts in which each model writes its own text (default 256 = 64 s; "
+                        "0: skip)")
+    b.add_argument("--off-topic-steps", type=int, default=200,
+                   help="steps of off-topic commands for the episode-end test (default 200; 0: skip)")
+    b.add_argument("--thought-steps", type=int, default=500,
+                   help="chunks the model writes its own text for the empty-thought count (default 500; 0: skip)")
+    b.add_argument("--outcome-chunks", type=int, default=256,
+                   help="random held-out chunks (beside every reward event and episode end) on which the reward and "
+                        "end heads are checked against the real game (default 256; 0: skip)")
+    b.add_argument("--seed", type=int, default=0)
+    b.add_argument("--device", default="auto")
+    b.add_argument("--out", required=True, help="output directory")
+    b.add_argument("--quiet", action="store_true")
+    b.set_defaults(func=cmd_bench)
+
+    j = sub.add_parser("train-judge", help="train the benchmark's inverse-dynamics judge on real frames",
+                       description="Train the judge (which action happened between two chunks) on the held-in "
+                       "episodes of DATA; report its accuracy on the held-out ones (of --eval-data if given).")
+    j.add_argument("--data", required=True, help="recording to train on (its train split)")
+    j.add_argument("--eval-data", default=None,
+                   help="recording whose held-out split measures the judge (default: DATA); give the world model's "
+                   "dataset when DATA is a recording made for the judge alone")
+    j.add_argument("--out", required=True, help="judge directory (config.json, model.safetensors, report.json)")
+    j.add_argument("--minutes", type=float, default=10.0)
+    j.add_argument("--max-episodes", type=int, default=120, help="training episodes held in memory")
+    j.add_argument("--channels", type=int, default=32)
+    j.add_argument("--batch-size", type=int, default=64)
+    j.add_argument("--lr", type=float, default=2e-3, help="peak learning rate (warmup, then cosine)")
+    j.add_argument("--no-mirror-average", action="store_true",
+                   help="read each pair once, not also mirrored left-right (half the cost, lower accuracy)")
+    j.add_argument("--resume", action="store_true",
+                   help="continue a stopped run from OUT.train_state.pt (saved every two minutes)")
+    j.add_argument("--seed", type=int, default=0)
+    j.add_argument("--device", default="cpu")
+    j.add_argument("--quiet", action="store_true")
+    j.set_defaults(func=cmd_train_judge)
+
+    sp = sub.add_parser("speed", help="measure generation speed (frames/s), one JSON object",
+                        description="Generated frames per second through the env: one stream and the batched "
+                        "vector env, with and without the KV cache, per precision. Prints one JSON object.")
+    sp.add_argument("--checkpoint", default=None, help="checkpoint or run directory (default: the shipped model)")
+    sp.add_argument("--game", default=DEFAULT_GAME, choices=list(CARDS))
+    sp.add_argument("--device", default="auto", help="auto (CUDA if present), cpu or cuda")
+    sp.add_argument("--num-envs", type=int, nargs="+", default=[1, 8, 32], help="stream counts (default 1 8 32)")
+    sp.add_argument("--precision", nargs="+", default=["auto", "fp32"], choices=["auto", "bf16", "fp32"])
+    sp.add_argument("--repeats", type=int, default=6, help="timed steps per figure (default 6, after a warm-up)")
+    sp.add_argument("--no-uncached", action="store_true", help="skip the (slow) no-KV-cache figures")
+    sp.add_argument("--breakdown", type=int, nargs="*", default=[], metavar="N",
+                    help="where a step's time goes (text, Euler steps, appending, cache rebuild, decode and env) "
+                         "for these stream counts, e.g. --breakdown 1 32")
+    sp.add_argument("--out", default=None, help="also write the JSON here")
+    sp.set_defaults(func=cmd_speed)
+
+
+def cmd_bench(a):
+    from ..bench.benchmark import run_benchmark
+    from ..world import resolve_checkpoint
+
+    judge = a.judge or resolve_checkpoint(a.checkpoint).root / "judge"
+    report = run_benchmark(a.checkpoint, a.data, judge, a.out, a.baselines, a.episodes, a.horizon, a.commands,
+                           seed=a.seed, device=a.device, progress=not a.quiet, long_horizon=a.long_horizon,
+                           off_topic_steps=a.off_topic_steps, thought_steps=a.thought_steps,
+                           outcome_chunks=a.outcome_chunks)
+    print((Path(a.out) / "report.md").read_text())
+    print(f"tv2tv bench: wrote {a.out}/report.json, report.md, accuracy_per_action.png, psnr_vs_horizon.png"
+          f"{', frechet_vs_horizon.png' if a.long_horizon else ''}, rollouts.mp4 ({len(report['models'])} models)")
+    return 0
+
+
+def cmd_train_judge(a):
+    from ..bench.judge import train_judge
+
+    report = train_judge(a.data, a.out, minutes=a.minutes, max_episodes=a.max_episodes, seed=a.seed,
+                         device=a.device, channels=a.channels, progress=not a.quiet, eval_data=a.eval_data,
+                         mirror_average=not a.no_mirror_average, batch_size=a.batch_size, lr=a.lr,
+                         resume=a.resume)
+    print(json.dumps({k: report[k] for k in ("accuracy", "train_accuracy", "trust_note", "train_samples",
+                                             "heldout_samples")}))
+    return 0
+
+
+
+def cmd_speed(a):
+    from ..bench.speed import run_speed
+
+    result = run_speed(a.checkpoint, a.game, a.device, a.precision, a.num_envs, a.repeats, not a.no_uncached,
+                       a.breakdown)
+    text = json.dumps(result, indent=1)
+    if a.out:
+        Path(a.out).write_text(text + "\n")
+    print(text)
+    return 0

@@ -1,0 +1,116 @@
+"""`tv2tv train-vae`, `encode` and `tokenizer`: what a world model is trained on, made from a
+recording (the frame VAE, the latent cache of every frame, the text tokenizer)."""
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+from ..errors import UserError
+from ..games import CARDS
+
+KNOWN_GAMES = ", ".join(CARDS)
+
+
+
+def add_commands(sub):
+    t = sub.add_parser("train-vae", help="train the frame VAE on a recorded dataset",
+                       description="Train the frame VAE (diffusers AutoencoderKL) from scratch on recorded frames; "
+                       "writes OUT (config.json + safetensors) and OUT.metrics.jsonl; reports held-out PSNR.")
+    t.add_argument("--data", required=True, help="dataset directory from `tv2tv record`")
+    t.add_argument("--out", required=True, help="output directory for the VAE")
+    t.add_argument("--max-steps", type=int, default=20000)
+    t.add_argument("--max-minutes", type=float, default=None, help="stop after this many minutes (cosine LR follows)")
+    t.add_argument("--batch", type=int, default=64)
+    t.add_argument("--lr", type=float, default=1e-3)
+    t.add_argument("--latent-channels", type=int, default=8)
+    t.add_argument("--max-frames", type=int, default=None, help="use at most this many training frames")
+    t.add_argument("--eval-every", type=int, default=500)
+    t.add_argument("--device", default="auto", help="auto (CUDA if present), cpu or cuda")
+    t.add_argument("--quiet", action="store_true")
+    t.set_defaults(func=cmd_train_vae)
+
+    e = sub.add_parser("encode", help="encode every recorded frame with a trained VAE (the latent cache)",
+                       description="Encode every frame of a dataset once with a trained VAE and keep the latents in "
+                       "DATA/latents/<key>/ (key: a hash of the VAE's files). Episodes already cached are skipped.")
+    e.add_argument("--data", required=True, help="dataset directory from `tv2tv record`")
+    e.add_argument("--vae", required=True, help="VAE directory from `tv2tv train-vae`")
+    e.add_argument("--batch", type=int, default=None,
+                   help="frames per forward pass (default 16 on the CPU, where it is fastest; 256 on a GPU)")
+    e.add_argument("--device", default="auto", help="auto (CUDA if present), cpu or cuda")
+    e.add_argument("--precision", default="auto", choices=["auto", "bf16", "fp32"],
+                   help="auto: bf16 only where the device runs it natively")
+    e.add_argument("--quiet", action="store_true")
+    e.set_defaults(func=cmd_encode)
+
+    k = sub.add_parser("tokenizer", help="train the text tokenizer (byte-level BPE) on the describer's text",
+                       description="Train a byte-level BPE on every phrasing the game's describer can write (plus the "
+                       "recorded texts of --data) and save it as a Hugging Face fast tokenizer in OUT.")
+    k.add_argument("--game", default=None, help=f"whose describer: {KNOWN_GAMES} (default: --data's game)")
+    k.add_argument("--out", required=True, help="output directory (tokenizer.json, tokenizer_config.json)")
+    k.add_argument("--data", default=None, help="also train on the texts of this recorded dataset")
+    k.add_argument("--vocab-size", type=int, default=512)
+    k.set_defaults(func=cmd_tokenizer)
+
+
+def cmd_train_vae(a):
+    import torch
+
+    from model.train_vae import train_vae
+    from model.vae import VAEConfig
+
+    from ..data.dataset import load_frames, read_meta
+
+    meta = read_meta(a.data)
+    train = torch.from_numpy(load_frames(a.data, "train", a.max_frames))
+    held = torch.from_numpy(load_frames(a.data, "heldout", 4096))
+    print(f"train-vae: {len(train)} train frames, {len(held)} held-out frames of {meta['game']}", file=sys.stderr)
+    summary = train_vae(train, held, a.out, VAEConfig(latent_channels=a.latent_channels), max_steps=a.max_steps,
+                        max_minutes=a.max_minutes, batch=a.batch, lr=a.lr, device=a.device,
+                        eval_every=a.eval_every, progress=not a.quiet)
+    summary["data"] = str(a.data)
+    summary["game"] = meta["game"]
+    print(json.dumps(summary))
+    return 0
+
+
+def cmd_encode(a):
+    from ..data.latents import encode_dataset
+
+    summary = encode_dataset(a.data, a.vae, batch=a.batch, progress=not a.quiet, device=a.device,
+                             precision_mode=a.precision)
+    summary["data"] = str(a.data)
+    print(json.dumps(summary))
+    return 0
+
+
+def cmd_tokenizer(a):
+    import numpy as np
+
+    from model.tokenizer import special_ids, train_tokenizer
+
+    from ..data.dataset import iter_episodes, read_meta
+    from ..data.text_corpus import describer_corpus
+
+    recorded = []
+    if a.data:
+        meta = read_meta(a.data)  # a recorded Gymnasium env's card is known from here on
+        a.game = a.game or meta["game"]
+        if meta["game"] != a.game:
+            raise UserError(f"{a.data} is a {meta['game']} dataset, not {a.game}; pass --game {meta['game']}")
+        for _, ep in iter_episodes(a.data, "all", frames=False):
+            recorded += ep.text
+    if not a.game:
+        raise UserError("tokenizer needs --game NAME or --data DIR (whose game it then is)")
+    corpus = describer_corpus(a.game)
+    tok = train_tokenizer(corpus + recorded, vocab_size=a.vocab_size)
+    out = Path(a.out)
+    out.mkdir(parents=True, exist_ok=True)
+    tok.save_pretrained(str(out))
+    measured = recorded or corpus  # tokens per chunk text: the recorded texts when given
+    counts = np.array([len(ids) for ids in tok(measured, add_special_tokens=False)["input_ids"]])
+    print(json.dumps({"out": str(out), "game": a.game, "vocab_size": len(tok), "special_ids": special_ids(tok),
+                      "corpus_texts": len(corpus), "recorded_texts": len(recorded),
+                      "tokens_per_text": {"of": "recorded" if recorded else "corpus", "mean": round(float(counts.mean()), 2),
+                                          "p99": int(np.percentile(counts, 99)), "max": int(counts.max())}}))
+    return 0

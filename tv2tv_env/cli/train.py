@@ -1,0 +1,98 @@
+"""`tv2tv train` and `contexts`: train a world model on a recording (the job itself is
+`train_world.run_training`), and take real start contexts for a checkpoint."""
+from __future__ import annotations
+
+import json
+import os
+import signal
+import sys
+
+
+
+def add_commands(sub):
+    tr = sub.add_parser("train", help="train the TV2TV world model on a recorded dataset",
+                        description="Train the MoT world model on a dataset's latent cache (run `tv2tv encode` "
+                        "first). Writes RUN/ckpt (atomic), RUN/metrics.jsonl and RUN/samples. SIGTERM saves and "
+                        "exits; --resume continues exactly. Multi-GPU: torchrun --nproc-per-node N -m tv2tv_env.cli train ...")
+    tr.add_argument("--data", required=True, help="dataset directory (with its latent cache)")
+    tr.add_argument("--out", required=True, help="run directory")
+    tr.add_argument("--config", default="small", help="tiny, small, base, or a JSON file (default small)")
+    from model.config import TrainArgs as T  # the defaults, declared once
+
+    tr.add_argument("--max-steps", type=int, default=T.max_steps, help=f"(default {T.max_steps})")
+    tr.add_argument("--max-minutes", type=float, default=T.max_minutes,
+                    help="wall-clock budget (the LR schedule follows it)")
+    tr.add_argument("--resume", action="store_true", help="continue the run in --out from its checkpoint")
+    tr.add_argument("--init-from", default=None, metavar="DIR",
+                    help="when --out has no checkpoint: continue from weights exported by scripts/export_weights.py "
+                    "(their step from DIR/train_progress.json, a fresh optimizer); for runs spanning machines")
+    tr.add_argument("--batch-size", type=int, default=T.batch_size, help=f"global batch in windows (default {T.batch_size})")
+    tr.add_argument("--grad-accum", type=int, default=T.grad_accum)
+    tr.add_argument("--lr", type=float, default=T.lr, help=f"peak learning rate (default {T.lr:g})")
+    tr.add_argument("--vae", default=None, help="VAE directory (default: the shipped checkpoints/doom-small/vae)")
+    tr.add_argument("--tokenizer", default=None, help="tokenizer directory (default: the shipped one)")
+    tr.add_argument("--device", default=T.device, help="auto (CUDA if present), cpu or cuda")
+    tr.add_argument("--eval-every", type=int, default=T.eval_every)
+    tr.add_argument("--seed", type=int, default=T.seed)
+    tr.add_argument("--no-samples", action="store_true", help="do not draw sample rollouts")
+    tr.add_argument("--conditioning", default="text", choices=["text", "prompt", "plan", "action_id"],
+                    help="text: TV2TV (default); prompt (T2V), plan (Think2V), action_id: the benchmark's baselines")
+    tr.add_argument("--balance-actions", type=float, default=0.0, metavar="POWER",
+                    help="draw windows with rare actions more: weight (1/action frequency)**POWER, averaged over "
+                         "the window's chunks (1: actions about equally often; default 0: uniform epochs)")
+    tr.add_argument("--clean-flip", type=float, default=0.0, metavar="P",
+                    help="the paper's clean-copy flip against exposure bias: chance that a chunk's clean copy, "
+                         "which later chunks see, is its noisy copy (default 0: off)")
+    tr.add_argument("--no-language-prior", action="store_true",
+                    help="TV2TV without the frozen sentence encoder's command vectors (the model before 2026-12); "
+                         "baselines never use it")
+    tr.add_argument("--quiet", action="store_true")
+    tr.set_defaults(func=cmd_train)
+
+    c = sub.add_parser("contexts", help="take real start contexts for a checkpoint from held-out episodes",
+                       description="Write CHECKPOINT/contexts.npz: a few chunks of real play (latents, frames, text) "
+                       "from held-out episodes of DATA, which the env starts its episodes from. `tv2tv train` "
+                       "writes them into each run; use this for a checkpoint made otherwise.")
+    c.add_argument("--data", required=True, help="dataset directory with a latent cache for the checkpoint's VAE")
+    c.add_argument("--checkpoint", required=True, help="checkpoint or run directory (its vae/ encodes the frames)")
+    c.add_argument("--chunks", type=int, default=4, help="chunks per context (default 4 = the default context size)")
+    c.add_argument("--max-contexts", type=int, default=48)
+    c.add_argument("--per-episode", type=int, default=2, help="starts per episode: its first chunks and random later "
+                   "points (default 2)")
+    c.add_argument("--split", default=None, choices=["heldout", "train", "all"],
+                   help="episodes to take them from (default: held-out, or training ones where there are none); "
+                        "many training starts suit RL in imagination")
+    c.add_argument("--out", default=None, help="write here instead of CHECKPOINT/contexts.npz; the env takes it "
+                   "with contexts=FILE")
+    c.add_argument("--seed", type=int, default=0)
+    c.set_defaults(func=cmd_contexts)
+
+
+def cmd_train(a):
+    from .train_world import run_training
+
+    result = run_training(a.data, a.out, config=a.config, max_steps=a.max_steps, max_minutes=a.max_minutes,
+                          resume=a.resume, batch_size=a.batch_size, lr=a.lr, grad_accum=a.grad_accum, vae=a.vae,
+                          tokenizer=a.tokenizer, device=a.device, eval_every=a.eval_every, seed=a.seed,
+                          samples=not a.no_samples, progress=not a.quiet, conditioning=a.conditioning,
+                          init_from=a.init_from, balance_actions=a.balance_actions,
+                          language_prior=not a.no_language_prior,
+                          overrides={"clean_flip": a.clean_flip} if a.clean_flip else None)
+    if int(os.environ.get("RANK", 0)) == 0:  # under torchrun, one process reports
+        print(json.dumps(result))
+    if result["stopped_by_signal"]:  # saved, not finished: scripts must not go on as if it were
+        print(f"train: stopped by a signal at step {result['step']}; --resume continues it", file=sys.stderr)
+        return 128 + signal.SIGTERM
+    return 0
+
+
+def cmd_contexts(a):
+    from ..data.contexts import CONTEXT_FILE, make_contexts, save_contexts
+    from ..world import resolve_checkpoint
+
+    paths = resolve_checkpoint(a.checkpoint)
+    ctx = make_contexts(a.data, paths.vae, a.chunks, per_episode=a.per_episode, max_contexts=a.max_contexts,
+                        seed=a.seed, split=a.split)
+    out = save_contexts(ctx, a.out or paths.root / CONTEXT_FILE)
+    print(json.dumps({"contexts": len(ctx), "chunks": a.chunks, "game": ctx.game, "out": str(out)}))
+    return 0
