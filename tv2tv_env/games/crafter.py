@@ -168,16 +168,25 @@ class CrafterGame(GameSource):
     def first_step(self, names, radius=32):
         """The first move (dx, dy) of a shortest walk over grass and sand to a cell next to
         one of `names` (or, given a boolean map, next to a cell it marks), within `radius`
-        cells; None if there is none."""
+        cells; None if there is none. Cows and zombies do not block it: they move on, and a
+        move into one only turns the player."""
+        found = self.walk(names, radius)
+        return found and found[0]
+
+    def walk(self, names, radius=32, also=None):
+        """(first move, the cell it leads next to, its length in moves) of first_step's walk, or
+        None; `also`: a boolean map of more cells it may walk on."""
         sem = self.info["semantic"]
         px, py = (int(v) for v in self.info["player_pos"])
         x0, y0 = max(0, px - radius), max(0, py - radius)
-        win = sem[x0:px + radius + 1, y0:py + radius + 1]
+        win = self.env._world._mat_map[x0:px + radius + 1, y0:py + radius + 1]
         walk = np.isin(win, self._ids(OPEN_GROUND))
+        if also is not None:
+            walk |= also[x0:px + radius + 1, y0:py + radius + 1] & np.isin(win, self._ids(WALKABLE))
         goal = (names if isinstance(names, np.ndarray) else np.isin(sem, self._ids(names)))[
             x0:px + radius + 1, y0:py + radius + 1]
         start = (px - x0, py - y0)
-        first = {start: None}
+        first, length = {start: None}, {start: 0}
         queue = collections.deque([start])
         while queue:
             x, y = queue.popleft()
@@ -186,62 +195,91 @@ class CrafterGame(GameSource):
                 if not (0 <= nx < win.shape[0] and 0 <= ny < win.shape[1]) or (nx, ny) in first:
                     continue
                 if goal[nx, ny]:
-                    return first[(x, y)] or d
+                    return first[(x, y)] or d, (nx + x0, ny + y0), length[(x, y)]
                 if walk[nx, ny]:
-                    first[(nx, ny)] = first[(x, y)] or d
+                    first[(nx, ny)], length[(nx, ny)] = first[(x, y)] or d, length[(x, y)] + 1
                     queue.append((nx, ny))
         return None
 
-    def shelter_sites(self):
-        """Stone cells S1 where a two-cell room can be dug: S1 and the stone S2 behind it
-        (direction d from the open cell O in front of S1) are walled on every other side.
-        Returns {d: boolean map of such S1 cells}; see CrafterPlayer._shelter."""
-        sem = self.info["semantic"]
-        stone = sem == self._mat_ids["stone"]
-        wall = np.isin(sem, self._ids(["stone", "tree", "water", "coal", "iron", "diamond", "table", "furnace"]))
-        open_ = np.isin(sem, self._ids(OPEN_GROUND))
-        open_[tuple(self.info["player_pos"])] = True  # the map shows the player, not the ground under it
-        H, W = sem.shape
+    def distances(self, sources, also=None):
+        """Moves from the nearest cell that boolean map `sources` marks to each cell, over grass
+        and sand (and the cells `also` marks); inf where no walk leads."""
+        walk = np.isin(self.env._world._mat_map, self._ids(OPEN_GROUND))
+        if also is not None:
+            walk |= also & np.isin(self.env._world._mat_map, self._ids(WALKABLE))
+        out = np.full(walk.shape, np.inf)
+        queue = collections.deque(zip(*np.nonzero(sources)))
+        out[sources] = 0
+        while queue:
+            x, y = queue.popleft()
+            for dx, dy in _DIRS:
+                n = (x + dx, y + dy)
+                if 0 <= n[0] < walk.shape[0] and 0 <= n[1] < walk.shape[1] and walk[n] and out[n] == np.inf:
+                    out[n] = out[x, y] + 1
+                    queue.append(n)
+        return out
 
-        def at(mask, dx, dy):  # at(mask, dx, dy)[x, y] = mask[x + dx, y + dy], False off the map
-            out = np.zeros_like(mask)
-            xs, xd = slice(max(0, -dx), min(H, H - dx)), slice(max(0, dx), min(H, H + dx))
-            ys, yd = slice(max(0, -dy), min(W, W - dy)), slice(max(0, dy), min(W, W + dy))
-            out[xs, ys] = mask[xd, yd]
-            return out
-
+    def room_sites(self, stones):
+        """Where a two-cell room can be closed for the night: cells A and B = A + d that the player
+        can walk or dig into, whose four side neighbours are walls, entered from the walkable
+        E = A - d (the path that digging out of last night's room leaves will do); the far end
+        B + d is a wall or can take a stone, and the player's `stones` and those it digs out of
+        A and B close both ends. Returns {d: boolean map of A}; see CrafterPlayer._room."""
+        ground = self.env._world._mat_map  # materials only: a cow passing by changes no site
+        wall = np.isin(ground, self._ids(ROOM_WALLS))
+        cell = np.isin(ground, self._ids(WALKABLE + DIGGABLE))
+        walk = np.isin(ground, self._ids(WALKABLE))
+        end, stone = wall | walk, (ground == self._mat_ids["stone"]).astype(int)
         sites = {}
         for d in _DIRS:
             px, py = d[1], d[0]  # perpendicular
-            sites[d] = (stone & at(open_, -d[0], -d[1]) & at(stone, *d) & at(wall, 2 * d[0], 2 * d[1])
-                        & at(wall, px, py) & at(wall, -px, -py)
-                        & at(wall, d[0] + px, d[1] + py) & at(wall, d[0] - px, d[1] - py))
+            enough = 1 + _shifted(walk, 2 * d[0], 2 * d[1]) <= stones + stone + _shifted(stone, *d)
+            sides = [(px, py), (-px, -py), (d[0] + px, d[1] + py), (d[0] - px, d[1] - py)]
+            sites[d] = (cell & _shifted(cell, *d) & _shifted(walk, -d[0], -d[1])
+                        & _shifted(end, 2 * d[0], 2 * d[1]) & enough
+                        & np.logical_and.reduce([_shifted(wall, *o) for o in sides]))
         return sites
+
+    @staticmethod
+    def room_doors(sites):
+        """The entrances E = A - d of room_sites' rooms, as one boolean map."""
+        return np.logical_or.reduce([_shifted(mask, *d) for d, mask in sites.items()])
+
+    @property
+    def water_side(self):
+        """Boolean map of the grass and sand cells next to water, where the player can drink."""
+        ground = self.env._world._mat_map
+        water = ground == self._mat_ids["water"]
+        near = np.logical_or.reduce([_shifted(water, *d) for d in _DIRS])
+        return near & np.isin(ground, self._ids(OPEN_GROUND))
 
     @property
     def step_of_day(self):
-        return int(self.env._step) % 300  # the engine's day is 300 steps; night is about 165-255
+        return int(self.env._step) % 300  # the engine's day is 300 steps; zombies spawn from about 115 to 305
 
-    def walled_in(self, room=2):
-        """Whether the walkable cells the player can reach, its own included, are at most `room`."""
+    def free(self, offset):
+        """Whether the cell at `offset` from the player is grass, sand or path with nothing on it."""
         sem = self.info["semantic"]
-        walk = np.isin(sem, self._ids(WALKABLE + ("lava",)))
-        start = tuple(int(v) for v in self.info["player_pos"])
-        seen, queue = {start}, [start]
-        while queue:
-            x, y = queue.pop()
-            for dx, dy in _DIRS:
-                n = (x + dx, y + dy)
-                if n not in seen and 0 <= n[0] < sem.shape[0] and 0 <= n[1] < sem.shape[1] and walk[n]:
-                    seen.add(n)
-                    queue.append(n)
-                    if len(seen) > room:
-                        return False
-        return True
+        x, y = (int(p + o) for p, o in zip(self.info["player_pos"], offset))
+        return 0 <= x < sem.shape[0] and 0 <= y < sem.shape[1] and sem[x, y] in self._ids(WALKABLE)
+
+    def material(self, pos):
+        """The ground at world cell `pos` (None off the map), whatever stands on it."""
+        return self.env._world[tuple(int(v) for v in pos)][0]
 
     @property
     def inventory(self):
         return self.info["inventory"]
+
+
+def _shifted(mask, dx, dy):
+    """out[x, y] = mask[x + dx, y + dy]; False off the map."""
+    H, W = mask.shape
+    out = np.zeros_like(mask)
+    xs, xd = slice(max(0, -dx), min(H, H - dx)), slice(max(0, dx), min(H, H + dx))
+    ys, yd = slice(max(0, -dy), min(W, W - dy)), slice(max(0, dy), min(W, W + dy))
+    out[xs, ys] = mask[xd, yd]
+    return out
 
 
 def describe_crafter(action_name, events, rng, phrases=PHRASES):
@@ -266,6 +304,10 @@ _DIRS = {(-1, 0): "move_left", (1, 0): "move_right", (0, -1): "move_up", (0, 1):
 _STEP = {name: d for d, name in _DIRS.items()}
 WALKABLE = ("grass", "sand", "path")  # lava is walkable too, and kills: the player never steps on it
 OPEN_GROUND = ("grass", "sand")  # where it plans walks: tunnels (path) are dark and hold skeletons
+# Zombies and skeletons walk on WALKABLE only, and a zombie hits only from an orthogonal neighbour
+# (Manhattan distance 1): a room whose neighbours are all walls is out of their reach.
+ROOM_WALLS = ("stone", "tree", "water", "coal", "iron", "diamond", "table", "furnace")
+DIGGABLE = ("stone", "coal")  # a wood pickaxe digs these into path
 ENEMIES = ("zombie", "skeleton")
 
 
@@ -282,48 +324,22 @@ class CrafterPlayer(Player):
     the engine ignores any other, and the recorded label must say what the frames show."""
 
     MODES = {"gather": 0.4, "wander": 0.15, "craft": 0.15, "idle": 0.05, "random": 0.25}
+    LOW = {"drink": 3, "food": 3}  # it drinks or hunts before anything else at these levels
+    TOP_UP = {"drink": 5, "food": 8}  # and once it has its tools, at these
+
+    NIGHT = (60, 10)  # step_of_day from which it plans the night's room, and until which it stays in
+    DARK = 150  # step_of_day by which it wants to be closed in (at 150 zombies come two a map chunk)
+    CLOSING = 4  # chunks it allows for closing a room once at its entrance
+    LEAVE_BY = 60  # step_of_day until which it waits inside for a zombie at the door to go
+    WATER_WEIGHT = 1  # how much a room's walk to water counts against it, besides the walk to it
 
     def __init__(self, rng, epsilon=0.1):
         self.rng, self.epsilon = rng, epsilon
         self.mode, self.left, self.heading = "gather", 0, "move_left"
         self.refill = None  # "drink" or "food" while topping that up
-        self.plan, self.sheltered = [], None  # the night's shelter: steps left to dig it; its door
-
-    def _shelter(self, game, inv):
-        """Nights are spent in a room dug into stone: from the open cell O in front of a stone S1,
-        dig S1, step in, dig S2 behind it, step into S2 and back into S1 (which turns the player
-        to face O: a move only turns the player when the cell ahead is blocked, so this is the
-        one way to face the open side from inside), and wall O up with the stone just dug. The
-        player sleeps in there, and digs its way out in the morning."""
-        evening, morning = 60 <= game.step_of_day < 255, game.step_of_day >= 265 or game.step_of_day < 100
-        if self.sheltered is not None:
-            if not morning and min(inv["drink"], inv["food"]) > 2:
-                return "sleep" if inv["energy"] < 9 else "noop"
-            door = self.sheltered
-            self.sheltered = None
-            if game.facing != door:
-                self.plan = ["do"]
-                return _DIRS[door]  # the door is a wall now: this only turns the player
-            return "do"
-        if self.plan:
-            return self.plan.pop(0)
-        if not evening or inv["wood_pickaxe"] == 0:
-            return None
-        if inv["drink"] < 7 or inv["food"] < 6:  # a night inside costs about 5 of each: fill up first
-            self.refill = "drink" if inv["drink"] < 7 else "food"
-            return None
-        sites = game.shelter_sites()
-        px, py = game.info["player_pos"]
-        for d, mask in sites.items():  # standing on O, in front of a site: dig in
-            x, y = px + d[0], py + d[1]
-            if 0 <= x < mask.shape[0] and 0 <= y < mask.shape[1] and mask[x, y]:
-                back = (-d[0], -d[1])
-                self.plan = ["do", _DIRS[d], "do", _DIRS[d], _DIRS[back], "place_stone", "_check:" + _DIRS[back]]
-                return _DIRS[d] if game.facing != d else self.plan.pop(0)
-        step = game.first_step(np.logical_or.reduce(list(sites.values())), radius=24)
-        if step:
-            return _DIRS[step]
-        return None
+        self.room = None  # the night's room (A, d): cells A and A + d, entered from A - d
+        self.goal = None  # cell A of the room it walks to
+        self.going = False  # on its way there for the night
 
     def act(self, game):
         if game.sleeping:
@@ -335,11 +351,11 @@ class CrafterPlayer(Player):
             self.heading = list(_DIRS.values())[int(self.rng.integers(4))]
         self.left -= 1
         inv = game.inventory
-        name = self._fight(game)
-        if name is not None:
-            self.plan = []  # a fight moves the player: a half-dug room is planned again from where it stands
-        if name is None and min(inv["drink"], inv["food"]) > 2:  # the night's room, unless starving
-            name = self._shelter(game, inv)
+        if self.refill and inv[self.refill] >= 9:
+            self.refill = None
+        name = self._fight(game) or self._make(game, inv)  # a tool takes one chunk: before the night
+        if name is None:
+            name = self._night(game, inv)
         if name is None:
             name = self._survive(game, inv)
         if name is None:
@@ -350,9 +366,6 @@ class CrafterPlayer(Player):
                     name = "noop"
             else:
                 name = getattr(self, "_" + (self.mode if self.mode != "random" else "gather"))(game, inv)
-        if name.startswith("_check:"):  # the room's last step was taken: is it closed?
-            self.sheltered = _STEP[name.split(":")[1]] if game.walled_in() else None
-            return self.act(game)
         return ACTION_ID[self._safe(game, name)]
 
     def _fight(self, game):
@@ -360,49 +373,199 @@ class CrafterPlayer(Player):
         enemy = game.nearest(ENEMIES)  # they hit when orthogonally next to the player (Manhattan 1)
         if enemy is not None and abs(enemy[0]) + abs(enemy[1]) <= 1:
             return self._towards(game, ENEMIES)
-        skeleton = game.nearest(["skeleton"])  # shoots along its row or column from afar: get out of range
-        if skeleton is not None and abs(skeleton[0]) + abs(skeleton[1]) <= 6:
-            if 0 in skeleton:  # in its row or column: step sideways out of the line of fire
-                away = [n for d, n in _DIRS.items() if d[0] * skeleton[0] + d[1] * skeleton[1] == 0]
-            else:
-                away = [n for d, n in _DIRS.items() if d[0] * skeleton[0] + d[1] * skeleton[1] < 0]
+        if self.room is not None or self.going:  # at, in or on its way to its room: no detours
+            return None
+        skeleton = game.nearest(["skeleton"])
+        if skeleton is not None and self._in_line_of_fire(game, skeleton):  # step sideways out of it
+            away = [n for d, n in _DIRS.items() if d[0] * skeleton[0] + d[1] * skeleton[1] == 0 and game.free(d)]
             return away[int(self.rng.integers(len(away)))] if away else None
-        if enemy is not None and abs(enemy[0]) + abs(enemy[1]) <= 3 and self.sheltered is None:
-            return self._towards(game, ["zombie"])
+        if enemy is not None and abs(enemy[0]) + abs(enemy[1]) <= 3 and not self._is_night(game):
+            return self._towards(game, ["zombie"])  # by night it heads for its room instead
         return None
 
+    @staticmethod
+    def _in_line_of_fire(game, skeleton):
+        """A skeleton shoots from up to 5 cells along its row or column, over ground, water and lava."""
+        if 0 not in skeleton or abs(skeleton[0]) + abs(skeleton[1]) > 5:
+            return False
+        here = np.array(game.info["player_pos"])
+        step = np.sign(skeleton)
+        return all(game.material(here + k * step) in WALKABLE + ("water", "lava")
+                   for k in range(1, abs(skeleton[0]) + abs(skeleton[1])))
+
+    def _is_night(self, game):
+        return game.step_of_day >= self.NIGHT[0] or game.step_of_day < self.NIGHT[1]
+
+    def _night(self, game, inv):
+        """Nights are spent in a two-cell room (game.room_sites) closed with stones: zombies, which
+        spawn in numbers at night on grass, cannot reach a player whose neighbours are all walls.
+        In the evening it drinks its fill (a night inside costs about 6 drinks), and goes on
+        with its day (_survive tops food up) until it is time to walk to its room, so as to
+        close it by DARK."""
+        if self.room is not None:
+            name = self._room(game, inv)
+            if name is not None:
+                return name
+        if not self._is_night(game) or inv["wood_pickaxe"] == 0:
+            self.going = False
+            return None
+        found = self._nearest_room(game, inv)
+        if found is None:
+            return None
+        room, step, length = found
+        if not self.going and self.NIGHT[0] <= game.step_of_day < self.DARK:
+            spare = (self.DARK - game.step_of_day) // game.frames_per_chunk - length - self.CLOSING
+            water = game.walk(["water"])
+            if water and (inv["drink"] < 8 or self.refill == "drink") and spare <= 2 * water[2] + 3:
+                self.refill = "drink"  # time to drink: there, a chunk or two, and on to the room
+                return self._towards(game, ["water"])
+            if spare > 0:
+                return None
+        self.going = True  # from now on it walks to its room, whatever comes
+        if room is None:
+            return _DIRS[step]
+        self.room, self.going = room, False
+        return self._room(game, inv)
+
+    def _nearest_room(self, game, inv):
+        """(room, None, 0) for the room the player stands at or in, or (None, first move, moves)
+        of the walk to the room it picked (_pick_room; kept while it stays a site); None if
+        there is none."""
+        sites = game.room_sites(inv["stone"])
+        here = np.array(game.info["player_pos"])
+        for d, mask in sites.items():
+            for a in (here + d, here, here - d):  # the player stands at its entrance, in A, or in B
+                if 0 <= a[0] < mask.shape[0] and 0 <= a[1] < mask.shape[1] and mask[tuple(a)]:
+                    return (tuple(int(v) for v in a), d), None, 0
+        doors = game.room_doors(sites)
+        if self.goal is None or not any(mask[self.goal] for mask in sites.values()):
+            self.goal = self._pick_room(game, sites, doors)
+        if self.goal is None:
+            return None
+        goal = np.zeros_like(doors)
+        goal[self.goal] = True
+        found = game.walk(goal, also=doors)
+        if found is None:
+            self.goal = None
+        return found and (None, found[0], found[2])
+
+    def _pick_room(self, game, sites, doors):
+        """Cell A of the room whose entrance is nearest, counting the walk there and twice the
+        walk from there to water: a night inside costs about 7 drinks, so that the player drinks
+        on its way in and on its way out."""
+        start = np.zeros_like(doors)
+        start[tuple(game.info["player_pos"])] = True
+        cost = game.distances(start, also=doors) + self.WATER_WEIGHT * game.distances(game.water_side, also=doors)
+        best, pick = np.inf, None
+        for d, mask in sites.items():
+            for a in zip(*np.nonzero(mask)):
+                door = (a[0] - d[0], a[1] - d[1])
+                if cost[door] < best:
+                    best, pick = cost[door], (int(a[0]), int(a[1]))
+        return pick
+
+    def _room(self, game, inv):
+        """One step of entering, closing, resting in or leaving the room; None once the player is
+        outside it. A move only turns the player when the cell ahead is blocked, so from inside
+        it can face an open end only by walking towards it from the other cell: it walks to the
+        far cell (which faces the far end) and back (which faces the entrance), placing a stone
+        on each end it faces open."""
+        (ax, ay), d = self.room
+        a, here = np.array((ax, ay)), np.array(game.info["player_pos"])
+        night = self._is_night(game)
+        if np.array_equal(here, a - d) and night:  # at the entrance: dig A if need be, step in
+            return "do" if game.facing == d and game.material(a) in DIGGABLE else _DIRS[d]
+        cells = [tuple(a), tuple(a + d)]
+        if tuple(here) not in cells:
+            self.room = None
+            return None
+        toward = d if tuple(here) == cells[0] else (-d[0], -d[1])  # from here to the other cell
+        other = here + toward
+        ends_open = [game.material(c) in WALKABLE + ("lava",) for c in (here - toward, other + toward)]
+        zombie = game.nearest(["zombie"])
+        waiting = zombie is not None and abs(zombie[0]) + abs(zombie[1]) <= 4  # it hits whoever steps out
+        if not night and not (waiting and not any(ends_open) and game.step_of_day < self.LEAVE_BY):
+            return self._leave(game, here, a, d)
+        if not any(ends_open):
+            return self._rest(game, inv, here, toward)
+        if game.facing == (-toward[0], -toward[1]) and ends_open[0]:
+            return "place_stone"
+        if game.facing == toward and game.material(other) in DIGGABLE:
+            return "do"
+        return _DIRS[toward]
+
+    def _rest(self, game, inv, here, toward):
+        """Closed in: drink from a water wall (a move towards a wall only turns the player to it),
+        sleep while tired, else walk between the two cells or turn to a wall."""
+        water = [d for d in _DIRS if game.material(here + d) == "water"]
+        if inv["drink"] < 9 and water:
+            return "do" if game.facing in water else _DIRS[water[0]]
+        if inv["drink"] < 9 and any(game.material(here + toward + d) == "water" for d in _DIRS):
+            return _DIRS[toward]
+        if inv["energy"] < 9:
+            return "sleep"
+        return ("noop", *_DIRS.values())[int(self.rng.integers(5))]
+
+    def _leave(self, game, here, a, d):
+        """Out through the entrance: to cell A, face the entrance, dig its stone, walk out."""
+        back = (-d[0], -d[1])
+        if not np.array_equal(here, a):
+            return _DIRS[back]
+        if game.facing == back and game.material(a - d) in DIGGABLE:
+            return "do"
+        if game.material(a - d) in WALKABLE:
+            self.room = None
+        return _DIRS[back]
+
     def _survive(self, game, inv):
-        """Needs come before the current mode: drink, eat, sleep, tools."""
-        if self.refill and inv[self.refill] >= 9:
-            self.refill = None
+        """Needs come before the current mode: drink and food when low, sleep when exhausted,
+        tools, then drink and food again well before they run low (a cow hunt takes many
+        chunks), and the stones that close the night's room."""
+        name = self._refill(game, inv, self.LOW)
+        if name is None and inv["energy"] <= 2 and self._may_sleep(game, inv) and (
+                game.daylight > 0.4 or inv["energy"] == 0):
+            name = "sleep"
+        name = name or self._tools(game, inv) or self._refill(game, inv, self.TOP_UP)
+        if name is None and inv["wood_pickaxe"] > 0 and inv["stone"] < 2:
+            name = self._towards(game, ["stone"])
+        return name
+
+    def _refill(self, game, inv, low):
+        """Drink, or hunt, while that is at or below `low` ({need: level}) or until it is full."""
         for need, source in [("drink", "water"), ("food", "cow")]:
-            if inv[need] <= 4 or self.refill == need:
-                step = self._towards(game, [source])
+            if inv[need] <= low[need] or self.refill == need:
+                step = self._towards(game, [source]) if source == "water" else self._hunt(game)
                 if step:
                     self.refill = need
                     return step
-        if inv["energy"] <= 2 and self._may_sleep(game, inv) and (game.daylight > 0.4 or inv["energy"] == 0):
-            return "sleep"
-        return self._tools(game, inv)
+        return None
 
     def _tools(self, game, inv):
-        """A sword first (a zombie takes 5 hits bare-handed, more than one chunk holds), then a
-        pickaxe and stone tools: table (2 wood), then each tool at it."""
-        missing = [t for t in ("wood_sword", "wood_pickaxe") if inv[t] == 0]
-        if inv["stone"] >= 1 and inv["stone_sword"] == 0:
-            missing.append("stone_sword")
-        if not missing:
-            return None
+        """A pickaxe first (stone closes the night's room), then a sword (a zombie takes 5 hits
+        bare-handed, more than one chunk holds): a table (2 wood) with the wood for each missing
+        tool (1 each; a cut tree is gone), then each tool at it."""
+        missing = [t for t in ("wood_pickaxe", "wood_sword") if inv[t] == 0]
+        made = self._make(game, inv)
+        if made or not missing:
+            return made
         table = game.nearest(["table"])
-        if table is not None and max(map(abs, table)) <= 1:
-            for tool in missing:
-                if inv["wood"] >= 1 and (tool != "stone_sword" or inv["stone"] >= 1):
-                    return "make_" + tool
-        elif inv["wood"] >= 3 and (table is None or abs(table[0]) + abs(table[1]) > 8):
+        far = table is None or abs(table[0]) + abs(table[1]) > 8
+        if inv["wood"] >= 2 + len(missing) and far:
             return "place_table"
-        elif table is not None and inv["wood"] >= 1 and abs(table[0]) + abs(table[1]) <= 8:
-            return self._towards(game, ["table"]) if abs(table[0]) + abs(table[1]) > 1 else None
-        return self._towards(game, ["tree"]) if inv["wood"] < 3 else None
+        if not far and inv["wood"] >= 1:
+            return self._towards(game, ["table"])
+        return self._towards(game, ["tree"]) if inv["wood"] < 2 + len(missing) else None
+
+    @staticmethod
+    def _make(game, inv):
+        """At a table, the first tool it lacks and can make: wood pickaxe, wood sword, stone sword."""
+        table = game.nearest(["table"])
+        if table is None or max(map(abs, table)) > 1:
+            return None
+        for tool, stone in [("wood_pickaxe", 0), ("wood_sword", 0), ("stone_sword", 1)]:
+            if inv[tool] == 0 and inv["wood"] >= 1 and inv["stone"] >= stone:
+                return "make_" + tool
+        return None
 
     @staticmethod
     def _may_sleep(game, inv):
@@ -418,6 +581,28 @@ class CrafterPlayer(Player):
             return "do" if game.facing == off else _DIRS[off]
         first = game.first_step(names)
         return _DIRS[first] if first else None
+
+    def _hunt(self, game):
+        """Cows wander off during a chunk's idle steps, so that facing one rarely lasts to the next
+        chunk: it lies in wait, holding `do` towards a free cell next to the cow (it walks into a
+        given neighbour one step in eight, and is hit the step after), turns to face a cow next
+        to it, and otherwise walks up to one."""
+        cow = game.nearest(["cow"])
+        if cow is None:
+            return None
+
+        def next_to_cow(cell):
+            return abs(cell[0] - cow[0]) + abs(cell[1] - cow[1]) == 1
+
+        ahead = game.facing
+        if tuple(ahead) == cow or (next_to_cow(ahead) and game.free(ahead)):
+            return "do"
+        if abs(cow[0]) + abs(cow[1]) == 1:
+            return _DIRS[cow]  # the cow blocks the move: this only turns the player
+        for d, name in _DIRS.items():  # a step after which the player faces a cell next to the cow
+            if game.free(d) and next_to_cow((2 * d[0], 2 * d[1])) and game.free((2 * d[0], 2 * d[1])):
+                return name
+        return self._towards(game, ["cow"])
 
     def _safe(self, game, name):
         """A move that would walk into lava within the chunk becomes another safe move, or noop."""
@@ -454,8 +639,8 @@ class CrafterPlayer(Player):
                                ("stone_pickaxe", "stone"), ("stone_sword", "stone")]:
                 if inv[tool] == 0 and inv[need] >= 1 and inv["wood"] >= 1:
                     return "make_" + tool
-        if inv["wood"] >= 2 and not near_table:
-            return "place_table"
+        if inv["wood"] >= 2 and not near_table and inv["wood_pickaxe"] and inv["wood_sword"]:
+            return "place_table"  # not before the tools: the wood is theirs
         if inv["sapling"] > 0:
             return "place_plant"
         if inv["stone"] > 0 and self.rng.random() < 0.3:
