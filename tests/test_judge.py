@@ -120,7 +120,8 @@ def test_missing_or_incomplete_judge_dir_is_a_user_error(tmp_path):
 def test_mirroring_swaps_left_and_right_labels():
     import torch
 
-    from tv2tv_env.bench.judge import mirror, mirror_permutation
+    from tv2tv_env.bench.judge import mirror
+    from tv2tv_env.games.mirror import mirror_permutation
     from tv2tv_env.games.doom import BUTTON_NAMES
 
     perm = mirror_permutation(BUTTON_NAMES)
@@ -139,7 +140,7 @@ def test_mirroring_swaps_left_and_right_labels():
 def test_mirror_average_reads_a_mirrored_pair_as_the_mirrored_action():
     """With mirror_average the judge is left-right equivariant by construction: the logits of a
     mirrored pair are the pair's logits with left and right swapped. A plain judge is not."""
-    from tv2tv_env.bench.judge import mirror_permutation
+    from tv2tv_env.games.mirror import mirror_permutation
 
     torch.manual_seed(0)
     rng = np.random.default_rng(0)

@@ -39,6 +39,7 @@ from model.schedule import warmup_cosine
 from ..data.dataset import BadEpisode, iter_episodes, read_episode, read_meta
 from ..errors import UserError
 from ..games import get_card
+from ..games.mirror import mirror_permutation
 from . import metrics
 
 TRUST_THRESHOLD = 0.85
@@ -98,13 +99,6 @@ def buttons_to_action(buttons, table: np.ndarray) -> np.ndarray:
     b = np.asarray(buttons, np.float64)
     dist = np.abs(b[:, None, :] - table[None, :, :]).sum(-1)  # (N, A)
     return dist.argmin(1)  # argmin returns the first minimum: the lowest id on ties
-
-
-def mirror_permutation(names: list[str]) -> np.ndarray:
-    """Index map of labels under a left-right mirror: "turn_left" <-> "turn_right",
-    "strafe_left+shoot" <-> "strafe_right+shoot", "move_left" <-> "move_right"; others stay."""
-    swap = lambda n: n.replace("left", "\0").replace("right", "left").replace("\0", "right")  # noqa: E731
-    return np.array([names.index(swap(n)) if swap(n) in names else i for i, n in enumerate(names)])
 
 
 def _norm(c: int) -> nn.GroupNorm:

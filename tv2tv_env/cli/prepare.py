@@ -40,6 +40,9 @@ def add_commands(sub):
     e.add_argument("--device", default="auto", help="auto (CUDA if present), cpu or cuda")
     e.add_argument("--precision", default="auto", choices=["auto", "bf16", "fp32"],
                    help="auto: bf16 only where the device runs it natively")
+    e.add_argument("--mirror", action="store_true",
+                   help="encode the frames flipped left-right instead, into DATA/latents/<key>-mirror/, for "
+                        "`tv2tv train --mirror` (games whose card says they are mirror-symmetric: Doom)")
     e.add_argument("--quiet", action="store_true")
     e.set_defaults(func=cmd_encode)
 
@@ -78,7 +81,7 @@ def cmd_encode(a):
     from ..data.latents import encode_dataset
 
     summary = encode_dataset(a.data, a.vae, batch=a.batch, progress=not a.quiet, device=a.device,
-                             precision_mode=a.precision)
+                             precision_mode=a.precision, mirror=a.mirror)
     summary["data"] = str(a.data)
     print(json.dumps(summary))
     return 0

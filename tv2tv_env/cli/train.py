@@ -43,6 +43,10 @@ def add_commands(sub):
     tr.add_argument("--clean-flip", type=float, default=0.0, metavar="P",
                     help="the paper's clean-copy flip against exposure bias: chance that a chunk's clean copy, "
                          "which later chunks see, is its noisy copy (default 0: off)")
+    tr.add_argument("--mirror", type=float, default=0.0, metavar="P",
+                    help="share of training windows mirrored left-right, frames flipped and 'left'/'right' swapped "
+                         "in text and action (games whose card says they are mirror-symmetric: Doom; run `tv2tv "
+                         "encode --mirror` first; default 0: off)")
     tr.add_argument("--no-language-prior", action="store_true",
                     help="TV2TV without the frozen sentence encoder's command vectors (the model before 2026-12); "
                          "baselines never use it")
@@ -76,7 +80,7 @@ def cmd_train(a):
                           tokenizer=a.tokenizer, device=a.device, eval_every=a.eval_every, seed=a.seed,
                           samples=not a.no_samples, progress=not a.quiet, conditioning=a.conditioning,
                           init_from=a.init_from, balance_actions=a.balance_actions,
-                          language_prior=not a.no_language_prior,
+                          language_prior=not a.no_language_prior, mirror=a.mirror,
                           overrides={"clean_flip": a.clean_flip} if a.clean_flip else None)
     if int(os.environ.get("RANK", 0)) == 0:  # under torchrun, one process reports
         print(json.dumps(result))

@@ -6,7 +6,7 @@ A run directory holds everything needed to use it:
     RUN/ckpt/train_state.pt   raw weights, optimizer, EMA, step (for --resume)
     RUN/vae/ RUN/tokenizer/   copies of the VAE and tokenizer the run was trained with
     RUN/contexts.npz     real start contexts from held-out episodes (what the env starts from)
-    RUN/sampling.json    how training windows are drawn ({"balance_actions": POWER})
+    RUN/sampling.json    how training windows are drawn ({"balance_actions": POWER, "mirror": P})
     RUN/metrics.jsonl    one JSON object per logged step (loss, loss_flow, loss_text, lr, chunks_per_s...)
     RUN/samples/         held-out rollouts drawn as images during training
 """
@@ -87,11 +87,12 @@ def run_training(data, out, config="small", max_steps=_T.max_steps, max_minutes=
                  batch_size=_T.batch_size, lr=_T.lr, grad_accum=_T.grad_accum, vae=DEFAULT_VAE,
                  tokenizer=DEFAULT_TOKENIZER, device=_T.device, eval_every=_T.eval_every, seed=_T.seed, samples=True, progress=True, overrides: dict | None = None,
                  conditioning: str = "text", init_from=None, balance_actions: float = 0.0,
-                 language_prior: bool = True) -> dict:
+                 language_prior: bool = True, mirror: float = 0.0) -> dict:
     """Train a world model; `conditioning` other than "text" trains a benchmark baseline
     (see conditioning.py) with the same data, code and budget. `init_from`: exported weights
     to continue from when the run has no checkpoint of its own (see model/train.py).
     `balance_actions` > 0 samples windows with rare actions more (data/training_data.py).
+    `mirror` > 0: that share of windows mirrored left-right (needs `tv2tv encode --mirror`).
     `language_prior` (TV2TV only): each chunk's command also as a frozen sentence vector
     (model/command_encoder.py), with token hiding and paraphrases (`LANGUAGE_PRIOR`)."""
     run = Path(out)
@@ -111,22 +112,24 @@ def run_training(data, out, config="small", max_steps=_T.max_steps, max_minutes=
     if find_checkpoint(run) is not None and not resume:
         raise UserError(f"{run} already holds a checkpoint; pass --resume to continue it or choose another --out")
     # how windows are drawn is part of the run: a resume with another --balance-actions would not be exact
-    sampling = run / SAMPLING_FILE
+    sampling, drawn = run / SAMPLING_FILE, {"balance_actions": balance_actions, "mirror": mirror}
     if resume and sampling.is_file():
-        was = json.loads(sampling.read_text())["balance_actions"]
-        if was != balance_actions:
-            raise UserError(f"{run} was trained with --balance-actions {was}; resume it with the same value")
+        was = {"mirror": 0.0, **json.loads(sampling.read_text())}  # runs before --mirror had none
+        for key, value in drawn.items():
+            if was[key] != value:
+                flag = "--" + key.replace("_", "-")
+                raise UserError(f"{run} was trained with {flag} {was[key]}; resume it with the same value")
     rank = int(os.environ.get("RANK", 0))
     if "RANK" in os.environ and not torch.distributed.is_initialized():
         backend = "nccl" if torch.cuda.is_available() and device != "cpu" else "gloo"
         torch.distributed.init_process_group(backend)
     commands = cfg.command_dim > 0
     train_set = LatentWindows(data, vae, tok, cfg.window_chunks, "train", progress=progress and rank == 0,
-                              commands=commands)
+                              commands=commands, mirror=mirror > 0)
     held = LatentWindows(data, vae, tok, cfg.window_chunks, "heldout", commands=commands)
     if rank == 0:
         run.mkdir(parents=True, exist_ok=True)
-        sampling.write_text(json.dumps({"balance_actions": balance_actions}))
+        sampling.write_text(json.dumps(drawn))
         for src, name in [(vae, "vae"), (tokenizer, "tokenizer")]:
             if not (run / name).exists():
                 shutil.copytree(src, run / name)
@@ -140,7 +143,7 @@ def run_training(data, out, config="small", max_steps=_T.max_steps, max_minutes=
     sep = tok.encode(PLAN_SEPARATOR, add_special_tokens=False)
     eval_batches = [condition_batch(b, conditioning, sep) for b in held.fixed_batches(min(batch_size, 32), 4)]
     batch_fn = train_set.batch_fn(batch_size, seed, balance=balance_actions, text_hide=cfg.text_hide,
-                                  paraphrase=cfg.paraphrase)
+                                  paraphrase=cfg.paraphrase, mirror=mirror)
     if conditioning != "text":
         batch_fn = lambda step, f=batch_fn: condition_batch(f(step), conditioning, sep)  # noqa: E731
     sample_fn = None
@@ -160,5 +163,5 @@ def run_training(data, out, config="small", max_steps=_T.max_steps, max_minutes=
     except ValueError as e:  # a checkpoint of another config, a batch size that does not split
         raise UserError(str(e)) from None
     result.update(train_windows=len(train_set), heldout_windows=len(held), config=config, conditioning=conditioning,
-                  balance_actions=balance_actions, language_prior=bool(cfg.command_dim))
+                  balance_actions=balance_actions, mirror=mirror, language_prior=bool(cfg.command_dim))
     return result

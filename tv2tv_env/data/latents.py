@@ -7,7 +7,9 @@ dataset once (`tv2tv encode`) and its output is kept next to the episodes:
     DIR/latents/<key>/ep_000000.h5      one file per episode, written as *.h5.tmp and renamed
 
 `<key>` is a short hash of the VAE's config.json and weight files, so latents of another
-VAE (retrained, recalibrated, different shape) are never reused. Each episode file holds
+VAE (retrained, recalibrated, different shape) are never reused. `tv2tv encode --mirror` also
+fills `DIR/latents/<key>-mirror/`, the same files for the frames flipped left-right, which
+`tv2tv train --mirror P` trains on (games/mirror.py). Each episode file holds
 
     start    (C, h, w)        float16  latent of the episode's start frame
     chunks   (T, F, C, h, w)  float16  latent of every frame of every chunk
@@ -35,12 +37,14 @@ import h5py
 import numpy as np
 
 from ..errors import UserError
+from ..games import get_card
 from .dataset import BadEpisode, Episode, episode_paths, iter_window_starts, read_episode, read_meta
 
 CACHE_FORMAT = 1
 LATENT_DIR = "latents"
 CACHE_META = "cache.json"
 KEY_CHARS = 12
+MIRROR_SUFFIX = "-mirror"  # the cache of the frames flipped left-right
 log = logging.getLogger(__name__)
 
 
@@ -62,11 +66,12 @@ def vae_key(vae_dir) -> str:
     return h.hexdigest()[:KEY_CHARS]
 
 
-def cache_dir(data_dir, vae_dir_or_key) -> Path:
-    """The cache directory for a VAE (a directory holding config.json) or a cache key."""
+def cache_dir(data_dir, vae_dir_or_key, mirror: bool = False) -> Path:
+    """The cache directory for a VAE (a directory holding config.json) or a cache key; with
+    `mirror`, that of the frames flipped left-right."""
     p = Path(vae_dir_or_key)
     key = vae_key(p) if (p / "config.json").is_file() else str(vae_dir_or_key)
-    return Path(data_dir) / LATENT_DIR / key
+    return Path(data_dir) / LATENT_DIR / (key + (MIRROR_SUFFIX if mirror else ""))
 
 
 def _source_signature(path: Path) -> str:
@@ -110,10 +115,11 @@ CPU_BATCH, GPU_BATCH = 16, 256
 
 
 def encode_dataset(data_dir, vae_dir, batch: int | None = None, progress: bool = True, device: str = "cpu",
-                   precision_mode: str = "auto") -> dict:
+                   precision_mode: str = "auto", mirror: bool = False) -> dict:
     """Encode every episode not cached yet; return a summary (episodes encoded, already
     cached, skipped as bad, frames encoded, seconds, the cache directory). `batch` defaults
-    to CPU_BATCH on the CPU and GPU_BATCH on a GPU."""
+    to CPU_BATCH on the CPU and GPU_BATCH on a GPU. `mirror`: the frames flipped left-right,
+    into the mirrored cache (only for a game whose card says it is mirror-symmetric)."""
     import torch
     from diffusers import AutoencoderKL
     from tqdm import tqdm
@@ -123,8 +129,12 @@ def encode_dataset(data_dir, vae_dir, batch: int | None = None, progress: bool =
 
     data_dir, vae_dir = Path(data_dir), Path(vae_dir)
     meta = read_meta(data_dir)
+    if mirror:
+        if not get_card(meta["game"]).mirror_symmetric:
+            raise UserError(f"{meta['game']}'s card does not say its frames may be mirrored (mirror_symmetric): "
+                            f"encode it without --mirror")
     key = vae_key(vae_dir)
-    out_dir = data_dir / LATENT_DIR / key
+    out_dir = cache_dir(data_dir, key, mirror)
     out_dir.mkdir(parents=True, exist_ok=True)
     dev = precision.resolve_device(device)
     dtype = precision.autocast_dtype(dev, precision_mode)
@@ -136,7 +146,7 @@ def encode_dataset(data_dir, vae_dir, batch: int | None = None, progress: bool =
         probe = encode(vae, torch.zeros(1, H, W, 3, dtype=torch.uint8))
     latent_shape = list(probe.shape[1:])
     info = {"format": CACHE_FORMAT, "key": key, "vae": str(vae_dir), "latent_shape": latent_shape,
-            "storage": "float16", "frames_per_chunk": F, "height": H, "width": W}
+            "storage": "float16", "frames_per_chunk": F, "height": H, "width": W, "mirrored": mirror}
     tmp = out_dir / (CACHE_META + ".tmp")
     tmp.write_text(json.dumps(info, indent=2))
     os.replace(tmp, out_dir / CACHE_META)
@@ -158,6 +168,8 @@ def encode_dataset(data_dir, vae_dir, batch: int | None = None, progress: bool =
             skipped += 1
             continue
         frames = np.concatenate([ep.start_frame[None], ep.frames.reshape(-1, H, W, 3)])
+        if mirror:
+            frames = np.ascontiguousarray(frames[:, :, ::-1])
         zs = []
         with torch.no_grad(), precision.autocast(dev, dtype):
             for i in range(0, len(frames), batch):
@@ -176,14 +188,14 @@ def encode_dataset(data_dir, vae_dir, batch: int | None = None, progress: bool =
 
 
 def cache_latents(data_dir, vae_dir, batch: int | None = None, progress: bool = True, device: str = "cpu",
-                  precision_mode: str = "auto") -> Path:
+                  precision_mode: str = "auto", mirror: bool = False) -> Path:
     """Encode every frame of a dataset with a trained VAE, once; return the cache directory.
 
     Episodes already cached (for this VAE, with the same frames) are skipped; bad episodes
     are logged and skipped, as `dataset.iter_episodes` does. bf16 autocast is used only
     where `model.precision.autocast_dtype` picks it (`precision_mode`: auto, bf16, fp32).
     """
-    return Path(encode_dataset(data_dir, vae_dir, batch, progress, device, precision_mode)["cache"])
+    return Path(encode_dataset(data_dir, vae_dir, batch, progress, device, precision_mode, mirror)["cache"])
 
 
 # --- reading --------------------------------------------------------------------------------

@@ -15,6 +15,11 @@ also carries `commands` (B, K, dim): the sentence vector of each chunk's text
 (`paraphrase.CommandBank`). `batch_fn` then hides some chunks' tokens (`text_hide`: only the
 vector is given) and swaps some vectors for a training paraphrase of the chunk's action
 (`paraphrase`, tokens hidden too), drawn from (seed, step) like everything else.
+
+`mirror` > 0 (a game whose card says it is mirror-symmetric, and `tv2tv encode --mirror` run)
+gives that share of each batch's windows mirrored left-right: the latents of the flipped
+frames, "left" and "right" swapped in the text, the action and its command vector
+(games/mirror.py). Also drawn from (seed, step).
 """
 from __future__ import annotations
 
@@ -24,20 +29,33 @@ from tqdm import tqdm
 
 from ..errors import UserError
 from .dataset import BadEpisode, episode_paths, log, read_meta
+from ..games import get_card
+from ..games.mirror import mirror_permutation, mirror_text
 from .latents import CACHE_META, cache_dir, read_latent_episode
 
 
 class LatentWindows:
     def __init__(self, data_dir, vae_dir, tokenizer, window: int, split: str = "train", progress: bool = False,
-                 commands: bool = False, encoder=None):
+                 commands: bool = False, encoder=None, mirror: bool = False):
         meta = read_meta(data_dir)
         cache = cache_dir(data_dir, vae_dir)
         if not (cache / CACHE_META).is_file():
             raise UserError(f"no latent cache for this VAE in {data_dir}; run `tv2tv encode --data {data_dir} "
                             f"--vae {vae_dir}` first")
+        mirror_cache = cache_dir(data_dir, vae_dir, mirror=True) if mirror else None
+        if mirror:
+            if not get_card(meta["game"]).mirror_symmetric:
+                raise UserError(f"{meta['game']}'s card does not say its frames may be mirrored (mirror_symmetric); "
+                                f"train without --mirror")
+            if not (mirror_cache / CACHE_META).is_file():
+                raise UserError(f"no mirrored latent cache in {data_dir}; run `tv2tv encode --data {data_dir} "
+                                f"--vae {vae_dir} --mirror` first")
         self.window = window
         self.latents, self.texts, self.reward, self.terminated, self.names = [], [], [], [], []
         self.actions, self.strings = [], []
+        # the mirrored twin of each episode (mirror=True): latents of the flipped frames, text, action ids
+        self.m_latents, self.m_texts, self.m_strings, self.m_actions = [], [], [], []
+        perm = torch.from_numpy(mirror_permutation(get_card(meta["game"]).action_names)) if mirror else None
         index, missing = [], []
         for path in tqdm(episode_paths(data_dir), desc=f"load {split} latents", disable=not progress):
             try:
@@ -52,6 +70,17 @@ class LatentWindows:
                 continue
             if len(le) < window:
                 continue
+            if mirror:
+                try:
+                    twin = read_latent_episode(data_dir, mirror_cache, path, meta)
+                except UserError:
+                    missing.append(path.name + " (mirrored)")
+                    continue
+                strings = [mirror_text(t) for t in le.episode.text]
+                self.m_latents.append(torch.from_numpy(twin.chunks))
+                self.m_strings.append(strings)
+                self.m_texts.append([tokenizer.encode(t) for t in strings])
+                self.m_actions.append(perm[torch.from_numpy(le.episode.action.astype(np.int64))])
             i = len(self.latents)
             self.latents.append(torch.from_numpy(le.chunks))
             self.texts.append([tokenizer.encode(t) for t in le.episode.text])
@@ -69,30 +98,34 @@ class LatentWindows:
         self.index = np.array(index)
         self.bank = None
         if commands:
-            from ..games import get_card
             from ..paraphrase import CommandBank
 
             self.bank = CommandBank(meta["game"], get_card(meta["game"]).action_names,
-                                    [t for ep in self.strings for t in ep], encoder)
+                                    [t for ep in self.strings + self.m_strings for t in ep], encoder)
 
     def __len__(self):
         return len(self.index)
 
-    def get(self, rows) -> dict:
-        """The batch of windows `rows` (indices into the window index)."""
-        lat, texts, rew, term, act = [], [], [], [], []
-        for r in rows:
+    def get(self, rows, mirrored=None) -> dict:
+        """The batch of windows `rows` (indices into the window index); `mirrored`: a flag per
+        row, True for the window's mirrored twin (needs mirror=True)."""
+        mirrored = [False] * len(rows) if mirrored is None else [bool(m) for m in mirrored]
+        if any(mirrored) and not self.m_latents:
+            raise ValueError("mirrored windows need LatentWindows(..., mirror=True)")
+        lat, texts, rew, term, act, strings = [], [], [], [], [], []
+        for r, m in zip(rows, mirrored):
             e, s = self.index[r]
-            lat.append(self.latents[e][s:s + self.window].float())
-            texts.append(self.texts[e][s:s + self.window])
-            rew.append(self.reward[e][s:s + self.window])
-            term.append(self.terminated[e][s:s + self.window])
-            act.append(self.actions[e][s:s + self.window])
+            w = slice(s, s + self.window)
+            lat.append((self.m_latents if m else self.latents)[e][w].float())
+            texts.append((self.m_texts if m else self.texts)[e][w])
+            strings.append((self.m_strings if m else self.strings)[e][w])
+            rew.append(self.reward[e][w])
+            term.append(self.terminated[e][w])
+            act.append((self.m_actions if m else self.actions)[e][w])
         out = {"latents": torch.stack(lat), "texts": texts, "reward": torch.stack(rew), "terminated": torch.stack(term),
                "actions": torch.stack(act)}
         if self.bank is not None:
-            out["commands"] = torch.stack([self.bank.lookup(self.strings[e][s:s + self.window])
-                                           for e, s in (self.index[r] for r in rows)])
+            out["commands"] = torch.stack([self.bank.lookup(t) for t in strings])
         return out
 
     def augment(self, batch: dict, rng: np.random.Generator, text_hide: float, paraphrase: float) -> dict:
@@ -120,19 +153,27 @@ class LatentWindows:
         return w / w.sum()
 
     def batch_fn(self, batch_size: int, seed: int = 0, balance: float = 0.0, text_hide: float = 0.0,
-                 paraphrase: float = 0.0):
+                 paraphrase: float = 0.0, mirror: float = 0.0):
         """step -> the global batch of that step (a pure function of step and seed);
-        `balance` > 0: windows drawn by `window_weights(balance)`; `text_hide`, `paraphrase`:
-        see the module docstring."""
+        `balance` > 0: windows drawn by `window_weights(balance)`; `text_hide`, `paraphrase`,
+        `mirror`: see the module docstring."""
         if balance < 0:
             raise UserError(f"--balance-actions must be 0 (off) or positive, got {balance}")
+        if not 0 <= mirror <= 1:
+            raise UserError(f"--mirror is the share of mirrored windows, from 0 to 1; got {mirror}")
+        if mirror and not self.m_latents:
+            raise ValueError("mirrored windows need LatentWindows(..., mirror=True)")
         rows_of = self._rows_fn(batch_size, seed, balance)
+
+        def batch(step):
+            flips = np.random.default_rng([seed, step, 2]).random(batch_size) < mirror if mirror else None
+            return self.get(rows_of(step), flips)
+
         if not (text_hide or paraphrase):
-            return lambda step: self.get(rows_of(step))
+            return batch
         if self.bank is None:
             raise ValueError("text_hide and paraphrase need command vectors: LatentWindows(..., commands=True)")
-        return lambda step: self.augment(self.get(rows_of(step)), np.random.default_rng([seed, step, 1]),
-                                         text_hide, paraphrase)
+        return lambda step: self.augment(batch(step), np.random.default_rng([seed, step, 1]), text_hide, paraphrase)
 
     def _rows_fn(self, batch_size: int, seed: int, balance: float):
         n = len(self.index)

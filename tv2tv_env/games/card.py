@@ -111,6 +111,11 @@ class GameCard:
     frames_per_chunk: int = 4
     """Frames an action is held for, likewise."""
 
+    mirror_symmetric: bool = False
+    """Whether a frame flipped left-right, with "left" and "right" swapped in its labels and text,
+    is as valid a frame of the game (games/mirror.py): Doom with its HUD off, yes; a game that
+    draws digits or text on screen, no. `tv2tv train --mirror` and `tv2tv encode --mirror` ask it."""
+
     checkpoint: str = ""
     """Directory under `checkpoints/` of the shipped model (world.py's default checkpoint);
     "" when none ships. Whether the directory exists is checked when a model is loaded."""

@@ -138,4 +138,5 @@ CARD = GameCard(
     engine_options=("scenarios", "player"),
     height=64, width=64, frames_per_chunk=4,
     checkpoint="doom-small",
+    mirror_symmetric=True,  # HUD off: nothing on screen reads differently mirrored (games/mirror.py)
 )
