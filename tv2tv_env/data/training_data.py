@@ -28,9 +28,9 @@ import torch
 from tqdm import tqdm
 
 from ..errors import UserError
-from .dataset import BadEpisode, episode_paths, log, read_meta
 from ..games import get_card
 from ..games.mirror import mirror_permutation, mirror_text
+from .dataset import BadEpisode, episode_paths, log, read_meta
 from .latents import CACHE_META, cache_dir, read_latent_episode
 
 
@@ -92,7 +92,8 @@ class LatentWindows:
             index += [(i, s) for s in range(len(le) - window + 1)]
         if missing:
             log.warning("%d episodes of %s have no latents yet and are left out; run `tv2tv encode --data %s "
-                        "--vae %s` to include them", len(missing), data_dir, data_dir, vae_dir)
+                        "--vae %s%s` to include them", len(missing), data_dir, data_dir, vae_dir,
+                        " (and again with --mirror)" if mirror else "")
         if not index:
             raise UserError(f"no {split} episodes of at least {window} chunks in {data_dir}")
         self.index = np.array(index)
