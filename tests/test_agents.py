@@ -1,6 +1,7 @@
 """Agents that send text: scripts, random phrasing, replay, the runner and the PPO example."""
 import subprocess
 import sys
+from pathlib import Path
 
 import gymnasium as gym
 import numpy as np
@@ -89,7 +90,7 @@ def test_ppo_example_trains_and_reports(tiny_run, tmp_path, capsys):
     assert (tmp_path / "ppo.zip").is_file()
 
 
-def test_rl_transfer_scores_both_policies_on_the_real_engine(tiny_run, tmp_path, capsys):
+def test_rl_transfer_scores_both_policies_on_the_real_engine(tiny_run, tmp_path, capsys, monkeypatch):
     """`tv2tv rl-transfer`, tiny: PPO in the world model and on the real engine, each scored on
     the same real episodes before and after training, beside a random policy."""
     pytest.importorskip("stable_baselines3", reason="stable-baselines3 (extra `rl`) missing")
@@ -113,6 +114,18 @@ def test_rl_transfer_scores_both_policies_on_the_real_engine(tiny_run, tmp_path,
     assert r["random"]["mean"] == pytest.approx(float(again.mean()))
     assert "Transfer ratio" in (out / "report.md").read_text() and (out / "return_vs_steps.png").stat().st_size > 1000
     assert "transfer_ratio" in json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    # scripts/rl_eval.py scores the saved policies both ways on the same real episodes: played
+    # deterministically they give back rl-transfer's own final returns
+    import runpy
+
+    monkeypatch.setattr(sys, "argv", ["rl_eval.py", "--run", str(out), "--episodes", "2"])
+    runpy.run_path(str(Path(__file__).parents[1] / "scripts" / "rl_eval.py"), run_name="__main__")
+    e = json.loads((out / "eval.json").read_text())
+    for world in ["dream", "real"]:
+        assert e[f"{world}_deterministic"]["mean"] == pytest.approx(float(np.mean(r[world]["final_returns"])))
+        assert e[f"{world}_sampled"]["n"] == 2 and e[f"{world}_mode"][0] in env.commands
+    assert e["random"]["mean"] == pytest.approx(r["random"]["mean"])
+    assert set(e["ratio_sampled"]) == {"ratio", "ci95"}
 
 
 def test_transfer_ratio_interval():
