@@ -73,6 +73,17 @@ def episode_returns(env, policy, episodes: int, seed: int) -> np.ndarray:
     return np.array(out)
 
 
+def eval_seed_of(seed: int) -> int:
+    """The first real-engine episode seed every policy is scored on: seeds no training run starts from."""
+    return 1_000_000 + seed
+
+
+def random_returns(env, episodes: int, seed: int) -> np.ndarray:
+    """A uniform random policy's returns on the scoring episodes of `seed` (its commands drawn from `seed`)."""
+    rng = np.random.default_rng(seed)
+    return episode_returns(env, lambda o: int(rng.integers(env.action_space.n)), episodes, eval_seed_of(seed))
+
+
 def mean_ci(x: np.ndarray) -> dict:
     """Mean and its 95% confidence interval (normal approximation)."""
     half = 1.96 * x.std(ddof=1) / np.sqrt(len(x)) if len(x) > 1 else float("nan")
@@ -163,10 +174,9 @@ def run(a) -> dict:
         raise SystemExit("tv2tv rl-transfer needs stable-baselines3: pip install -e \".[rl]\"") from None
     out = Path(a.out)
     out.mkdir(parents=True, exist_ok=True)
-    eval_seed = 1_000_000 + a.seed  # real episodes no training run starts from
+    eval_seed = eval_seed_of(a.seed)
     real_env = make_env("real", a.game, a.episode_steps, eval_seed)
-    rng = np.random.default_rng(a.seed)
-    random = episode_returns(real_env, lambda o: int(rng.integers(real_env.action_space.n)), a.eval_episodes, eval_seed)
+    random = random_returns(real_env, a.eval_episodes, a.seed)
     r = {"game": a.game, "steps": a.steps, "episode_steps": a.episode_steps, "eval_episodes": a.eval_episodes,
          "seed": a.seed, "checkpoint": a.checkpoint, "contexts": a.contexts,
          "imagined_events": not a.no_imagined_events, "ppo": {"n_steps": a.n_steps, "batch_size": min(64, a.n_steps), **PPO_SETTINGS},

@@ -24,7 +24,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from agents.rl_transfer import episode_returns, make_env, mean_ci, ratio_ci
+from agents.rl_transfer import episode_returns, eval_seed_of, make_env, mean_ci, random_returns, ratio_ci
 
 
 def main():
@@ -39,7 +39,7 @@ def main():
 
     run = Path(a.run)
     setup = json.loads((run / "report.json").read_text())
-    eval_seed = 1_000_000 + a.seed  # as rl-transfer: real episodes no training run starts from
+    eval_seed = eval_seed_of(a.seed)  # the episodes rl-transfer scores on, and more of them
     env = make_env("real", setup["game"], setup["episode_steps"], eval_seed)
     out = {"run": str(run), "game": setup["game"], "steps": setup["steps"], "episodes": a.episodes}
     returns = {}
@@ -54,8 +54,7 @@ def main():
         first = [env.reset(seed=eval_seed + i)[0] for i in range(min(a.episodes, 16))]
         modes = model.predict(np.stack(first), deterministic=True)[0]
         out[f"{name}_mode"] = sorted({env.commands[int(m)] for m in modes})
-    rng = np.random.default_rng(a.seed)
-    out["random"] = mean_ci(episode_returns(env, lambda o: int(rng.integers(env.action_space.n)), a.episodes, eval_seed))
+    out["random"] = mean_ci(random_returns(env, a.episodes, a.seed))
     for way in ("deterministic", "sampled"):
         out[f"ratio_{way}"] = ratio_ci(returns["dream", way], returns["real", way], a.seed)
     env.close()
