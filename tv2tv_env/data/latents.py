@@ -37,7 +37,7 @@ import h5py
 import numpy as np
 
 from ..errors import UserError
-from ..games import get_card
+from ..games.mirror import check_mirror_symmetric
 from .dataset import BadEpisode, Episode, episode_paths, iter_window_starts, read_episode, read_meta
 
 CACHE_FORMAT = 1
@@ -130,9 +130,7 @@ def encode_dataset(data_dir, vae_dir, batch: int | None = None, progress: bool =
     data_dir, vae_dir = Path(data_dir), Path(vae_dir)
     meta = read_meta(data_dir)
     if mirror:
-        if not get_card(meta["game"]).mirror_symmetric:
-            raise UserError(f"{meta['game']}'s card does not say its frames may be mirrored (mirror_symmetric): "
-                            f"encode it without --mirror")
+        check_mirror_symmetric(meta["game"], "`tv2tv encode`")
     key = vae_key(vae_dir)
     out_dir = cache_dir(data_dir, key, mirror)
     out_dir.mkdir(parents=True, exist_ok=True)

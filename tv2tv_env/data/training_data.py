@@ -29,7 +29,7 @@ from tqdm import tqdm
 
 from ..errors import UserError
 from ..games import get_card
-from ..games.mirror import mirror_permutation, mirror_text
+from ..games.mirror import check_mirror_symmetric, mirror_permutation, mirror_text
 from .dataset import BadEpisode, episode_paths, log, read_meta
 from .latents import CACHE_META, cache_dir, read_latent_episode
 
@@ -44,9 +44,7 @@ class LatentWindows:
                             f"--vae {vae_dir}` first")
         mirror_cache = cache_dir(data_dir, vae_dir, mirror=True) if mirror else None
         if mirror:
-            if not get_card(meta["game"]).mirror_symmetric:
-                raise UserError(f"{meta['game']}'s card does not say its frames may be mirrored (mirror_symmetric); "
-                                f"train without --mirror")
+            check_mirror_symmetric(meta["game"], "`tv2tv train`")
             if not (mirror_cache / CACHE_META).is_file():
                 raise UserError(f"no mirrored latent cache in {data_dir}; run `tv2tv encode --data {data_dir} "
                                 f"--vae {vae_dir} --mirror` first")

@@ -15,6 +15,8 @@ import re
 
 import numpy as np
 
+from ..errors import UserError
+
 _SIDES = {"left": "right", "right": "left", "leftward": "rightward", "rightward": "leftward",
           "clockwise": "counterclockwise", "counterclockwise": "clockwise"}
 _WORD = re.compile(r"\b(" + "|".join(sorted(_SIDES, key=len, reverse=True)) + r")\b")
@@ -35,3 +37,12 @@ def mirror_permutation(names) -> np.ndarray:
 def mirror_text(text: str) -> str:
     """The text of a mirrored chunk: whole words left/right (leftward, clockwise, ...) swapped."""
     return _WORD.sub(lambda m: _SIDES[m.group(1)], text)
+
+
+def check_mirror_symmetric(game: str, flag: str):
+    """Refuse to mirror a game whose card does not say its mirror image is a valid frame."""
+    from . import get_card
+
+    if not get_card(game).mirror_symmetric:
+        raise UserError(f"{game}'s card does not say its frames may be mirrored (mirror_symmetric); "
+                        f"run {flag} without --mirror")
