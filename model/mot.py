@@ -40,15 +40,26 @@ class Rotary(nn.Module):
         super().__init__()
         inv = 1.0 / base ** (torch.arange(0, head_dim, 2).float() / head_dim)
         ang = torch.arange(max_positions).float()[:, None] * inv[None]
+        self.register_buffer("inv", inv, persistent=False)
         self.register_buffer("cos", ang.cos(), persistent=False)
         self.register_buffer("sin", ang.sin(), persistent=False)
+
+    @staticmethod
+    def _rotate(x, cos, sin):
+        x1, x2 = x[..., 0::2], x[..., 1::2]
+        return torch.stack([x1 * cos - x2 * sin, x1 * sin + x2 * cos], -1).flatten(-2)
 
     def forward(self, x, pos):
         """x: (B, H, L, D); pos: (B, L) long."""
         pos = pos.clamp(max=self.cos.shape[0] - 1)
-        cos, sin = self.cos[pos][:, None], self.sin[pos][:, None]
-        x1, x2 = x[..., 0::2], x[..., 1::2]
-        return torch.stack([x1 * cos - x2 * sin, x1 * sin + x2 * cos], -1).flatten(-2)
+        return self._rotate(x, self.cos[pos][:, None], self.sin[pos][:, None])
+
+    def shift(self, x, by):
+        """Move x (B, H, L, D), already rotated to its positions, by `by` (B, L) positions (may be
+        negative): rotations compose, so shift(forward(x, p), b) == forward(x, p + b). Lets a
+        cache move kept keys back when older tokens leave it (the streaming sampler's rolling mode)."""
+        ang = by.float()[..., None] * self.inv  # (B, L, D/2)
+        return self._rotate(x.float(), ang.cos()[:, None], ang.sin()[:, None]).to(x.dtype)
 
 
 def timestep_embedding(t: torch.Tensor, dim: int) -> torch.Tensor:
@@ -57,6 +68,18 @@ def timestep_embedding(t: torch.Tensor, dim: int) -> torch.Tensor:
     freqs = torch.exp(-math.log(10000.0) * torch.arange(half, device=t.device).float() / half)
     args = t.float()[:, None] * 1000.0 * freqs[None]
     return torch.cat([args.cos(), args.sin()], -1)
+
+
+def condition_groups(source: torch.Tensor, tlevel: torch.Tensor):
+    """Video tokens whose condition is the same (the same <bof> state, `source`, and the same
+    noise level: every token of one chunk copy) get the same adaLN modulation. Returns the
+    first token of each group and each token's group, so that the modulation is computed once
+    per group (a chunk's 16 tokens share one: a third of the video tower's matmuls otherwise)."""
+    level_bits = tlevel.float().contiguous().view(torch.int32).long() & 0xFFFFFFFF  # exact, as an integer
+    _, group = torch.unique((source.long() << 32) | level_bits, return_inverse=True)
+    first = torch.full((int(group.max()) + 1 if len(group) else 0,), len(group), device=group.device, dtype=torch.long)
+    first = first.scatter_reduce(0, group, torch.arange(len(group), device=group.device), "amin")
+    return first, group
 
 
 def mlp(d: int, ratio: float) -> nn.Sequential:
@@ -85,14 +108,15 @@ class MoTBlock(nn.Module):
         self.v_ada = nn.Sequential(nn.SiLU(), nn.Linear(d, 6 * d))
         nn.init.zeros_(self.v_ada[1].weight), nn.init.zeros_(self.v_ada[1].bias)  # adaLN-Zero
 
-    def forward(self, h, ti, vi, cvec, rope, pos, mask, past=None):
-        """h: (B, L, d); ti/vi: flat indices of text/video tokens; cvec: (len(vi), d);
+    def forward(self, h, ti, vi, cvec, group, rope, pos, mask, past=None):
+        """h: (B, L, d); ti/vi: flat indices of text/video tokens; cvec: (G, d) the condition of
+        each group of video tokens, group: (len(vi),) each video token's group;
         mask: (B, L, Lpast + L); past: (k, v) of cached tokens or None.
         Returns the new h and this layer's (k, v) for the L new tokens."""
         B, L, d = h.shape
         H = self.n_heads
         flat = h.reshape(B * L, d)
-        sh1, sc1, g1, sh2, sc2, g2 = self.v_ada(cvec).chunk(6, -1)
+        sh1, sc1, g1, sh2, sc2, g2 = self.v_ada(cvec)[group].chunk(6, -1)
         xt = self.t_qkv(self.t_norm1(flat[ti]))
         xv = self.v_qkv(self.v_norm1(flat[vi]) * (1 + sc1) + sh1)
         qkv = merge(B * L, ti, xt, vi, xv)
@@ -178,22 +202,25 @@ class TV2TVModel(nn.Module, PyTorchModelHubMixin):
             x_text = x_text + self.command_proj(command.reshape(B * L, -1)[ti].to(x_text.dtype))
         x_vid = self.patch_in(video.reshape(B * L, -1)[vi]) + self.spatial_emb[spatial.reshape(-1)[vi]]
         h = merge(B * L, ti, x_text, vi, x_vid).view(B, L, d)
-        temb = self.time_mlp(timestep_embedding(tlevel.reshape(-1)[vi], d))
         if cond is None and ext_cond is None:
             if len(vi):
                 raise ValueError("video tokens need their <bof> condition: pass cond or ext_cond")
             cond = torch.zeros_like(ids)  # text only: no video token reads it
-        cond_flat = None if cond is None else (vb * L + cond.reshape(-1)[vi])
+        # each video token's condition source: its batch row's given state, or its <bof>'s position
+        source = vb if ext_cond is not None else vb * L + cond.reshape(-1)[vi]
+        tl = tlevel.reshape(-1)[vi]
+        first, group = condition_groups(source, tl)  # computed once per group of tokens
+        source, temb = source[first], self.time_mlp(timestep_embedding(tl[first], d))
         kv, states = [], ([] if keep_states is not None else None)
         for i, block in enumerate(self.blocks):
             if states is not None:
                 states.append(h[torch.arange(B, device=h.device), keep_states])
-            src = ext_cond[i][vb] if ext_cond is not None else h.reshape(B * L, d)[cond_flat]
-            h, layer_kv = block(h, ti, vi, src + temb, self.rope, order, mask,
+            src = ext_cond[i][source] if ext_cond is not None else h.reshape(B * L, d)[source]
+            h, layer_kv = block(h, ti, vi, src + temb, group, self.rope, order, mask,
                                 None if past is None else past[i])
             kv.append(layer_kv)
-        src = ext_cond[-1][vb] if ext_cond is not None else h.reshape(B * L, d)[cond_flat]
-        shift, scale = self.v_ada_f(src + temb).chunk(2, -1)
+        src = ext_cond[-1][source] if ext_cond is not None else h.reshape(B * L, d)[source]
+        shift, scale = self.v_ada_f(src + temb)[group].chunk(2, -1)
         vel = self.v_out(self.v_norm_f(h.reshape(B * L, d)[vi]) * (1 + scale) + shift)
         velocity = torch.zeros(B * L, self.config.patch_dim, device=h.device, dtype=vel.dtype).index_copy(0, vi, vel)
         if states is not None:

@@ -8,7 +8,13 @@ For each step and each stream of the batch:
    tokens against the cache. Classifier-free guidance runs the conditional and the
    unconditional branch (same past, no text for this chunk) as one batch.
 3. Append the clean chunk and <eof>; read reward and episode end at <eof>.
-4. Keep at most `context_chunks` chunks: when there are more, drop the oldest and rebuild.
+4. Keep at most `context_chunks` chunks: when there are more, drop the oldest. `cache="exact"`
+   (the default) then rebuilds the cache from the kept chunks, as the model was trained: one
+   forward over the whole context per step. `cache="rolling"` cuts the oldest chunk's keys
+   and values out and moves the later keys back by rotating them (rotary positions are
+   relative, so the kept tokens keep their positions and scores). Not identical to a
+   rebuild: the kept tokens' states in layers after the first still carry what they saw of
+   the dropped chunk. Cheaper by a forward over the context at each step.
 
 With a language prior (`config.command_dim` > 0) every chunk also has a command vector at
 its <bof>: given by the caller (`commands=`), or made from the chunk's token ids by
@@ -51,6 +57,9 @@ def guided_euler(velocity, x: torch.Tensor, scheduler, steps: int, guidance: flo
     return x
 
 
+CACHE_MODES = ("exact", "rolling")  # what `step` does when the oldest chunk leaves the context
+
+
 @dataclass
 class ChunkResult:
     latents: torch.Tensor  # (B, F, C, h, w) the new chunk, normalised VAE latents
@@ -63,8 +72,11 @@ class ChunkResult:
 class StreamingSampler:
     def __init__(self, model, special: dict, steps: int | None = None, guidance: float | None = None,
                  context_chunks: int | None = None, max_text_tokens: int = 24, temperature: float = 1.0,
-                 command_fn=None, event_openers: list[int] | None = None):
+                 command_fn=None, event_openers: list[int] | None = None, cache: str = "exact"):
         cfg = model.config
+        if cache not in CACHE_MODES:
+            raise ValueError(f"cache={cache!r}: choose one of {', '.join(CACHE_MODES)}")
+        self.cache = cache
         self.event_openers = list(event_openers) if event_openers else None
         if cfg.command_dim and command_fn is None:
             raise ValueError("this model reads command vectors: give the sampler a command_fn (token ids -> vectors)")
@@ -160,6 +172,35 @@ class StreamingSampler:
         self.v = [a[:, :, :length] for a in self.v]
         for name in ["key_kind", "key_order", "key_chunk"]:
             setattr(self, name, getattr(self, name)[:, :length])
+
+    def _drop_oldest_chunk(self):
+        """The rolling cache: cut each stream's oldest chunk (its text, <bof>, clean tokens and
+        <eof>) out of the cache, keep <bos> and the prompt, and move every later key back by
+        the positions the chunk held, so that positions are those a rebuild would give."""
+        dev, big = self.device, 1 << 30
+        order, kind = self.key_order, self.key_kind
+        head = torch.tensor([1 + len(p) for p in self.prompts], device=dev)[:, None]  # <bos> + prompt
+        first_clean = torch.where(kind == CLEAN, order, big).min(1, keepdim=True).values
+        eof = first_clean + 1  # the oldest chunk's <eof>: its last position
+        later = order > eof
+        keep = (kind != PAD) & ((order < head) | later)  # cache padding goes too
+        # kept positions first, in cache order; rows padded to the longest
+        n_keep = keep.sum(1)
+        L = int(n_keep.max())
+        idx = torch.argsort((~keep).to(torch.int8), dim=1, stable=True)[:, :L]
+        valid = torch.arange(L, device=dev)[None] < n_keep[:, None]
+        back = torch.where(later, eof + 1 - head, 0).gather(1, idx)  # (B, L) positions to move back
+        rope = self.model.rope
+        for i in range(len(self.k)):
+            gi = idx[:, None, :, None].expand(-1, self.k[i].shape[1], -1, self.k[i].shape[3])
+            self.k[i] = rope.shift(self.k[i].gather(2, gi), -back)
+            self.v[i] = self.v[i].gather(2, gi)
+        self.key_kind = torch.where(valid, kind.gather(1, idx), PAD)
+        self.key_order = torch.where(valid, order.gather(1, idx) - back, big)
+        self.key_chunk = torch.where(valid, self.key_chunk.gather(1, idx), -1)
+        self.next_order = self.next_order - (eof[:, 0] + 1 - head[:, 0])
+        self.n_chunks -= 1
+        self.history = [h[1:] for h in self.history]
 
     def _select_rows(self, rows):
         self.k = [a[rows] for a in self.k]
@@ -330,7 +371,7 @@ class StreamingSampler:
         for b in range(B):
             self.history[b].append((texts[b], x[b], cmds[b]))
         if self.n_chunks > self.context_chunks:
-            self.rebuild()
+            self._drop_oldest_chunk() if self.cache == "rolling" else self.rebuild()
         lat = unpatchify(x[:, None], cfg.frames_per_chunk, cfg.latent_channels, cfg.latent_size, cfg.patch)[:, 0]
         return ChunkResult(lat, texts, thought, reward.float(), torch.sigmoid(end_logit.float()))
 

@@ -2,9 +2,10 @@
 own control measures, to pick the shipped sampling settings.
 
     python scripts/sweep_guidance.py [--checkpoint checkpoints/doom-small] --data data/doom \
-        [--guidance 1 3 5 7] [--steps 6] [--episodes 8] [--imagined-events] [--out runs/sweep_guidance.json]
+        [--guidance 1 3 5 7] [--steps 6] [--cache exact] [--episodes 8] [--imagined-events] \
+        [--out runs/sweep_guidance.json]
 
-For every (guidance, steps) pair: action accuracy with the recorded wordings and text-intervention
+For every (cache, steps, guidance) setting: action accuracy with the recorded wordings and text-intervention
 accuracy, both exactly as `tv2tv bench` computes them (same held-out starts, seed and judge), plus
 generated frames per second. One JSON object on stdout (and in --out). It reads held-out episodes
 to choose a setting; report the final numbers from a `tv2tv bench` run of the chosen setting.
@@ -30,6 +31,8 @@ def main():
     p.add_argument("--guidance", type=float, nargs="+", default=[1.0, 3.0, 5.0, 7.0],
                    help="guidance scales (1 = unguided; the shipped config says 3)")
     p.add_argument("--steps", type=int, nargs="+", default=[6], help="Euler steps a chunk")
+    p.add_argument("--cache", nargs="+", default=["exact"], choices=["exact", "rolling"],
+                   help="how the sampler drops the oldest context chunk: rebuild (exact) or cut it out (rolling)")
     p.add_argument("--episodes", type=int, default=8, help="held-out episodes, 2 starts each (bench default 8)")
     p.add_argument("--chunks", type=int, default=3, help="chunks a probed command (bench default 3)")
     p.add_argument("--horizon", type=int, default=16, help="as the bench's, so that the starts are its starts")
@@ -49,19 +52,19 @@ def main():
     card = get_card(game)
     seen = {x: phrases[x] for x in card.probe}
     rows = []
-    for steps in a.steps:
-        for g in a.guidance:
-            who.world.set_sampling(guidance=g, steps=steps)
-            who.seconds, who.frames = 0.0, 0
-            t0 = time.perf_counter()
-            act = action_accuracy(judge, who, ctx, seen, action_names, a.chunks, a.seed)
-            inter = intervention_accuracy(judge, who, ctx, list(card.switches), phrases, action_names, a.seed)
-            rows.append({"guidance": g, "steps": steps, "action": round(act["accuracy"], 4),
-                         "per_action": {k: round(v, 3) for k, v in act["per_action"].items()},
-                         "intervention": round(inter["accuracy"], 4),
-                         "per_switch": {k: round(v, 3) for k, v in inter["per_switch"].items()},
-                         "frames_per_s": round(who.frames / who.seconds, 1), "seconds": round(time.perf_counter() - t0, 1)})
-            print(json.dumps(rows[-1]), flush=True)
+    settings = [(cache, steps, g) for cache in a.cache for steps in a.steps for g in a.guidance]
+    for cache, steps, g in settings:
+        who.world.set_sampling(guidance=g, steps=steps, cache=cache)
+        who.seconds, who.frames = 0.0, 0
+        t0 = time.perf_counter()
+        act = action_accuracy(judge, who, ctx, seen, action_names, a.chunks, a.seed)
+        inter = intervention_accuracy(judge, who, ctx, list(card.switches), phrases, action_names, a.seed)
+        rows.append({"cache": cache, "guidance": g, "steps": steps, "action": round(act["accuracy"], 4),
+                     "per_action": {k: round(v, 3) for k, v in act["per_action"].items()},
+                     "intervention": round(inter["accuracy"], 4),
+                     "per_switch": {k: round(v, 3) for k, v in inter["per_switch"].items()},
+                     "frames_per_s": round(who.frames / who.seconds, 1), "seconds": round(time.perf_counter() - t0, 1)})
+        print(json.dumps(rows[-1]), flush=True)
     result = {"checkpoint": a.checkpoint, "data": a.data, "starts": len(ctx), "seed": a.seed, "rows": rows}
     if a.out:
         Path(a.out).parent.mkdir(parents=True, exist_ok=True)

@@ -133,6 +133,26 @@ def test_kv_cache_streaming_equals_full_forward():
     assert torch.allclose(model.text_logits(s2.last_hidden), model.text_logits(eof_full), atol=1e-5)
 
 
+def test_grouped_modulation_equals_one_per_token(monkeypatch):
+    """The adaLN modulation is computed once per chunk copy (model.mot.condition_groups); it
+    must give what computing it for every video token gives."""
+    import model.mot as mot
+
+    torch.manual_seed(2)
+    model = make_model()
+    cfg = model.config
+    lat = torch.randn(2, 3, cfg.frames_per_chunk, cfg.latent_channels, cfg.latent_size, cfg.latent_size)
+    texts = [[[5, 6, 7], [8], [9, 10]], [[11], [12, 13, 14, 15], []]]
+    x_noisy = torch.randn(2, cfg.tokens_per_chunk, cfg.patch_dim)
+    grouped, out_g, lay = full_forward_velocity(model, lat, texts, 0.6, x_noisy)
+    first, group = mot.condition_groups(torch.tensor([7, 7, 7, 9]), torch.tensor([0.6, 0.6, 0.0, 0.6]))
+    g = group.tolist()  # tokens 0 and 1 share source and noise level; 2 and 3 differ in one each
+    assert g[0] == g[1] and len({g[0], g[2], g[3]}) == 3 and [g[i] for i in first.tolist()] == [0, 1, 2]
+    monkeypatch.setattr(mot, "condition_groups", lambda src, tl: (torch.arange(len(src)), torch.arange(len(src))))
+    per_token, out_t, _ = full_forward_velocity(model, lat, texts, 0.6, x_noisy)
+    assert torch.allclose(grouped, per_token, atol=1e-5) and torch.allclose(out_g.hidden, out_t.hidden, atol=1e-5)
+
+
 def test_flow_loss_gradients_reach_video_tower_and_shared_attention():
     model = make_model()
     cfg = model.config
@@ -186,6 +206,62 @@ def test_sampler_is_deterministic_and_thinks():
     assert len(a[0].text_ids[1]) <= 4 and all(t != SPECIAL["bof"] for t in a[0].text_ids[1])
     assert a[0].latents.shape == (2, cfg.frames_per_chunk, cfg.latent_channels, cfg.latent_size, cfg.latent_size)
     assert ((a[0].end_prob >= 0) & (a[0].end_prob <= 1)).all()
+
+
+def test_rotary_shift_composes_with_positions():
+    rope = make_model().rope
+    x = torch.randn(2, 3, 5, rope.inv.numel() * 2)
+    pos = torch.randint(20, 60, (2, 5))
+    by = torch.randint(-15, 15, (2, 5))
+    assert torch.allclose(rope.shift(rope(x, pos), by), rope(x, pos + by), atol=1e-5)
+
+
+def rolling_and_exact(model, steps=5, prompts=None):
+    """The same streams stepped with both cache modes (same noise); they cross the context limit."""
+    cfg = model.config
+    torch.manual_seed(3)
+    lat = torch.randn(2, 3, cfg.frames_per_chunk, cfg.latent_channels, cfg.latent_size, cfg.latent_size)
+    texts = [[[5], [6, 7, 8], []], [[9, 10], [11], [12]]]
+    runs = {}
+    for mode in ("exact", "rolling"):
+        s = StreamingSampler(model, SPECIAL, steps=2, guidance=2.0, context_chunks=3, cache=mode)
+        s.reset(lat, texts, prompts)
+        gens = [torch.Generator().manual_seed(b) for b in range(2)]
+        # texts of different lengths per stream, so that the cache holds padding to cut out too
+        runs[mode] = ([s.step([[13, 14, 15][:1 + i % 3], [16]], gens).latents for i in range(steps)], s)
+    return runs
+
+
+@pytest.mark.parametrize("prompts", [None, [[20, 21], [22]]])
+def test_rolling_cache_is_exact_for_one_layer(prompts):
+    """A first layer's keys and values depend only on the token and its position, so with one
+    layer the rolling cache (cut the oldest chunk, rotate the rest back) must equal a rebuild."""
+    cfg = get_config("tiny", vocab_size=40, n_layers=1)
+    torch.manual_seed(0)
+    model = TV2TVModel(cfg).eval()
+    with torch.no_grad():
+        for p in model.parameters():
+            p.add_(torch.randn_like(p) * 0.02)
+    runs = rolling_and_exact(model, prompts=prompts)
+    (exact, se), (rolling, sr) = runs["exact"], runs["rolling"]
+    for a, b in zip(exact, rolling):
+        assert torch.allclose(a, b, atol=1e-4), (a - b).abs().max()
+    # the caches hold the same tokens at the same positions
+    for kind_e, order_e, kind_r, order_r in zip(se.key_kind, se.key_order, sr.key_kind, sr.key_order):
+        live_e, live_r = kind_e != 0, kind_r != 0
+        assert torch.equal(order_e[live_e], order_r[live_r]) and torch.equal(kind_e[live_e], kind_r[live_r])
+    assert torch.equal(se.next_order, sr.next_order) and se.n_chunks == sr.n_chunks == 3
+    assert [len(h) for h in sr.history] == [3, 3]
+
+
+def test_rolling_cache_differs_from_a_rebuild_only_after_a_drop():
+    model = make_model()  # four layers: deeper states remember the dropped chunk
+    runs = rolling_and_exact(model, steps=3)
+    exact, rolling = runs["exact"][0], runs["rolling"][0]
+    assert torch.allclose(exact[0], rolling[0], atol=1e-5)  # nothing dropped before the first chunk
+    assert not torch.allclose(exact[2], rolling[2], atol=1e-4)
+    with pytest.raises(ValueError, match="rolling"):
+        StreamingSampler(model, SPECIAL, cache="approximate")
 
 
 def test_save_and_load_roundtrip(tmp_path):

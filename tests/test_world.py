@@ -18,12 +18,34 @@ def test_kv_cache_draws_the_same_chunk_as_recomputing(tiny_run):
     assert (other - out.latents).abs().max() > 1e-2  # the comparison can fail
 
 
+def test_rolling_cache_through_the_world(tiny_run):
+    from tv2tv_env.errors import UserError
+
+    with pytest.raises(UserError, match="rolling"):
+        WorldModel(tiny_run, precision_mode="fp32", cache="nearest")
+    worlds = {m: WorldModel(tiny_run, precision_mode="fp32", cache=m) for m in ("exact", "rolling")}
+    chunks = {}
+    for mode, world in worlds.items():
+        assert world.describe()["cache"] == mode
+        world.reset([0, 1])
+        gens = [torch.Generator().manual_seed(0), torch.Generator().manual_seed(1)]
+        chunks[mode] = [world.sampler.step([world.encode_text("turn left")] * 2, gens).latents
+                        for _ in range(world.context_chunks + 2)]
+        assert world.sampler.n_chunks == world.context_chunks  # the oldest chunks left the cache
+    assert torch.allclose(chunks["exact"][0], chunks["rolling"][0], atol=1e-4)  # the same until a chunk drops
+    assert all(torch.isfinite(c).all() for c in chunks["rolling"])
+
+
 def test_speed_reports_every_figure(tiny_run):
     from tv2tv_env.bench.speed import breakdown, run_speed
 
     out = run_speed(tiny_run, precisions=("fp32",), num_envs=(1, 2), repeats=1, breakdown_envs=(1, 2))
     (r,) = out["results"]
-    assert [b["num_envs"] for b in r["breakdown"]] == [1, 2]
+    # exact cache first, then the same stream counts with the rolling cache
+    assert [(b["num_envs"], b["cache"]) for b in r["breakdown"]] == [(1, "exact"), (2, "exact"),
+                                                                     (1, "rolling"), (2, "rolling")]
+    assert [c["num_envs"] for c in r["rolling_cache"]] == [1, 2] and r["rolling_cache"][0]["speedup_over_exact"] > 0
+    assert [c["num_envs"] for c in r["rolling_cache_last_frame_only"]] == [2]
     assert [c["num_envs"] for c in r["last_frame_only"]] == [2] and r["last_frame_only"][0]["frames_per_s"] > 0
     for b in r["breakdown"]:  # the parts make up the step
         parts = b["parts_ms"]
@@ -34,7 +56,7 @@ def test_speed_reports_every_figure(tiny_run):
     world = WorldModel(tiny_run, precision_mode="fp32", imagined_events=True)
     b = breakdown(world, 1, 2)
     assert b["parts_ms"]["text (thoughts, imagined events)"] > 0
-    assert not {"step", "_think", "rebuild", "_run"} & set(vars(world.sampler))
+    assert not {"step", "_think", "rebuild", "_drop_oldest_chunk", "_run"} & set(vars(world.sampler))
     assert [c["num_envs"] for c in r["kv_cache"]] == [1, 2] and len(r["no_cache"]) == 2
     for c in r["kv_cache"] + r["no_cache"]:
         assert c["frames_per_s"] > 0 and c["step_ms"] > 0

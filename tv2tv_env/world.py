@@ -22,7 +22,7 @@ import torch
 
 from model import precision
 from model.mot import TV2TVModel
-from model.sampler import StreamingSampler
+from model.sampler import CACHE_MODES, StreamingSampler
 from model.tokenizer import load_tokenizer, special_ids
 from model.vae import decode, encode
 
@@ -133,12 +133,16 @@ class WorldModel:
     def __init__(self, checkpoint=None, game: str | None = "doom", device: str = "auto", guidance: float | None = None,
                  sampling_steps: int | None = None, context_chunks: int | None = None, precision_mode: str = "auto",
                  temperature: float = 1.0, unknown_words: str = "nearest", imagined_events: bool = False,
-                 contexts=None):
-        """`imagined_events`: after a given command the model may write the events it expects
+                 contexts=None, cache: str = "exact"):
+        """`cache`: "exact" rebuilds the context's KV cache when its oldest chunk leaves it, as the
+        model was trained; "rolling" cuts that chunk out instead (faster; model/sampler.py).
+        `imagined_events`: after a given command the model may write the events it expects
         ("; an enemy dies"), as recorded text reports them, before it draws the chunk; the
         reward and end heads read them there (model/sampler.py, "Events").
         `contexts`: a contexts file (`tv2tv contexts --out FILE`) to start episodes from
         instead of the checkpoint's own."""
+        if cache not in CACHE_MODES:
+            raise UserError(f"cache={cache!r}; choose one of {', '.join(CACHE_MODES)}")
         if unknown_words not in UNKNOWN_WORDS:
             raise UserError(f"unknown_words={unknown_words!r}; choose one of {', '.join(UNKNOWN_WORDS)}")
         self.unknown_words = unknown_words
@@ -189,7 +193,7 @@ class WorldModel:
             guidance = 1.0  # its chunks carry no text: the guided and unguided branches agree
         self.sampler = StreamingSampler(self.model, special_ids(self.tokenizer), steps=sampling_steps,
                                         guidance=guidance, context_chunks=context_chunks, temperature=temperature,
-                                        command_fn=command_fn,
+                                        command_fn=command_fn, cache=cache,
                                         event_openers=self.event_openers() if imagined_events else None)
         self._context_ids = [[self.encode_text(t) for t in row] for row in self.contexts.texts]
 
@@ -238,7 +242,8 @@ class WorldModel:
         c = self.model.config
         return {"checkpoint": str(self.paths.root), "config": {"d_model": c.d_model, "n_layers": c.n_layers},
                 "sampling_steps": self.sampler.steps, "guidance": self.sampler.guidance,
-                "context_chunks": self.sampler.context_chunks, **precision.describe(self.device, self.dtype)}
+                "context_chunks": self.sampler.context_chunks, "cache": self.sampler.cache,
+                **precision.describe(self.device, self.dtype)}
 
     # --- batched streams ------------------------------------------------------------------
     def _context(self, starts: list[int], prompts: list[str] | None):
@@ -304,8 +309,13 @@ class WorldModel:
         return self.sampler.context_chunks
 
     def set_sampling(self, guidance: float | None = None, steps: int | None = None,
-                     imagined_events: bool | None = None):
-        """Change how chunks are drawn between rollouts (sweeps over guidance and Euler steps)."""
+                     imagined_events: bool | None = None, cache: str | None = None):
+        """Change how chunks are drawn between rollouts (sweeps over guidance, Euler steps and
+        cache modes). A new cache mode applies from the next time the oldest chunk drops out."""
+        if cache is not None:
+            if cache not in CACHE_MODES:
+                raise UserError(f"cache={cache!r}; choose one of {', '.join(CACHE_MODES)}")
+            self.sampler.cache = cache
         if guidance is not None:
             self.sampler.guidance = guidance
         if steps is not None:

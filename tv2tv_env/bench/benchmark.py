@@ -380,12 +380,13 @@ def _mean(x) -> float:
 def run_benchmark(checkpoint, data, judge_dir, out, baselines=(), episodes: int = 8, horizon: int = 16,
                   commands_file=None, chunks: int = 3, seed: int = 0, device: str = "auto", progress: bool = True,
                   contestants: list[Contestant] | None = None, long_horizon: int = 256, off_topic_steps: int = 200,
-                  thought_steps: int = 500, outcome_chunks: int = 256) -> dict:
+                  thought_steps: int = 500, outcome_chunks: int = 256, cache: str = "exact") -> dict:
     """The whole benchmark into `out` (report.json, report.md, plots, rollouts.mp4). The long
     rollouts start from the same starts and are compared with real held-out play at large, so
     they need no real continuation of `long_horizon` chunks; `long_horizon=0`,
     `off_topic_steps=0`, `thought_steps=0` and `outcome_chunks=0` (the reward and end heads'
-    random chunks) leave those sections out."""
+    random chunks) leave those sections out. `cache`: how every model's sampler drops the
+    oldest context chunk ("exact" rebuild or "rolling"; model/sampler.py)."""
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     meta = read_meta(data)
@@ -395,7 +396,7 @@ def run_benchmark(checkpoint, data, judge_dir, out, baselines=(), episodes: int 
     if contestants is None:
         contestants = []
         for path in [checkpoint, *baselines]:
-            c = WorldContestant("", path, game, device)
+            c = WorldContestant("", path, game, device, cache=cache)
             c.name = NAMES[c.conditioning]
             if c.name in [x.name for x in contestants]:  # e.g. two TV2TV models: tell them by directory
                 c.name = f"{c.name} ({Path(path).name})"

@@ -7,7 +7,8 @@ same chunks recomputing the whole retained stream at every Euler step
 "Imagined events": one stream whose model also writes the events it expects after each
 command (`imagined_events=True`), what that costs. "Breakdown" (`--breakdown N ...`): where
 a step's time goes, part by part, for those stream counts. "Last frame only": the vector env
-with `frames="last"` (only the observation decoded).
+with `frames="last"` (only the observation decoded). "Rolling cache": the same envs with the
+sampler's rolling cache (model/sampler.py), and its speed-up over the exact cache.
 All figures come from one run on one machine, side by side, and print as one JSON object.
 """
 from __future__ import annotations
@@ -65,7 +66,7 @@ def breakdown(world: WorldModel, num_envs: int, repeats: int) -> dict:
     """Where an env step's time goes, in ms per step: the sampler's parts (the text it writes,
     the Euler steps, appending the clean chunk, the cache rebuild when the oldest chunk drops
     out, the rest of `sampler.step`) and everything around the sampler (reading the command,
-    the VAE decode, the env). Timed by wrapping the sampler's methods on this instance for the
+    the VAE decode, the env); with the rolling cache, "cache_rebuild" is its cut. Timed by wrapping the sampler's methods on this instance for the
     measurement only; each second is counted once, in the innermost part."""
     s = world.sampler
     spent = {k: 0.0 for k in ["text", "euler_steps", "append_chunk", "cache_rebuild", "sampler_step"]}
@@ -88,6 +89,7 @@ def breakdown(world: WorldModel, num_envs: int, repeats: int) -> dict:
     for _ in range(world.context_chunks + 1):  # warm up, and fill the context as play does
         step()
     s.step, s._think, s.rebuild = timed("sampler_step", s.step), timed("text", s._think), timed("cache_rebuild", s.rebuild)
+    s._drop_oldest_chunk = timed("cache_rebuild", s._drop_oldest_chunk)  # the rolling cache's update
     s._run = run
     try:
         t0 = time.perf_counter()
@@ -95,11 +97,11 @@ def breakdown(world: WorldModel, num_envs: int, repeats: int) -> dict:
             step()
         total = time.perf_counter() - t0
     finally:
-        for name in ["step", "_think", "rebuild", "_run"]:
+        for name in ["step", "_think", "rebuild", "_drop_oldest_chunk", "_run"]:
             del s.__dict__[name]  # the class's own methods again
     inner = spent["text"] + spent["euler_steps"] + spent["append_chunk"] + spent["cache_rebuild"]
     ms = lambda x: round(1000 * x / repeats, 2)  # noqa: E731
-    return {"num_envs": num_envs, "step_ms": ms(total), "parts_ms": {
+    return {"num_envs": num_envs, "cache": s.cache, "step_ms": ms(total), "parts_ms": {
         "text (thoughts, imagined events)": ms(spent["text"]), "euler_steps": ms(spent["euler_steps"]),
         "append_chunk": ms(spent["append_chunk"]), "cache_rebuild": ms(spent["cache_rebuild"]),
         "sampler_other": ms(spent["sampler_step"] - inner),
@@ -129,7 +131,8 @@ def _figures(seconds: float, num_envs: int, frames_per_chunk: int) -> dict:
 
 
 def run_speed(checkpoint=None, game: str = "doom", device: str = "auto", precisions=("auto", "fp32"),
-              num_envs=(1, 8, 32), repeats: int = 6, no_cache: bool = True, breakdown_envs=()) -> dict:
+              num_envs=(1, 8, 32), repeats: int = 6, no_cache: bool = True, breakdown_envs=(),
+              rolling: bool = True) -> dict:
     out = {"benchmark": "speed", "goal": GOAL, "results": []}
     seen = set()
     for prec in precisions:
@@ -147,6 +150,17 @@ def run_speed(checkpoint=None, game: str = "doom", device: str = "auto", precisi
         r["breakdown"] = [breakdown(world, n, repeats) for n in breakdown_envs]
         # vector envs that decode only the observation (frames="last"), for RL
         r["last_frame_only"] = [measure_env(world, n, repeats, frames="last") for n in num_envs if n > 1]
+        if rolling:  # the same envs with the rolling cache (no rebuild when the oldest chunk drops out)
+            world.set_sampling(cache="rolling")
+            r["rolling_cache"] = [measure_env(world, n, repeats) for n in num_envs]
+            r["rolling_cache_last_frame_only"] = [measure_env(world, n, repeats, frames="last")
+                                                  for n in num_envs if n > 1]
+            r["breakdown"] += [breakdown(world, n, repeats) for n in breakdown_envs]
+            world.set_sampling(cache="exact")
+            for exact, roll in zip(r["kv_cache"], r["rolling_cache"]):
+                roll["speedup_over_exact"] = round(roll["frames_per_s"] / exact["frames_per_s"], 2)
+            for exact, roll in zip(r["last_frame_only"], r["rolling_cache_last_frame_only"]):
+                roll["speedup_over_exact"] = round(roll["frames_per_s"] / exact["frames_per_s"], 2)
         # one stream that also writes the events it expects after each command (imagined_events)
         world.set_sampling(imagined_events=True)
         r["imagined_events_one_stream"] = measure_env(world, 1, repeats)
