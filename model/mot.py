@@ -77,7 +77,8 @@ def condition_groups(source: torch.Tensor, tlevel: torch.Tensor):
     per group (a chunk's 16 tokens share one: a third of the video tower's matmuls otherwise)."""
     level_bits = tlevel.float().contiguous().view(torch.int32).long() & 0xFFFFFFFF  # exact, as an integer
     _, group = torch.unique((source.long() << 32) | level_bits, return_inverse=True)
-    first = torch.full((int(group.max()) + 1 if len(group) else 0,), len(group), device=group.device, dtype=torch.long)
+    n_groups = int(group.max()) + 1 if len(group) else 0
+    first = torch.full((n_groups,), len(group), device=group.device, dtype=torch.long)
     first = first.scatter_reduce(0, group, torch.arange(len(group), device=group.device), "amin")
     return first, group
 

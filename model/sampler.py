@@ -30,6 +30,10 @@ it there. With the token ids that open such a tail (";", " but"), a given comman
 continued by the model: its first token is an opener or <bof>, and after an opener it writes
 the events it expects until <bof>, as a thought is written.
 
+A distilled student (`student=`, made by `tv2tv distill`, model/distill.py) draws step 2 in
+its few Euler steps without guidance, against the same cache and <bof> states; everything
+else (the cache, text, thoughts, reward and end) stays the model's own.
+
 Works on token ids and latents; text and frames are the caller's business.
 """
 from __future__ import annotations
@@ -72,8 +76,11 @@ class ChunkResult:
 class StreamingSampler:
     def __init__(self, model, special: dict, steps: int | None = None, guidance: float | None = None,
                  context_chunks: int | None = None, max_text_tokens: int = 24, temperature: float = 1.0,
-                 command_fn=None, event_openers: list[int] | None = None, cache: str = "exact"):
+                 command_fn=None, event_openers: list[int] | None = None, cache: str = "exact",
+                 student=None, student_steps: int | None = None):
         cfg = model.config
+        self.student = student  # a distilled sampler (model/distill.py): draws in few steps, no guidance
+        self.student_steps = student_steps or (student.config.sampling_steps if student is not None else None)
         if cache not in CACHE_MODES:
             raise ValueError(f"cache={cache!r}: choose one of {', '.join(CACHE_MODES)}")
         self.cache = cache
@@ -152,14 +159,15 @@ class StreamingSampler:
         self.n_chunks = K
 
     def _run(self, ids, kind, order, chunk, spatial, video, tlevel, ext_cond=None, keep_states=None, append=True,
-             command=None):
-        """Run new tokens (B, n) against the cache; optionally append them to it."""
+             command=None, model=None):
+        """Run new tokens (B, n) against the cache (by `model`, default the sampler's own);
+        optionally append them to it."""
         k_kind = torch.cat([self.key_kind, kind], 1)
         k_order = torch.cat([self.key_order, order], 1)
         k_chunk = torch.cat([self.key_chunk, chunk], 1)
         mask = attention_mask(kind, order, chunk, k_kind, k_order, k_chunk)
         past = list(zip(self.k, self.v))
-        out = self.model(ids, kind, order, spatial, video, tlevel, mask, ext_cond=ext_cond, past=past,
+        out = (model or self.model)(ids, kind, order, spatial, video, tlevel, mask, ext_cond=ext_cond, past=past,
                          keep_states=keep_states, command=command)
         if append:
             self.k = [torch.cat([a, kv[0]], 2) for a, kv in zip(self.k, out.kv)]
@@ -327,30 +335,15 @@ class StreamingSampler:
             texts = [written[b] if thought[b] else given[b] + written[b] if b in given else texts[b] for b in range(B)]
         texts = [list(t) for t in texts]
         cmds = self._complete_commands(texts, commands)
-        guided = self.guidance != 1.0
-        cmd_rows = None if cmds[0] is None else torch.stack(cmds)
-        if guided:  # conditional rows 0..B-1, unconditional rows B..2B-1 (no text for this chunk)
-            self._select_rows(torch.cat([torch.arange(B), torch.arange(B)]).to(dev))
-            if cmd_rows is not None:
-                cmd_rows = torch.cat([cmd_rows, torch.zeros_like(cmd_rows)])
-            states = self._text_tokens(texts + [[] for _ in range(B)], cmd_rows)
-        else:
-            states = self._text_tokens(texts, cmd_rows)
-        # 2. Euler steps over the chunk's noisy tokens
+        guided = self.student is None and self.guidance != 1.0  # a student has the guidance in it
+        states = self.read_commands(texts, cmds, guided)
+        # 2. Euler steps over the chunk's noisy tokens (the student's, where there is one)
         n, P = cfg.tokens_per_chunk, cfg.patch_dim
         x = torch.stack([torch.randn(n, P, generator=g) for g in generators]).to(dev)
-        R = 2 * B if guided else B
-        kind = torch.full((R, n), NOISY, dtype=torch.long, device=dev)
-        order = self.next_order[:, None].expand(R, n).contiguous()
-        chunk = torch.full((R, n), self.n_chunks, dtype=torch.long, device=dev)
-        spatial = torch.arange(n, device=dev)[None].expand(R, n).contiguous()
-        ids = torch.full((R, n), self.special["pad"], dtype=torch.long, device=dev)
-
-        def velocity(xin, t):
-            sigma = (t / 1000.0).to(dev).expand(R, n).float()
-            return self._run(ids, kind, order, chunk, spatial, xin, sigma, ext_cond=states, append=False).velocity
-
-        x = guided_euler(velocity, x, self.scheduler, self.steps, self.guidance)
+        if self.student is not None:
+            x = guided_euler(self.velocity_fn(states, self.student), x, self.scheduler, self.student_steps, 1.0)
+        else:
+            x = guided_euler(self.velocity_fn(states), x, self.scheduler, self.steps, self.guidance)
         if guided:
             self._select_rows(torch.arange(B, device=dev))
             states = [s[:B] for s in states]
@@ -374,6 +367,38 @@ class StreamingSampler:
             self._drop_oldest_chunk() if self.cache == "rolling" else self.rebuild()
         lat = unpatchify(x[:, None], cfg.frames_per_chunk, cfg.latent_channels, cfg.latent_size, cfg.patch)[:, 0]
         return ChunkResult(lat, texts, thought, reward.float(), torch.sigmoid(end_logit.float()))
+
+    def read_commands(self, texts: list, cmds: list, guided: bool) -> list:
+        """Append each stream's command (its text, <bof> and vector) to the cache; `guided`:
+        also the unconditional rows B..2B-1, the same streams with no text for this chunk.
+        Returns the per-layer <bof> states: the condition of the chunk's video tokens."""
+        B, dev = len(texts), self.device
+        cmd_rows = None if cmds[0] is None else torch.stack(cmds)
+        if not guided:
+            return self._text_tokens(texts, cmd_rows)
+        self._select_rows(torch.cat([torch.arange(B), torch.arange(B)]).to(dev))
+        if cmd_rows is not None:
+            cmd_rows = torch.cat([cmd_rows, torch.zeros_like(cmd_rows)])
+        return self._text_tokens(texts + [[] for _ in range(B)], cmd_rows)
+
+    def velocity_fn(self, states: list, model=None):
+        """velocity(x, t) of the next chunk's noisy tokens (R rows: every row of the cache)
+        against the cache, by `model` (default: the sampler's own; a distilled student reads
+        the same cache and <bof> states, and only draws)."""
+        cfg, dev = self.model.config, self.device
+        R, n = len(self.next_order), cfg.tokens_per_chunk
+        kind = torch.full((R, n), NOISY, dtype=torch.long, device=dev)
+        order = self.next_order[:, None].expand(R, n).contiguous()
+        chunk = torch.full((R, n), self.n_chunks, dtype=torch.long, device=dev)
+        spatial = torch.arange(n, device=dev)[None].expand(R, n).contiguous()
+        ids = torch.full((R, n), self.special["pad"], dtype=torch.long, device=dev)
+
+        def velocity(xin, t):
+            sigma = (t / 1000.0).to(dev).expand(R, n).float()
+            return self._run(ids, kind, order, chunk, spatial, xin, sigma, ext_cond=states, append=False,
+                             model=model).velocity
+
+        return velocity
 
     def _complete_commands(self, texts: list, commands: list | None) -> list:
         """Each stream's command vector: the one given, else made from its token ids."""

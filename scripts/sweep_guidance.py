@@ -33,6 +33,9 @@ def main():
     p.add_argument("--steps", type=int, nargs="+", default=[6], help="Euler steps a chunk")
     p.add_argument("--cache", nargs="+", default=["exact"], choices=["exact", "rolling"],
                    help="how the sampler drops the oldest context chunk: rebuild (exact) or cut it out (rolling)")
+    p.add_argument("--distilled", default=None, metavar="DIR",
+                   help="draw with this student of `tv2tv distill` (its steps, no guidance: --guidance and "
+                        "--steps are then not used)")
     p.add_argument("--episodes", type=int, default=8, help="held-out episodes, 2 starts each (bench default 8)")
     p.add_argument("--chunks", type=int, default=3, help="chunks a probed command (bench default 3)")
     p.add_argument("--horizon", type=int, default=16, help="as the bench's, so that the starts are its starts")
@@ -45,7 +48,9 @@ def main():
     game = read_meta(a.data)["game"]
     action_names, phrases, *_ = game_vocabulary(game)
     judge = load_judge(a.judge or Path(a.checkpoint) / "judge")
-    who = WorldContestant("TV2TV", a.checkpoint)
+    who = WorldContestant("TV2TV", a.checkpoint, distilled=a.distilled)
+    if a.distilled:
+        a.steps, a.guidance = [who.world.sampler.student_steps], [1.0]
     if a.imagined_events:
         who.world.set_sampling(imagined_events=True)
     ctx = load_starts(a.data, a.episodes, who.world.context_chunks, a.horizon, seed=a.seed)
@@ -65,7 +70,7 @@ def main():
                      "per_switch": {k: round(v, 3) for k, v in inter["per_switch"].items()},
                      "frames_per_s": round(who.frames / who.seconds, 1), "seconds": round(time.perf_counter() - t0, 1)})
         print(json.dumps(rows[-1]), flush=True)
-    result = {"checkpoint": a.checkpoint, "data": a.data, "starts": len(ctx), "seed": a.seed, "rows": rows}
+    result = {"checkpoint": a.checkpoint, "distilled": a.distilled, "data": a.data, "starts": len(ctx), "seed": a.seed, "rows": rows}
     if a.out:
         Path(a.out).parent.mkdir(parents=True, exist_ok=True)
         Path(a.out).write_text(json.dumps(result, indent=1))

@@ -49,3 +49,14 @@ def tiny_run(doom_latent_data, tmp_path_factory):
     run_training(doom_latent_data, run, config="tiny", max_steps=40, batch_size=4, eval_every=1000, samples=False,
                  progress=False)
     return run
+
+
+@pytest.fixture(scope="session")
+def tiny_student(tiny_run, doom_latent_data, tmp_path_factory):
+    """A one-step student of `tiny_run`, distilled for a few steps (`tv2tv distill`)."""
+    from tv2tv_env.cli.distill import run_distill
+
+    out = tmp_path_factory.mktemp("tiny_student") / "distill"
+    run_distill(tiny_run, doom_latent_data, out, student_steps=1, max_steps=3, batch_size=2, eval_every=1000,
+                progress=False, eval_batches=1)
+    return out / "student"

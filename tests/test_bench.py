@@ -89,7 +89,7 @@ def test_commands_file(tmp_path):
         read_commands_file(f, ACTION_NAMES)
 
 
-def test_bench_end_to_end_with_every_baseline(doom_latent_data, tiny_run, tmp_path):
+def test_bench_end_to_end_with_every_baseline(doom_latent_data, tiny_run, tiny_student, tmp_path):
     from tv2tv_env.cli.train_world import run_training
 
     baselines = []
@@ -103,8 +103,10 @@ def test_bench_end_to_end_with_every_baseline(doom_latent_data, tiny_run, tmp_pa
     out = tmp_path / "bench"
     report = run_benchmark(tiny_run, doom_latent_data, JUDGE, out, baselines, episodes=2, horizon=4,
                            commands_file=words, progress=False, long_horizon=16, off_topic_steps=8, thought_steps=8,
-                           outcome_chunks=8)
-    assert set(report["models"]) == {"TV2TV", "T2V", "Think2V", "action-id", "copy-last-frame"}
+                           outcome_chunks=8, distilled=tiny_student)
+    assert set(report["models"]) == {"TV2TV", "TV2TV, distilled (1 step)", "T2V", "Think2V", "action-id",
+                                     "copy-last-frame"}
+    assert report["models"]["TV2TV, distilled (1 step)"]["info"]["distilled_steps"] == 1
     # words people type, off-topic text, thoughts and long rollouts
     tv = report["models"]["TV2TV"]
     assert 0 <= tv["action_everyday_wording"]["accuracy"] <= 1 and tv["action_everyday_wording"]["n"] > 0

@@ -36,11 +36,14 @@ def test_rolling_cache_through_the_world(tiny_run):
     assert all(torch.isfinite(c).all() for c in chunks["rolling"])
 
 
-def test_speed_reports_every_figure(tiny_run):
+def test_speed_reports_every_figure(tiny_run, tiny_student):
     from tv2tv_env.bench.speed import breakdown, run_speed
 
-    out = run_speed(tiny_run, precisions=("fp32",), num_envs=(1, 2), repeats=1, breakdown_envs=(1, 2))
+    out = run_speed(tiny_run, precisions=("fp32",), num_envs=(1, 2), repeats=1, breakdown_envs=(1, 2),
+                    distilled=tiny_student)
     (r,) = out["results"]
+    assert r["distilled_steps"] == 1 and [c["num_envs"] for c in r["distilled"]] == [1, 2]
+    assert r["distilled"][1]["speedup_over_full_steps"] > 0 and len(r["distilled_last_frame_only"]) == 1
     # exact cache first, then the same stream counts with the rolling cache
     assert [(b["num_envs"], b["cache"]) for b in r["breakdown"]] == [(1, "exact"), (2, "exact"),
                                                                      (1, "rolling"), (2, "rolling")]

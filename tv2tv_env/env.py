@@ -57,7 +57,8 @@ class TV2TVEnv(gym.Env):
                  sampling_steps: int | None = None, context_chunks: int | None = None, end_threshold: float = 0.5,
                  render_mode: str | None = None, render_scale: int = 4, captions: bool = True,
                  precision: str = "auto", unknown_words: str = "nearest", world: WorldModel | None = None,
-                 contexts=None, imagined_events: bool = False, frames: str = "all", cache: str = "exact"):
+                 contexts=None, imagined_events: bool = False, frames: str = "all", cache: str = "exact",
+                 distilled=None):
         if render_mode is not None and render_mode not in self.metadata["render_modes"]:
             raise ValueError(f"render_mode {render_mode!r} is not one of {self.metadata['render_modes']}")
         if frames not in ("all", "last"):
@@ -66,7 +67,7 @@ class TV2TVEnv(gym.Env):
         self.last_frame_only = frames == "last"
         self.world = world or WorldModel(checkpoint, game, device, guidance, sampling_steps, context_chunks, precision,
                                          unknown_words=unknown_words, contexts=contexts,
-                                         imagined_events=imagined_events, cache=cache)
+                                         imagined_events=imagined_events, cache=cache, distilled=distilled)
         self.action_space = command_space()
         self.observation_space = frame_space(self.world)
         self.end_threshold, self.render_mode = end_threshold, render_mode

@@ -33,7 +33,8 @@ class TV2TVVectorEnv(VectorEnv):
                  guidance: float | None = None, sampling_steps: int | None = None, context_chunks: int | None = None,
                  end_threshold: float = 0.5, max_episode_steps: int | None = None, render_mode: str | None = None,
                  precision: str = "auto", unknown_words: str = "nearest", world: WorldModel | None = None,
-                 contexts=None, imagined_events: bool = False, frames: str = "all", cache: str = "exact"):
+                 contexts=None, imagined_events: bool = False, frames: str = "all", cache: str = "exact",
+                 distilled=None):
         if num_envs < 1:
             raise ValueError(f"num_envs must be at least 1, not {num_envs}")
         self.num_envs = num_envs
@@ -43,7 +44,7 @@ class TV2TVVectorEnv(VectorEnv):
         self.last_frame_only = frames == "last"
         self.world = world or WorldModel(checkpoint, game, device, guidance, sampling_steps, context_chunks, precision,
                                          unknown_words=unknown_words, contexts=contexts,
-                                         imagined_events=imagined_events, cache=cache)
+                                         imagined_events=imagined_events, cache=cache, distilled=distilled)
         self.single_action_space = command_space()
         self.action_space = batch_space(self.single_action_space, num_envs)  # a tuple of strings
         self.single_observation_space = frame_space(self.world)

@@ -133,8 +133,11 @@ class WorldModel:
     def __init__(self, checkpoint=None, game: str | None = "doom", device: str = "auto", guidance: float | None = None,
                  sampling_steps: int | None = None, context_chunks: int | None = None, precision_mode: str = "auto",
                  temperature: float = 1.0, unknown_words: str = "nearest", imagined_events: bool = False,
-                 contexts=None, cache: str = "exact"):
-        """`cache`: "exact" rebuilds the context's KV cache when its oldest chunk leaves it, as the
+                 contexts=None, cache: str = "exact", distilled=None):
+        """`distilled`: a student made by `tv2tv distill` (its `student/` directory) that draws
+        each chunk in its few steps without guidance; the checkpoint's model still reads the
+        text, thinks and predicts reward and episode end (model/distill.py).
+        `cache`: "exact" rebuilds the context's KV cache when its oldest chunk leaves it, as the
         model was trained; "rolling" cuts that chunk out instead (faster; model/sampler.py).
         `imagined_events`: after a given command the model may write the events it expects
         ("; an enemy dies"), as recorded text reports them, before it draws the chunk; the
@@ -191,14 +194,31 @@ class WorldModel:
         self.conditioning = c.conditioning  # how it was trained to read text (tv2tv_env/conditioning.py)
         if self.conditioning in ("prompt", "plan"):
             guidance = 1.0  # its chunks carry no text: the guided and unguided branches agree
+        student = self._load_student(distilled) if distilled is not None else None
         self.sampler = StreamingSampler(self.model, special_ids(self.tokenizer), steps=sampling_steps,
                                         guidance=guidance, context_chunks=context_chunks, temperature=temperature,
-                                        command_fn=command_fn, cache=cache,
+                                        command_fn=command_fn, cache=cache, student=student,
                                         event_openers=self.event_openers() if imagined_events else None)
         self._context_ids = [[self.encode_text(t) for t in row] for row in self.contexts.texts]
 
     def __len__(self):
         return len(self.contexts)
+
+    def _load_student(self, path):
+        """A distilled sampler for this model: same config apart from its steps and guidance."""
+        path = Path(path)
+        if not (path / "config.json").is_file():
+            raise UserError(f"distilled={path}: no student there (config.json missing); make one with "
+                            f"`tv2tv distill --checkpoint {self.paths.root} --out RUN` and pass RUN/student")
+        with contextlib.redirect_stdout(io.StringIO()):
+            student = TV2TVModel.from_pretrained(path).float().to(self.device).eval()
+        same = ("d_model", "n_layers", "n_heads", "patch", "latent_channels", "latent_size", "frames_per_chunk",
+                "vocab_size", "command_dim", "conditioning")
+        differ = [k for k in same if getattr(student.config, k) != getattr(self.model.config, k)]
+        if differ:
+            raise UserError(f"distilled={path} was distilled from another model ({', '.join(differ)} differ "
+                            f"from {self.paths.model}); distil this checkpoint")
+        return student
 
     def event_openers(self) -> list[int]:
         """Token ids that open what recorded text says happened after a command (";", " but")."""
@@ -243,6 +263,7 @@ class WorldModel:
         return {"checkpoint": str(self.paths.root), "config": {"d_model": c.d_model, "n_layers": c.n_layers},
                 "sampling_steps": self.sampler.steps, "guidance": self.sampler.guidance,
                 "context_chunks": self.sampler.context_chunks, "cache": self.sampler.cache,
+                "distilled_steps": self.sampler.student_steps,
                 **precision.describe(self.device, self.dtype)}
 
     # --- batched streams ------------------------------------------------------------------
@@ -309,9 +330,14 @@ class WorldModel:
         return self.sampler.context_chunks
 
     def set_sampling(self, guidance: float | None = None, steps: int | None = None,
-                     imagined_events: bool | None = None, cache: str | None = None):
+                     imagined_events: bool | None = None, cache: str | None = None, distilled=None):
         """Change how chunks are drawn between rollouts (sweeps over guidance, Euler steps and
-        cache modes). A new cache mode applies from the next time the oldest chunk drops out."""
+        cache modes). A new cache mode applies from the next time the oldest chunk drops out.
+        `distilled`: a student directory to draw with from now on, or False to draw with the
+        model's own steps and guidance again."""
+        if distilled is not None:
+            self.sampler.student = self._load_student(distilled) if distilled else None
+            self.sampler.student_steps = self.sampler.student.config.sampling_steps if distilled else None
         if cache is not None:
             if cache not in CACHE_MODES:
                 raise UserError(f"cache={cache!r}; choose one of {', '.join(CACHE_MODES)}")

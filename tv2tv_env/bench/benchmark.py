@@ -380,13 +380,15 @@ def _mean(x) -> float:
 def run_benchmark(checkpoint, data, judge_dir, out, baselines=(), episodes: int = 8, horizon: int = 16,
                   commands_file=None, chunks: int = 3, seed: int = 0, device: str = "auto", progress: bool = True,
                   contestants: list[Contestant] | None = None, long_horizon: int = 256, off_topic_steps: int = 200,
-                  thought_steps: int = 500, outcome_chunks: int = 256, cache: str = "exact") -> dict:
+                  thought_steps: int = 500, outcome_chunks: int = 256, cache: str = "exact",
+                  distilled=None) -> dict:
     """The whole benchmark into `out` (report.json, report.md, plots, rollouts.mp4). The long
     rollouts start from the same starts and are compared with real held-out play at large, so
     they need no real continuation of `long_horizon` chunks; `long_horizon=0`,
     `off_topic_steps=0`, `thought_steps=0` and `outcome_chunks=0` (the reward and end heads'
     random chunks) leave those sections out. `cache`: how every model's sampler drops the
-    oldest context chunk ("exact" rebuild or "rolling"; model/sampler.py)."""
+    oldest context chunk ("exact" rebuild or "rolling"; model/sampler.py). `distilled`: a student
+    of `tv2tv distill`; the checkpoint drawing with it is benched as one more model."""
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     meta = read_meta(data)
@@ -402,6 +404,11 @@ def run_benchmark(checkpoint, data, judge_dir, out, baselines=(), episodes: int 
                 c.name = f"{c.name} ({Path(path).name})"
             c.name = _unique(c.name, [x.name for x in contestants])
             contestants.append(c)
+        if distilled is not None:
+            c = WorldContestant("", checkpoint, game, device, cache=cache, distilled=distilled)
+            n = c.world.sampler.student_steps
+            c.name = f"{NAMES[c.conditioning]}, distilled ({n} step{'s' if n != 1 else ''})"
+            contestants.insert(1, c)
         contestants.append(CopyLastFrame())
     ctx_chunks = max([c.world.context_chunks for c in contestants if isinstance(c, WorldContestant)], default=1)
     ctx = load_starts(data, episodes, ctx_chunks, horizon, seed=seed)

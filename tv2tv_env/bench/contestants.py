@@ -94,9 +94,9 @@ class WorldContestant(Contestant):
     (`tv2tv_env/conditioning.py`). `game`: the benchmark data's game (None: the checkpoint's)."""
 
     def __init__(self, name: str, checkpoint, game: str | None = None, device: str = "auto",
-                 guidance: float | None = None, cache: str = "exact"):
+                 guidance: float | None = None, cache: str = "exact", distilled=None):
         self.name = name
-        self.world = WorldModel(checkpoint, game, device, guidance=guidance, cache=cache)
+        self.world = WorldModel(checkpoint, game, device, guidance=guidance, cache=cache, distilled=distilled)
         self.conditioning = self.world.conditioning
         self.sep = self.world.tokenizer.encode(PLAN_SEPARATOR, add_special_tokens=False)  # as in training
         self.info = _run_info(self.world)
@@ -165,7 +165,8 @@ def _run_info(world: WorldModel) -> dict:
     """Config, data and step budget of a checkpoint, from its run files where present."""
     root, c = world.paths.root, world.model.config
     info = {"checkpoint": str(root), "conditioning": c.conditioning, "d_model": c.d_model, "n_layers": c.n_layers,
-            "params": sum(p.numel() for p in world.model.parameters()), "cache": world.sampler.cache}
+            "params": sum(p.numel() for p in world.model.parameters()), "cache": world.sampler.cache,
+            "distilled_steps": world.sampler.student_steps}
     metrics = root / "metrics.jsonl"
     if metrics.is_file():
         lines = [json.loads(x) for x in metrics.read_text().splitlines() if x.strip()]

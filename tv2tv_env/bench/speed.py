@@ -9,6 +9,8 @@ command (`imagined_events=True`), what that costs. "Breakdown" (`--breakdown N .
 a step's time goes, part by part, for those stream counts. "Last frame only": the vector env
 with `frames="last"` (only the observation decoded). "Rolling cache": the same envs with the
 sampler's rolling cache (model/sampler.py), and its speed-up over the exact cache.
+"Distilled" (`--distilled DIR`): the same envs drawing with a student of `tv2tv distill`, and
+its speed-up over the model's own steps with guidance.
 All figures come from one run on one machine, side by side, and print as one JSON object.
 """
 from __future__ import annotations
@@ -132,7 +134,7 @@ def _figures(seconds: float, num_envs: int, frames_per_chunk: int) -> dict:
 
 def run_speed(checkpoint=None, game: str = "doom", device: str = "auto", precisions=("auto", "fp32"),
               num_envs=(1, 8, 32), repeats: int = 6, no_cache: bool = True, breakdown_envs=(),
-              rolling: bool = True) -> dict:
+              rolling: bool = True, distilled=None) -> dict:
     out = {"benchmark": "speed", "goal": GOAL, "results": []}
     seen = set()
     for prec in precisions:
@@ -161,6 +163,16 @@ def run_speed(checkpoint=None, game: str = "doom", device: str = "auto", precisi
                 roll["speedup_over_exact"] = round(roll["frames_per_s"] / exact["frames_per_s"], 2)
             for exact, roll in zip(r["last_frame_only"], r["rolling_cache_last_frame_only"]):
                 roll["speedup_over_exact"] = round(roll["frames_per_s"] / exact["frames_per_s"], 2)
+        if distilled is not None:  # the same envs drawing with a distilled student (tv2tv distill)
+            world.set_sampling(distilled=distilled)
+            r["distilled"] = [measure_env(world, n, repeats) for n in num_envs]
+            r["distilled_last_frame_only"] = [measure_env(world, n, repeats, frames="last") for n in num_envs if n > 1]
+            r["distilled_steps"] = world.sampler.student_steps
+            world.set_sampling(distilled=False)
+            for full, dist in zip(r["kv_cache"], r["distilled"]):
+                dist["speedup_over_full_steps"] = round(dist["frames_per_s"] / full["frames_per_s"], 2)
+            for full, dist in zip(r["last_frame_only"], r["distilled_last_frame_only"]):
+                dist["speedup_over_full_steps"] = round(dist["frames_per_s"] / full["frames_per_s"], 2)
         # one stream that also writes the events it expects after each command (imagined_events)
         world.set_sampling(imagined_events=True)
         r["imagined_events_one_stream"] = measure_env(world, 1, repeats)

@@ -6,6 +6,7 @@ Each module here holds its commands' arguments next to their jobs, in the order 
   prepare      train-vae, encode, tokenizer        what a world model is trained on
   train        train, contexts                     the world model (the job: train_world.py)
   bench        bench, train-judge, speed           how well it obeys words, how fast it draws
+  distill      distill                             a sampler that draws in a few steps
   play         play, demo                          a world in a window, or headless to an mp4
   build_world  build-world                         all of the above, one stage at a time
   rl_transfer  rl-transfer                         agents trained in the world, scored in the game
@@ -22,9 +23,9 @@ import logging
 import sys
 
 from ..errors import UserError
-from . import bench, build_world, play, prepare, recordings, rl_transfer, train
+from . import bench, build_world, distill, play, prepare, recordings, rl_transfer, train
 
-COMMAND_MODULES = [recordings, prepare, train, bench, play, build_world, rl_transfer]
+COMMAND_MODULES = [recordings, prepare, train, bench, distill, play, build_world, rl_transfer]
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -38,6 +38,9 @@ def add_commands(sub):
     b.add_argument("--cache", default="exact", choices=["exact", "rolling"],
                    help="when the oldest context chunk drops out: rebuild the KV cache (exact, as trained) "
                         "or cut the chunk out of it (rolling, faster)")
+    b.add_argument("--distilled", default=None, metavar="DIR",
+                   help="also bench the TV2TV model drawing with this student of `tv2tv distill` (RUN/student), "
+                        "as one more row")
     b.add_argument("--seed", type=int, default=0)
     b.add_argument("--device", default="auto")
     b.add_argument("--out", required=True, help="output directory")
@@ -80,6 +83,8 @@ def add_commands(sub):
                     help="where a step's time goes (text, Euler steps, appending, cache rebuild, decode and env) "
                          "for these stream counts, e.g. --breakdown 1 32")
     sp.add_argument("--no-rolling", action="store_true", help="skip the rolling-cache figures")
+    sp.add_argument("--distilled", default=None, metavar="DIR",
+                    help="also measure the envs drawing with this student of `tv2tv distill` (RUN/student)")
     sp.add_argument("--out", default=None, help="also write the JSON here")
     sp.set_defaults(func=cmd_speed)
 
@@ -92,7 +97,7 @@ def cmd_bench(a):
     report = run_benchmark(a.checkpoint, a.data, judge, a.out, a.baselines, a.episodes, a.horizon, a.commands,
                            seed=a.seed, device=a.device, progress=not a.quiet, long_horizon=a.long_horizon,
                            off_topic_steps=a.off_topic_steps, thought_steps=a.thought_steps,
-                           outcome_chunks=a.outcome_chunks, cache=a.cache)
+                           outcome_chunks=a.outcome_chunks, cache=a.cache, distilled=a.distilled)
     print((Path(a.out) / "report.md").read_text())
     print(f"tv2tv bench: wrote {a.out}/report.json, report.md, accuracy_per_action.png, psnr_vs_horizon.png"
           f"{', frechet_vs_horizon.png' if a.long_horizon else ''}, rollouts.mp4 ({len(report['models'])} models)")
@@ -116,7 +121,7 @@ def cmd_speed(a):
     from ..bench.speed import run_speed
 
     result = run_speed(a.checkpoint, a.game, a.device, a.precision, a.num_envs, a.repeats, not a.no_uncached,
-                       a.breakdown, rolling=not a.no_rolling)
+                       a.breakdown, rolling=not a.no_rolling, distilled=a.distilled)
     text = json.dumps(result, indent=1)
     if a.out:
         Path(a.out).write_text(text + "\n")
