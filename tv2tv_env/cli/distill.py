@@ -76,14 +76,15 @@ def run_distill(checkpoint, data, out, student_steps: int = 2, max_steps: int = 
 
     from ..data.training_data import LatentWindows
     from ..errors import UserError
-    from ..world import WorldModel
+    from ..games import DEFAULT_GAME
+    from ..world import DEFAULT_CHECKPOINT, WorldModel
 
     out = Path(out)
     if (out / STATE_FILE).is_file() and not resume:
         raise UserError(f"{out} already holds a distillation run; pass --resume to continue it or choose another --out")
     if student_steps < 1:
         raise UserError(f"--student-steps must be at least 1, not {student_steps}")
-    world = WorldModel(checkpoint, game=None, device=device)
+    world = WorldModel(checkpoint or DEFAULT_CHECKPOINT[DEFAULT_GAME], game=None, device=device)
     teacher, sampler = world.model, world.sampler
     for p in teacher.parameters():
         p.requires_grad_(False)
