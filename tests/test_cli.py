@@ -4,7 +4,7 @@ import sys
 
 import pytest
 
-COMMANDS = ["record", "validate", "train", "play", "bench", "speed", "demo", "contexts", "train-judge"]
+COMMANDS = ["record", "validate", "train", "play", "bench", "speed", "demo", "contexts", "train-judge", "distill"]
 
 
 def tv2tv(*args, cwd=None):
