@@ -1,6 +1,7 @@
 """Sampler distillation (model/distill.py, `tv2tv distill`): the teacher's chunk is the env's,
 the student learns through its Euler steps, and a run saves, resumes and plays."""
 import json
+import shutil
 
 import pytest
 import torch
@@ -101,3 +102,9 @@ def test_distill_run_saves_resumes_and_plays(tiny_run, doom_latent_data, tmp_pat
     assert calls == [1]  # one step, one row: no unconditional branch
     with pytest.raises(UserError, match="tv2tv distill"):
         WorldModel(tiny_run, precision_mode="fp32", distilled=tmp_path / "nothing")
+    broken = tmp_path / "broken"
+    shutil.copytree(out / "student", broken)
+    weights = broken / "model.safetensors"
+    weights.write_bytes(weights.read_bytes()[:100])
+    with pytest.raises(UserError, match="model.safetensors is damaged"):
+        WorldModel(tiny_run, precision_mode="fp32", distilled=broken)

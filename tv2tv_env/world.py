@@ -79,33 +79,40 @@ def resolve_checkpoint(checkpoint=None, game: str | None = "doom") -> Checkpoint
     return paths
 
 
+def _damaged(f: Path, e: Exception) -> UserError:
+    return UserError(f"{f} is damaged ({type(e).__name__}: {e}); restore it from where it came from "
+                     f"(a shipped checkpoint: `git checkout -- {f}`, or reinstall the package)")
+
+
+def check_folder_files(folder: Path):
+    """Every JSON file of `folder` parses and every safetensors header covers its file."""
+    from safetensors import safe_open
+
+    for f in sorted(folder.glob("*.json")):
+        try:
+            json.loads(f.read_text())
+        except (UnicodeDecodeError, json.JSONDecodeError) as e:
+            raise _damaged(f, e) from None
+    for f in sorted(folder.glob("*.safetensors")):
+        try:
+            with safe_open(str(f), "pt") as st:
+                st.keys()
+        except Exception as e:  # SafetensorError and OSError: any unreadable header
+            raise _damaged(f, e) from None
+
+
 def check_checkpoint_files(paths: CheckpointPaths):
     """Read every file of a checkpoint far enough to know it is whole (JSON parses, safetensors
     headers cover their files, the tokenizer builds), so that a damaged file is named with what
     to do, not met later as a raw library error. Headers only: milliseconds."""
-    from safetensors import safe_open
     from tokenizers import Tokenizer
 
-    def damaged(f: Path, e: Exception):
-        return UserError(f"{f} is damaged ({type(e).__name__}: {e}); restore it from where it came from "
-                         f"(a shipped checkpoint: `git checkout -- {f}`, or reinstall the package)")
-
     for folder in (paths.model, paths.vae, paths.tokenizer):
-        for f in sorted(folder.glob("*.json")):
-            try:
-                json.loads(f.read_text())
-            except (UnicodeDecodeError, json.JSONDecodeError) as e:
-                raise damaged(f, e) from None
-        for f in sorted(folder.glob("*.safetensors")):
-            try:
-                with safe_open(str(f), "pt") as st:
-                    st.keys()
-            except Exception as e:  # SafetensorError and OSError: any unreadable header
-                raise damaged(f, e) from None
+        check_folder_files(folder)
     try:
         Tokenizer.from_file(str(paths.tokenizer / "tokenizer.json"))
     except Exception as e:  # tokenizers raises a bare Exception for JSON it cannot build from
-        raise damaged(paths.tokenizer / "tokenizer.json", e) from None
+        raise _damaged(paths.tokenizer / "tokenizer.json", e) from None
 
 
 @dataclass
@@ -210,6 +217,7 @@ class WorldModel:
         if not (path / "config.json").is_file():
             raise UserError(f"distilled={path}: no student there (config.json missing); make one with "
                             f"`tv2tv distill --checkpoint {self.paths.root} --out RUN` and pass RUN/student")
+        check_folder_files(path)
         with contextlib.redirect_stdout(io.StringIO()):
             student = TV2TVModel.from_pretrained(path).float().to(self.device).eval()
         same = ("d_model", "n_layers", "n_heads", "patch", "latent_channels", "latent_size", "frames_per_chunk",
