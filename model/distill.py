@@ -33,17 +33,9 @@ def teacher_chunk(sampler: StreamingSampler, context_latents: torch.Tensor, cont
     (B, Kc, F, C, h, w), texts[b][k]) under the command texts[b] (token ids) / commands[b]
     (its vector, or None). Returns the chunk (B, n, P) and the conditional rows' <bof> states;
     the sampler is left holding their cache, with the command read, for a student to draw against."""
-    B = len(texts)
     sampler.reset(context_latents, context_texts)
     texts = [list(t) for t in texts]
-    cmds = sampler._complete_commands(texts, commands)
-    guided = sampler.guidance != 1.0
-    states = sampler.read_commands(texts, cmds, guided)
-    x = guided_euler(sampler.velocity_fn(states), noise, sampler.scheduler, steps or sampler.steps, sampler.guidance)
-    if guided:  # keep the conditional rows: the student reads those only
-        sampler._select_rows(torch.arange(B, device=sampler.device))
-        states = [s[:B] for s in states]
-    return x, states
+    return sampler.draw_chunk(texts, sampler._complete_commands(texts, commands), noise, steps)
 
 
 def student_chunk(sampler: StreamingSampler, student, states: list, noise: torch.Tensor, steps: int) -> torch.Tensor:

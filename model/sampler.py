@@ -77,10 +77,9 @@ class StreamingSampler:
     def __init__(self, model, special: dict, steps: int | None = None, guidance: float | None = None,
                  context_chunks: int | None = None, max_text_tokens: int = 24, temperature: float = 1.0,
                  command_fn=None, event_openers: list[int] | None = None, cache: str = "exact",
-                 student=None, student_steps: int | None = None):
+                 student=None):
         cfg = model.config
-        self.student = student  # a distilled sampler (model/distill.py): draws in few steps, no guidance
-        self.student_steps = student_steps or (student.config.sampling_steps if student is not None else None)
+        self.student = student  # a distilled sampler (model/distill.py): draws in its few steps, no guidance
         if cache not in CACHE_MODES:
             raise ValueError(f"cache={cache!r}: choose one of {', '.join(CACHE_MODES)}")
         self.cache = cache
@@ -96,6 +95,11 @@ class StreamingSampler:
         self.max_text_tokens, self.temperature = max_text_tokens, temperature
         self.scheduler = FlowMatchEulerDiscreteScheduler(num_train_timesteps=1000, shift=1.0)
         self.history = None
+
+    @property
+    def student_steps(self) -> int | None:
+        """The Euler steps the student draws in (its config says), or None without one."""
+        return None if self.student is None else self.student.config.sampling_steps
 
     # --- cache --------------------------------------------------------------------------
     @property
@@ -335,18 +339,10 @@ class StreamingSampler:
             texts = [written[b] if thought[b] else given[b] + written[b] if b in given else texts[b] for b in range(B)]
         texts = [list(t) for t in texts]
         cmds = self._complete_commands(texts, commands)
-        guided = self.student is None and self.guidance != 1.0  # a student has the guidance in it
-        states = self.read_commands(texts, cmds, guided)
         # 2. Euler steps over the chunk's noisy tokens (the student's, where there is one)
         n, P = cfg.tokens_per_chunk, cfg.patch_dim
-        x = torch.stack([torch.randn(n, P, generator=g) for g in generators]).to(dev)
-        if self.student is not None:
-            x = guided_euler(self.velocity_fn(states, self.student), x, self.scheduler, self.student_steps, 1.0)
-        else:
-            x = guided_euler(self.velocity_fn(states), x, self.scheduler, self.steps, self.guidance)
-        if guided:
-            self._select_rows(torch.arange(B, device=dev))
-            states = [s[:B] for s in states]
+        noise = torch.stack([torch.randn(n, P, generator=g) for g in generators]).to(dev)
+        x, states = self.draw_chunk(texts, cmds, noise)
         # 3. append the clean chunk and <eof>; read reward and end at <eof>
         kind = torch.cat([torch.full((B, n), CLEAN, dtype=torch.long), torch.full((B, 1), TEXT, dtype=torch.long)], 1).to(dev)
         order = torch.cat([self.next_order[:, None].expand(B, n), self.next_order[:, None] + 1], 1)
@@ -380,6 +376,23 @@ class StreamingSampler:
         if cmd_rows is not None:
             cmd_rows = torch.cat([cmd_rows, torch.zeros_like(cmd_rows)])
         return self._text_tokens(texts + [[] for _ in range(B)], cmd_rows)
+
+    def draw_chunk(self, texts: list, cmds: list, noise: torch.Tensor, steps: int | None = None):
+        """Read each stream's command (token ids, vector) into the cache and draw its chunk from
+        `noise` (B, n, P): by the student where there is one (its steps, no guidance), else by
+        the model (`steps` Euler steps, default its own, with its guidance). Leaves the cache
+        holding the command but not the chunk. Returns the chunk and the per-layer <bof> states."""
+        B = len(texts)
+        guided = self.student is None and self.guidance != 1.0  # a student has the guidance in it
+        states = self.read_commands(texts, cmds, guided)
+        if self.student is not None:
+            x = guided_euler(self.velocity_fn(states, self.student), noise, self.scheduler, self.student_steps, 1.0)
+        else:
+            x = guided_euler(self.velocity_fn(states), noise, self.scheduler, steps or self.steps, self.guidance)
+        if guided:  # keep the conditional rows
+            self._select_rows(torch.arange(B, device=self.device))
+            states = [s[:B] for s in states]
+        return x, states
 
     def velocity_fn(self, states: list, model=None):
         """velocity(x, t) of the next chunk's noisy tokens (R rows: every row of the cache)

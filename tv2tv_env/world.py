@@ -345,7 +345,6 @@ class WorldModel:
         model's own steps and guidance again."""
         if distilled is not None:
             self.sampler.student = self._load_student(distilled) if distilled else None
-            self.sampler.student_steps = self.sampler.student.config.sampling_steps if distilled else None
         if cache is not None:
             if cache not in CACHE_MODES:
                 raise UserError(f"cache={cache!r}; choose one of {', '.join(CACHE_MODES)}")

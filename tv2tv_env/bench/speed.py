@@ -126,6 +126,18 @@ def measure_no_cache(world: WorldModel, num_envs: int, repeats: int) -> dict:
     return _figures(_timed(chunk, repeats), num_envs, world.frames_per_chunk)
 
 
+def measure_variant(world: WorldModel, num_envs, repeats: int, r: dict, key: str, ratio: str):
+    """The envs of result `r` again, as `world` now samples (another cache mode, a student):
+    every frame decoded into r[key], the last frame only into r[key + "_last_frame_only"], each
+    figure with its speed-up (`ratio`) over r's default figure of the same width."""
+    for suffix, base, frames in (("", "kv_cache", "all"), ("_last_frame_only", "last_frame_only", "last")):
+        widths = [n for n in num_envs if frames == "all" or n > 1]  # one stream always decodes all
+        figures = [measure_env(world, n, repeats, frames=frames) for n in widths]
+        for default, fig in zip(r[base], figures):
+            fig[ratio] = round(fig["frames_per_s"] / default["frames_per_s"], 2)
+        r[key + suffix] = figures
+
+
 def _figures(seconds: float, num_envs: int, frames_per_chunk: int) -> dict:
     return {"num_envs": num_envs, "step_ms": round(1000 * seconds, 1),
             "frames_per_s": round(num_envs * frames_per_chunk / seconds, 1),
@@ -154,25 +166,14 @@ def run_speed(checkpoint=None, game: str = "doom", device: str = "auto", precisi
         r["last_frame_only"] = [measure_env(world, n, repeats, frames="last") for n in num_envs if n > 1]
         if rolling:  # the same envs with the rolling cache (no rebuild when the oldest chunk drops out)
             world.set_sampling(cache="rolling")
-            r["rolling_cache"] = [measure_env(world, n, repeats) for n in num_envs]
-            r["rolling_cache_last_frame_only"] = [measure_env(world, n, repeats, frames="last")
-                                                  for n in num_envs if n > 1]
+            measure_variant(world, num_envs, repeats, r, "rolling_cache", "speedup_over_exact")
             r["breakdown"] += [breakdown(world, n, repeats) for n in breakdown_envs]
             world.set_sampling(cache="exact")
-            for exact, roll in zip(r["kv_cache"], r["rolling_cache"]):
-                roll["speedup_over_exact"] = round(roll["frames_per_s"] / exact["frames_per_s"], 2)
-            for exact, roll in zip(r["last_frame_only"], r["rolling_cache_last_frame_only"]):
-                roll["speedup_over_exact"] = round(roll["frames_per_s"] / exact["frames_per_s"], 2)
         if distilled is not None:  # the same envs drawing with a distilled student (tv2tv distill)
             world.set_sampling(distilled=distilled)
-            r["distilled"] = [measure_env(world, n, repeats) for n in num_envs]
-            r["distilled_last_frame_only"] = [measure_env(world, n, repeats, frames="last") for n in num_envs if n > 1]
+            measure_variant(world, num_envs, repeats, r, "distilled", "speedup_over_full_steps")
             r["distilled_steps"] = world.sampler.student_steps
             world.set_sampling(distilled=False)
-            for full, dist in zip(r["kv_cache"], r["distilled"]):
-                dist["speedup_over_full_steps"] = round(dist["frames_per_s"] / full["frames_per_s"], 2)
-            for full, dist in zip(r["last_frame_only"], r["distilled_last_frame_only"]):
-                dist["speedup_over_full_steps"] = round(dist["frames_per_s"] / full["frames_per_s"], 2)
         # one stream that also writes the events it expects after each command (imagined_events)
         world.set_sampling(imagined_events=True)
         r["imagined_events_one_stream"] = measure_env(world, 1, repeats)

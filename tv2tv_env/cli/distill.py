@@ -110,9 +110,9 @@ def run_distill(checkpoint, data, out, student_steps: int = 2, max_steps: int = 
     def noise_of(gen, B):
         return torch.randn(B, n, P, generator=gen).to(world.device)
 
-    def loss_of(model_student, ex, steps=student_steps):
+    def loss_of(model_student, ex):
         with precision.autocast(world.device, world.dtype):
-            return distill_loss(sampler, model_student, **ex, student_steps=steps)
+            return distill_loss(sampler, model_student, **ex, student_steps=student_steps)
 
     # held-out examples, fixed; and the teacher's own few-step error on them (the bar to beat)
     g = torch.Generator().manual_seed(10_000 + seed)
