@@ -42,6 +42,7 @@ class CrafterGame(GameSource):
         import crafter
 
         self.env = crafter.Env(size=(width, height))
+        _order_chunk_sets(self.env._world)
         self._obj_ids = {t.__name__.lower(): i for t, i in self.env._sem_view._obj_ids.items()}
         self._mat_ids = dict(self.env._world._mat_ids)
         self.info = None
@@ -270,6 +271,30 @@ class CrafterGame(GameSource):
     @property
     def inventory(self):
         return self.info["inventory"]
+
+
+class _OrderedSet(dict):
+    """The part of `set` Crafter's world uses for a chunk's objects, iterating in insertion order."""
+
+    def add(self, item):
+        self[item] = None
+
+    def remove(self, item):
+        del self[item]
+
+
+def _order_chunk_sets(world):
+    """Crafter keeps each map chunk's objects in a `set`, which iterates by object address; the
+    engine draws which cow or zombie to despawn by position in that order, so the same seed gave
+    different episodes in different processes. Insertion-ordered sets make an episode a pure
+    function of its seed."""
+    reset = world.reset
+
+    def ordered_reset(seed=None):
+        reset(seed)
+        world._chunks = collections.defaultdict(_OrderedSet)
+
+    world.reset = ordered_reset
 
 
 def _shifted(mask, dx, dy):
