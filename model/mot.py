@@ -143,7 +143,22 @@ class Output:
     states: list | None  # per layer (B, n, d): inputs at `keep_states` positions (for <bof> conditions)
 
 
-class TV2TVModel(nn.Module, PyTorchModelHubMixin):
+# What `save_pretrained` writes as the weights folder's README.md (the mixin's own default says
+# the model "has been pushed to the Hub", which ours never are).
+WEIGHTS_README = """
+---
+{{ card_data }}
+---
+
+Weights of a TV2TV world model (`config.json` + `model.safetensors`), trained by the TV2TV Gym
+project's own code. Load them from this folder with `TV2TVModel.from_pretrained(FOLDER)`
+(`model/mot.py`) or use the checkpoint folder above it (`gymnasium.make("TV2TV/Doom-v0",
+checkpoint=...)`); nothing is fetched from a hub. How they were trained and how they score:
+the checkpoint folder's README.md.
+"""
+
+
+class TV2TVModel(nn.Module, PyTorchModelHubMixin, model_card_template=WEIGHTS_README):
     def __init__(self, config: TV2TVConfig):
         super().__init__()
         if isinstance(config, dict):

@@ -271,6 +271,8 @@ def test_save_and_load_roundtrip(tmp_path):
     assert loaded.config == model.config
     for (n1, p1), (n2, p2) in zip(model.state_dict().items(), loaded.state_dict().items()):
         assert n1 == n2 and torch.equal(p1, p2)
+    readme = (tmp_path / "m" / "README.md").read_text()  # never the mixin's "pushed to the Hub" card
+    assert "from_pretrained(FOLDER)" in readme and "Hub" not in readme
 
 
 def test_clean_copy_flip_shows_later_chunks_the_noisy_copy():
