@@ -9,15 +9,18 @@ engine on the same `--eval-episodes` episodes (seeds never used in training), an
 uniform random policy. Needs the `rl` extra (`pip install -e ".[rl]"`).
 
     tv2tv rl-transfer [--game doom] [--steps 4096] [--episode-steps 32] [--eval-episodes 16] \
-        [--evals 4] [--n-steps 128] [--checkpoint DIR] [--contexts FILE] [--no-imagined-events] \
-        [--seed 0] [--out runs/rl-transfer]
+        [--evals 4] [--n-steps 128] [--n-envs 1] [--checkpoint DIR] [--contexts FILE] \
+        [--no-imagined-events] [--seed 0] [--out runs/rl-transfer]
 
 Arguments:
     --steps           env steps of PPO training in each world (one step = one 4-frame chunk)
     --episode-steps   episode length in both worlds (TimeLimit); DIAMOND imagines 15 steps
     --eval-episodes   real-engine episodes every policy is scored on (fixed seeds)
     --evals           evaluations during training, evenly spaced (the return-vs-steps curve)
-    --n-steps         PPO rollout length per update
+    --n-steps         PPO rollout length per update, all envs together
+    --n-envs          envs PPO collects from at once, in both worlds: the dream's are one
+                      batched world model (agents/sb3_vec.py: one model call draws every
+                      env's chunk, faster per step), the engine's N copies of it
     --checkpoint      the world model to train in (default: the game's shipped one)
     --contexts        its start contexts (many real starts: `tv2tv contexts --split train --out FILE`)
     --no-imagined-events  the model does not write the events it expects (then its reward head
@@ -101,13 +104,30 @@ def ratio_ci(a: np.ndarray, b: np.ndarray, seed: int, draws: int = 2000) -> dict
     return {"ratio": float(a.mean() / b.mean()), "ci95": [float(np.percentile(r, 2.5)), float(np.percentile(r, 97.5))]}
 
 
+def make_training_env(world: str, a):
+    """What PPO collects from: one env as make_env gives it, or `a.n_envs` of them, sub-env i
+    seeded with seed + i (the dream's as one batched world model, the engine's as copies)."""
+    if a.n_envs == 1:
+        return make_env(world, a.game, a.episode_steps, a.seed, a.checkpoint, a.contexts, not a.no_imagined_events)
+    if world == "real":
+        from stable_baselines3.common.vec_env import DummyVecEnv
+
+        return DummyVecEnv([lambda i=i: make_env("real", a.game, a.episode_steps, a.seed + i) for i in range(a.n_envs)])
+    from tv2tv_env.vector_env import TV2TVVectorEnv
+
+    from .sb3_vec import WorldVecEnv
+
+    return WorldVecEnv(TV2TVVectorEnv(a.n_envs, a.game, a.checkpoint, max_episode_steps=a.episode_steps,
+                                      contexts=a.contexts, imagined_events=not a.no_imagined_events, frames="last"))
+
+
 def train_and_track(world: str, a, real_env, eval_seed: int) -> dict:
     """PPO for `a.steps` in `world`, scored on the real engine at every evaluation point."""
     from stable_baselines3 import PPO
 
-    env = make_env(world, a.game, a.episode_steps, a.seed, a.checkpoint, a.contexts, not a.no_imagined_events)
-    model = PPO("CnnPolicy", env, n_steps=a.n_steps, batch_size=min(64, a.n_steps), seed=a.seed, verbose=0,
-                device="cpu", **PPO_SETTINGS)
+    env = make_training_env(world, a)
+    model = PPO("CnnPolicy", env, n_steps=a.n_steps // a.n_envs, batch_size=min(64, a.n_steps), seed=a.seed,
+                verbose=0, device="cpu", **PPO_SETTINGS)
     act = lambda o: int(model.predict(o, deterministic=True)[0])  # noqa: E731
     points = sorted({round(a.steps * k / a.evals) for k in range(a.evals + 1)})
     curve, train_s, done = [], 0.0, 0
@@ -172,6 +192,11 @@ def run(a) -> dict:
         import stable_baselines3  # noqa: F401
     except ImportError:
         raise SystemExit("tv2tv rl-transfer needs stable-baselines3: pip install -e \".[rl]\"") from None
+    if a.n_envs < 1 or a.n_steps % a.n_envs:
+        from tv2tv_env.errors import UserError
+
+        raise UserError(f"--n-steps ({a.n_steps}) must be a multiple of --n-envs ({a.n_envs}): "
+                        f"each env collects n-steps / n-envs steps per update")
     out = Path(a.out)
     out.mkdir(parents=True, exist_ok=True)
     eval_seed = eval_seed_of(a.seed)
@@ -179,7 +204,7 @@ def run(a) -> dict:
     random = random_returns(real_env, a.eval_episodes, a.seed)
     r = {"game": a.game, "steps": a.steps, "episode_steps": a.episode_steps, "eval_episodes": a.eval_episodes,
          "seed": a.seed, "checkpoint": a.checkpoint, "contexts": a.contexts,
-         "imagined_events": not a.no_imagined_events, "ppo": {"n_steps": a.n_steps, "batch_size": min(64, a.n_steps), **PPO_SETTINGS},
+         "imagined_events": not a.no_imagined_events, "ppo": {"n_steps": a.n_steps, "n_envs": a.n_envs, "batch_size": min(64, a.n_steps), **PPO_SETTINGS},
          "commands": real_env.commands, "random": mean_ci(random)}
     for world in ["dream", "real"]:
         r[world] = train_and_track(world, a, real_env, eval_seed)
@@ -198,7 +223,8 @@ def add_arguments(p: argparse.ArgumentParser):
     p.add_argument("--episode-steps", type=int, default=32, help="episode length in chunks, both worlds")
     p.add_argument("--eval-episodes", type=int, default=16, help="real-engine episodes each policy is scored on")
     p.add_argument("--evals", type=int, default=4, help="evaluations during training (the curve)")
-    p.add_argument("--n-steps", type=int, default=128, help="PPO rollout length per update")
+    p.add_argument("--n-steps", type=int, default=128, help="PPO rollout length per update, all envs together")
+    p.add_argument("--n-envs", type=int, default=1, help="envs PPO collects from at once, in both worlds")
     p.add_argument("--checkpoint", default=None, help="world model to train in (default: the shipped one)")
     p.add_argument("--contexts", default=None, help="start contexts for the dream (`tv2tv contexts --out FILE`; "
                    "default: the checkpoint's own)")

@@ -128,6 +128,41 @@ def test_rl_transfer_scores_both_policies_on_the_real_engine(tiny_run, tmp_path,
     assert set(e["ratio_sampled"]) == {"ratio", "ci95"}
 
 
+def test_a_batched_world_trains_ppo_with_sb3_autoreset(tiny_run):
+    """agents/sb3_vec.WorldVecEnv: PPO collects from a batched world; a sub-env that ends hands
+    SB3 its last frame as terminal_observation and is already in its next episode."""
+    pytest.importorskip("stable_baselines3", reason="stable-baselines3 (extra `rl`) missing")
+    from stable_baselines3 import PPO
+
+    from agents.sb3_vec import WorldVecEnv
+    from tv2tv_env.vector_env import TV2TVVectorEnv
+
+    env = WorldVecEnv(TV2TVVectorEnv(2, checkpoint=tiny_run, max_episode_steps=2, frames="last"))
+    env.seed(5)
+    obs = env.reset()
+    assert obs.shape == (2, *env.observation_space.shape) and env.action_space.n == len(env.commands)
+    _, _, done, infos = env.step(np.array([0, 1]))
+    assert not done.any() and "terminal_observation" not in infos[0]
+    last, reward, done, infos = env.step(np.array([1, 0]))
+    assert done.all() and reward.dtype == np.float32
+    assert all(info["TimeLimit.truncated"] and info["terminal_observation"].shape == obs.shape[1:] for info in infos)
+    assert not env.venv._autoreset.any() and (env.venv._steps == 0).all()  # no step lost to next-step autoreset
+    with pytest.raises(ValueError, match="Discrete"):
+        env.step(np.array([0, len(env.commands)]))
+    model = PPO("CnnPolicy", env, n_steps=4, batch_size=8, n_epochs=1, seed=0, device="cpu")
+    model.learn(total_timesteps=8)
+    assert model.num_timesteps == 8
+
+
+def test_rl_transfer_needs_whole_rollouts_per_env(tiny_run, tmp_path, capsys):
+    pytest.importorskip("stable_baselines3", reason="stable-baselines3 (extra `rl`) missing")
+    from tv2tv_env.cli import main
+
+    assert main(["rl-transfer", "--checkpoint", str(tiny_run), "--n-steps", "10", "--n-envs", "4",
+                 "--out", str(tmp_path / "t")]) == 2
+    assert "multiple of --n-envs" in capsys.readouterr().err
+
+
 def test_transfer_ratio_interval():
     from agents.rl_transfer import mean_ci, ratio_ci
 

@@ -68,7 +68,7 @@ class TV2TVVectorEnv(VectorEnv):
 
     def reset(self, *, seed=None, options: dict | None = None):
         """Reset every sub-env, or only those where `options["reset_mask"]` is True."""
-        super().reset(seed=seed)
+        super().reset(seed=seed[0] if isinstance(seed, (list, tuple)) else seed)  # one seed per sub-env: below
         options = options or {}
         if "reset_mask" in options:
             return self._reset_some(np.flatnonzero(np.asarray(options["reset_mask"], bool)).tolist(), options)
