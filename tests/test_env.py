@@ -194,6 +194,13 @@ def test_vector_env_matches_single_envs(venv, env):
         assert np.abs(vobs[i].astype(int) - o).mean() < 2.0
 
 
+def test_vector_env_takes_a_seed_per_sub_env(venv):
+    a = venv.reset(seed=5)[1]["start"]
+    b = venv.reset(seed=[5, 6, 7])[1]["start"]  # what reset(seed=5) gives sub-env i: seed + i
+    c = venv.reset(seed=[7, 6, 5])[1]["start"]
+    assert a.tolist() == b.tolist() == c[::-1].tolist()
+
+
 def test_vector_env_autoreset_next_step(venv):
     venv.reset(seed=0)
     venv.step(("shoot",) * 3)
