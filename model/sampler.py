@@ -8,13 +8,13 @@ For each step and each stream of the batch:
    tokens against the cache. Classifier-free guidance runs the conditional and the
    unconditional branch (same past, no text for this chunk) as one batch.
 3. Append the clean chunk and <eof>; read reward and episode end at <eof>.
-4. Keep at most `context_chunks` chunks: when there are more, drop the oldest. `cache="exact"`
-   (the default) then rebuilds the cache from the kept chunks, as the model was trained: one
-   forward over the whole context per step. `cache="rolling"` cuts the oldest chunk's keys
-   and values out and moves the later keys back by rotating them (rotary positions are
-   relative, so the kept tokens keep their positions and scores). Not identical to a
-   rebuild: the kept tokens' states in layers after the first still carry what they saw of
-   the dropped chunk. Cheaper by a forward over the context at each step.
+4. Keep at most `context_chunks` chunks: when there are more, drop the oldest.
+   `cache="rolling"` (the default) cuts the oldest chunk's keys and values out and moves the
+   later keys back by rotating them (rotary positions are relative, so the kept tokens keep
+   their positions and scores). Not identical to a rebuild: the kept tokens' states in layers
+   after the first still carry what they saw of the dropped chunk; the whole benchmark found
+   no loss from it (README, "Speed"), and it saves a forward over the context at each step.
+   `cache="exact"` rebuilds the cache from the kept chunks, as the model was trained.
 
 With a language prior (`config.command_dim` > 0) every chunk also has a command vector at
 its <bof>: given by the caller (`commands=`), or made from the chunk's token ids by
@@ -62,6 +62,7 @@ def guided_euler(velocity, x: torch.Tensor, scheduler, steps: int, guidance: flo
 
 
 CACHE_MODES = ("exact", "rolling")  # what `step` does when the oldest chunk leaves the context
+DEFAULT_CACHE = "rolling"  # `tv2tv bench --cache rolling` matched the exact rebuild on every figure
 
 
 @dataclass
@@ -76,7 +77,7 @@ class ChunkResult:
 class StreamingSampler:
     def __init__(self, model, special: dict, steps: int | None = None, guidance: float | None = None,
                  context_chunks: int | None = None, max_text_tokens: int = 24, temperature: float = 1.0,
-                 command_fn=None, event_openers: list[int] | None = None, cache: str = "exact",
+                 command_fn=None, event_openers: list[int] | None = None, cache: str = DEFAULT_CACHE,
                  student=None):
         cfg = model.config
         self.student = student  # a distilled sampler (model/distill.py): draws in its few steps, no guidance

@@ -2,7 +2,7 @@
 own control measures, to pick the shipped sampling settings.
 
     python scripts/sweep_guidance.py [--checkpoint checkpoints/doom-small] --data data/doom \
-        [--guidance 1 3 5 7] [--steps 6] [--cache exact] [--episodes 8] [--imagined-events] \
+        [--guidance 1 3 5 7] [--steps 6] [--cache rolling] [--episodes 8] [--imagined-events] \
         [--out runs/sweep_guidance.json]
 
 For every (cache, steps, guidance) setting: action accuracy with the recorded wordings and text-intervention
@@ -20,7 +20,7 @@ from tv2tv_env.bench.contestants import WorldContestant
 from tv2tv_env.bench.judge import load_judge
 from tv2tv_env.data.dataset import read_meta
 from tv2tv_env.games import DEFAULT_GAME, get_card
-from tv2tv_env.world import DEFAULT_CHECKPOINT
+from tv2tv_env.world import CACHE_MODES, DEFAULT_CACHE, DEFAULT_CHECKPOINT
 
 
 def main():
@@ -31,7 +31,7 @@ def main():
     p.add_argument("--guidance", type=float, nargs="+", default=[1.0, 3.0, 5.0, 7.0],
                    help="guidance scales (1 = unguided; the shipped config says 3)")
     p.add_argument("--steps", type=int, nargs="+", default=[6], help="Euler steps a chunk")
-    p.add_argument("--cache", nargs="+", default=["exact"], choices=["exact", "rolling"],
+    p.add_argument("--cache", nargs="+", default=[DEFAULT_CACHE], choices=list(CACHE_MODES),
                    help="how the sampler drops the oldest context chunk: rebuild (exact) or cut it out (rolling)")
     p.add_argument("--distilled", default=None, metavar="DIR",
                    help="draw with this student of `tv2tv distill` (its steps, no guidance: --guidance and "

@@ -7,7 +7,7 @@ from tv2tv_env.world import WorldModel
 
 
 def test_kv_cache_draws_the_same_chunk_as_recomputing(tiny_run):
-    world = WorldModel(tiny_run, precision_mode="fp32")
+    world = WorldModel(tiny_run, precision_mode="fp32", cache="exact")  # a rebuild after a drop: exact
     world.reset([0, 1], ["", "a prompt"])
     world.step(["turn left", "shoot"], [torch.Generator().manual_seed(0), torch.Generator().manual_seed(1)])
     ids = [world.encode_text("move forward"), world.encode_text("strafe right and shoot")]

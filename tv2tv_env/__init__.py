@@ -10,7 +10,7 @@ Importing the package registers the Gymnasium environments (one place, here):
                       recorded with `tv2tv record --env ID`
 
 Both take keyword arguments such as `checkpoint=`, `device=`, `guidance=`,
-`sampling_steps=`, `context_chunks=`, `cache=` ("exact" or "rolling"), `render_mode=`; `gymnasium.make_vec(...,
+`sampling_steps=`, `context_chunks=`, `cache=` ("rolling", the default, or "exact"), `render_mode=`; `gymnasium.make_vec(...,
 vectorization_mode="vector_entry_point")` gives the batched vector env.
 """
 from gymnasium.envs.registration import register

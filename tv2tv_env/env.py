@@ -34,7 +34,7 @@ from gymnasium import spaces
 
 from .commands import COMMAND_CHARSET, MAX_COMMAND_LENGTH
 from .render import Window, captioned
-from .world import WorldModel
+from .world import DEFAULT_CACHE, WorldModel
 
 
 def command_space() -> spaces.Text:
@@ -57,7 +57,7 @@ class TV2TVEnv(gym.Env):
                  sampling_steps: int | None = None, context_chunks: int | None = None, end_threshold: float = 0.5,
                  render_mode: str | None = None, render_scale: int = 4, captions: bool = True,
                  precision: str = "auto", unknown_words: str = "nearest", world: WorldModel | None = None,
-                 contexts=None, imagined_events: bool = False, frames: str = "all", cache: str = "exact",
+                 contexts=None, imagined_events: bool = False, frames: str = "all", cache: str = DEFAULT_CACHE,
                  distilled=None):
         if render_mode is not None and render_mode not in self.metadata["render_modes"]:
             raise ValueError(f"render_mode {render_mode!r} is not one of {self.metadata['render_modes']}")

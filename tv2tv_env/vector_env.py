@@ -23,7 +23,7 @@ from gymnasium.vector.utils import batch_space
 from .commands import check_command
 from .env import command_space, frame_space, torch_generator
 from .render import captioned
-from .world import WorldModel
+from .world import DEFAULT_CACHE, WorldModel
 
 
 class TV2TVVectorEnv(VectorEnv):
@@ -33,7 +33,7 @@ class TV2TVVectorEnv(VectorEnv):
                  guidance: float | None = None, sampling_steps: int | None = None, context_chunks: int | None = None,
                  end_threshold: float = 0.5, max_episode_steps: int | None = None, render_mode: str | None = None,
                  precision: str = "auto", unknown_words: str = "nearest", world: WorldModel | None = None,
-                 contexts=None, imagined_events: bool = False, frames: str = "all", cache: str = "exact",
+                 contexts=None, imagined_events: bool = False, frames: str = "all", cache: str = DEFAULT_CACHE,
                  distilled=None):
         if num_envs < 1:
             raise ValueError(f"num_envs must be at least 1, not {num_envs}")

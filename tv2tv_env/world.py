@@ -22,7 +22,7 @@ import torch
 
 from model import precision
 from model.mot import TV2TVModel
-from model.sampler import CACHE_MODES, StreamingSampler
+from model.sampler import CACHE_MODES, DEFAULT_CACHE, StreamingSampler
 from model.tokenizer import load_tokenizer, special_ids
 from model.vae import decode, encode
 
@@ -140,12 +140,13 @@ class WorldModel:
     def __init__(self, checkpoint=None, game: str | None = "doom", device: str = "auto", guidance: float | None = None,
                  sampling_steps: int | None = None, context_chunks: int | None = None, precision_mode: str = "auto",
                  temperature: float = 1.0, unknown_words: str = "nearest", imagined_events: bool = False,
-                 contexts=None, cache: str = "exact", distilled=None):
+                 contexts=None, cache: str = DEFAULT_CACHE, distilled=None):
         """`distilled`: a student made by `tv2tv distill` (its `student/` directory) that draws
         each chunk in its few steps without guidance; the checkpoint's model still reads the
         text, thinks and predicts reward and episode end (model/distill.py).
-        `cache`: "exact" rebuilds the context's KV cache when its oldest chunk leaves it, as the
-        model was trained; "rolling" cuts that chunk out instead (faster; model/sampler.py).
+        `cache`: "rolling" (the default) cuts the oldest chunk out of the context's KV cache when
+        it leaves; "exact" rebuilds the cache from the kept chunks, as the model was trained
+        (slower; the benchmark finds no difference; model/sampler.py).
         `imagined_events`: after a given command the model may write the events it expects
         ("; an enemy dies"), as recorded text reports them, before it draws the chunk; the
         reward and end heads read them there (model/sampler.py, "Events").

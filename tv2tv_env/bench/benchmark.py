@@ -47,6 +47,7 @@ from ..commands import command_part
 from ..data.dataset import iter_episodes, read_meta
 from ..errors import UserError
 from ..games import get_card
+from ..world import DEFAULT_CACHE
 from .contestants import Contestant, CopyLastFrame, StartContexts, WorldContestant
 from .judge import evaluate_judge, load_judge, trust_note
 from .metrics import confusion_matrix, frechet_distance, psnr, ssim
@@ -380,7 +381,7 @@ def _mean(x) -> float:
 def run_benchmark(checkpoint, data, judge_dir, out, baselines=(), episodes: int = 8, horizon: int = 16,
                   commands_file=None, chunks: int = 3, seed: int = 0, device: str = "auto", progress: bool = True,
                   contestants: list[Contestant] | None = None, long_horizon: int = 256, off_topic_steps: int = 200,
-                  thought_steps: int = 500, outcome_chunks: int = 256, cache: str = "exact",
+                  thought_steps: int = 500, outcome_chunks: int = 256, cache: str = DEFAULT_CACHE,
                   distilled=None) -> dict:
     """The whole benchmark into `out` (report.json, report.md, plots, rollouts.mp4). The long
     rollouts start from the same starts and are compared with real held-out play at large, so

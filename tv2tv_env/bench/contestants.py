@@ -21,7 +21,7 @@ import numpy as np
 import torch
 
 from ..conditioning import PLAN_SEPARATOR, commanded_inputs, own_text_inputs
-from ..world import WorldModel
+from ..world import DEFAULT_CACHE, WorldModel
 
 
 @dataclass
@@ -94,7 +94,7 @@ class WorldContestant(Contestant):
     (`tv2tv_env/conditioning.py`). `game`: the benchmark data's game (None: the checkpoint's)."""
 
     def __init__(self, name: str, checkpoint, game: str | None = None, device: str = "auto",
-                 guidance: float | None = None, cache: str = "exact", distilled=None):
+                 guidance: float | None = None, cache: str = DEFAULT_CACHE, distilled=None):
         self.name = name
         self.world = WorldModel(checkpoint, game, device, guidance=guidance, cache=cache, distilled=distilled)
         self.conditioning = self.world.conditioning

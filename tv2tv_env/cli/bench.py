@@ -35,9 +35,9 @@ def add_commands(sub):
     b.add_argument("--outcome-chunks", type=int, default=256,
                    help="random held-out chunks (beside every reward event and episode end) on which the reward and "
                         "end heads are checked against the real game (default 256; 0: skip)")
-    b.add_argument("--cache", default="exact", choices=["exact", "rolling"],
-                   help="when the oldest context chunk drops out: rebuild the KV cache (exact, as trained) "
-                        "or cut the chunk out of it (rolling, faster)")
+    b.add_argument("--cache", default=None, choices=["exact", "rolling"],
+                   help="when the oldest context chunk drops out: cut the chunk out of the KV cache (rolling, the "
+                        "default, as the envs do) or rebuild the cache (exact, as trained; slower)")
     b.add_argument("--distilled", default=None, metavar="DIR",
                    help="also bench the TV2TV model drawing with this student of `tv2tv distill` (RUN/student), "
                         "as one more row")
@@ -91,13 +91,13 @@ def add_commands(sub):
 
 def cmd_bench(a):
     from ..bench.benchmark import run_benchmark
-    from ..world import resolve_checkpoint
+    from ..world import DEFAULT_CACHE, resolve_checkpoint
 
     judge = a.judge or resolve_checkpoint(a.checkpoint).root / "judge"
     report = run_benchmark(a.checkpoint, a.data, judge, a.out, a.baselines, a.episodes, a.horizon, a.commands,
                            seed=a.seed, device=a.device, progress=not a.quiet, long_horizon=a.long_horizon,
                            off_topic_steps=a.off_topic_steps, thought_steps=a.thought_steps,
-                           outcome_chunks=a.outcome_chunks, cache=a.cache, distilled=a.distilled)
+                           outcome_chunks=a.outcome_chunks, cache=a.cache or DEFAULT_CACHE, distilled=a.distilled)
     print((Path(a.out) / "report.md").read_text())
     print(f"tv2tv bench: wrote {a.out}/report.json, report.md, accuracy_per_action.png, psnr_vs_horizon.png"
           f"{', frechet_vs_horizon.png' if a.long_horizon else ''}, rollouts.mp4 ({len(report['models'])} models)")
