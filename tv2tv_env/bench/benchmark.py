@@ -440,7 +440,7 @@ def run_benchmark(checkpoint, data, judge_dir, out, baselines=(), episodes: int 
             ctx.last_frames[:, None])[:, 0], recon) == ctx.next_actions).mean())
 
     report = {"game": game, "data": str(data), "heldout_starts": len(ctx), "horizon": horizon, "probe_chunks": chunks,
-              "seed": seed, "judge": {k: v for k, v in judge_info.items() if k != "heldout"},
+              "seed": seed, "cache": cache, "judge": {k: v for k, v in judge_info.items() if k != "heldout"},
               "judge_heldout": {k: judge_info["heldout"][k] for k in ("accuracy", "episodes", "samples")
                                 if k in judge_info["heldout"]}, "models": {}}
     real_features = real_chunk_features(judge, data) if (long_horizon or off_topic_steps) else None
@@ -586,7 +586,7 @@ def report_markdown(report: dict) -> str:
     j = report["judge"]
     lines = [f"# tv2tv bench: {report['game']}", "",
              f"{report['heldout_starts']} held-out starts from {report['data']}, seed {report['seed']}, "
-             f"rollout horizon {report['horizon']} chunks.", "",
+             f"rollout horizon {report['horizon']} chunks, {report.get('cache', 'exact')} KV cache.", "",
              f"Judge accuracy on real held-out chunks: **{_f(j['accuracy'], 1, True)}** "
              f"({report['judge_heldout'].get('samples', '?')} chunks of {report['judge_heldout'].get('episodes', '?')} "
              f"held-out episodes) "
