@@ -54,12 +54,20 @@ def make_env(world: str, game: str, episode_steps: int, seed: int, checkpoint=No
     import tv2tv_env  # noqa: F401  (registers the envs)
     from tv2tv_env import DiscreteTextActions
 
-    name = f"TV2TV/{'Real' if world == 'real' else ''}{game.capitalize()}-v0"
-    kwargs = {"checkpoint": checkpoint, "contexts": contexts, "imagined_events": imagined_events,
-              "frames": "last"} if world == "dream" else {}  # a policy sees the last frame: decode only it
-    env = DiscreteTextActions(gym.make(name, max_episode_steps=episode_steps, **kwargs))
+    kwargs = dream_options(checkpoint, contexts, imagined_events) if world == "dream" else {}
+    env = DiscreteTextActions(gym.make(env_id(world, game), max_episode_steps=episode_steps, **kwargs))
     env.reset(seed=seed)
     return env
+
+
+def env_id(world: str, game: str) -> str:
+    return f"TV2TV/{'Real' if world == 'real' else ''}{game.capitalize()}-v0"
+
+
+def dream_options(checkpoint, contexts, imagined_events: bool) -> dict:
+    """How the world model is made for RL, one env or a batch: a policy sees only the last
+    frame of a chunk, so only that one is decoded."""
+    return {"checkpoint": checkpoint, "contexts": contexts, "imagined_events": imagined_events, "frames": "last"}
 
 
 def episode_returns(env, policy, episodes: int, seed: int) -> np.ndarray:
@@ -113,12 +121,11 @@ def make_training_env(world: str, a):
         from stable_baselines3.common.vec_env import DummyVecEnv
 
         return DummyVecEnv([lambda i=i: make_env("real", a.game, a.episode_steps, a.seed + i) for i in range(a.n_envs)])
-    from tv2tv_env.vector_env import TV2TVVectorEnv
-
     from .sb3_vec import WorldVecEnv
 
-    return WorldVecEnv(TV2TVVectorEnv(a.n_envs, a.game, a.checkpoint, max_episode_steps=a.episode_steps,
-                                      contexts=a.contexts, imagined_events=not a.no_imagined_events, frames="last"))
+    return WorldVecEnv(gym.make_vec(env_id("dream", a.game), num_envs=a.n_envs, vectorization_mode="vector_entry_point",
+                                    max_episode_steps=a.episode_steps,
+                                    **dream_options(a.checkpoint, a.contexts, not a.no_imagined_events)))
 
 
 def train_and_track(world: str, a, real_env, eval_seed: int) -> dict:

@@ -29,7 +29,7 @@ class WorldVecEnv(VecEnv):
 
     def __init__(self, venv, commands: list[str] | None = None):
         self.venv = venv
-        self.game = venv.world.game
+        self.game = venv.unwrapped.world.game
         self.commands = list(commands if commands is not None else get_card(self.game).default_commands)
         if not self.commands:
             raise ValueError("WorldVecEnv needs at least one command")
