@@ -73,3 +73,26 @@ def test_an_episode_is_the_same_in_every_process():
     digests = {subprocess.run([sys.executable, "-c", _EPISODE_DIGEST], capture_output=True, text=True, check=True,
                               env={**os.environ, "PYTHONHASHSEED": str(s)}).stdout.strip() for s in (0, 1)}
     assert len(digests) == 1
+
+
+def test_survival_script_counts_what_the_engine_did(tmp_path, monkeypatch):
+    """scripts/crafter_survival.py: per setting, episode lengths in chunks and engine steps that
+    agree with the frames per chunk, and an end for every episode; an episode cut at
+    --max-chunks counts as alive."""
+    import json
+    import runpy
+    import sys
+    from pathlib import Path
+
+    out = tmp_path / "survival.json"
+    monkeypatch.setattr(sys, "argv", ["crafter_survival.py", "--episodes", "2", "--seed", "5", "--max-chunks", "30",
+                                      "--frames-per-chunk", "2", "4", "--workers", "1", "--out", str(out)])
+    runpy.run_path(str(Path(__file__).parents[1] / "scripts" / "crafter_survival.py"), run_name="__main__")
+    settings = json.loads(out.read_text())["settings"]
+    assert [s["frames_per_chunk"] for s in settings] == [2, 4]
+    for s in settings:
+        assert sum(s["ends"].values()) == s["episodes"] == 2
+        for r in s["episodes_detail"]:
+            assert r["chunks"] <= 30 and (r["end"] != "alive" or r["chunks"] == 30)
+            # a chunk is frames_per_chunk engine steps, except after death (the engine stops)
+            assert (r["chunks"] - 1) * s["frames_per_chunk"] < r["steps"] <= r["chunks"] * s["frames_per_chunk"]
