@@ -438,7 +438,8 @@ def run_benchmark(checkpoint, data, judge_dir, out, baselines=(), episodes: int 
         judge_info["on_vae_reconstructions"] = float((judge_chunks(judge, first_world.world.roundtrip(
             ctx.last_frames[:, None])[:, 0], recon) == ctx.next_actions).mean())
 
-    report = {"game": game, "data": str(data), "heldout_starts": len(ctx), "horizon": horizon, "probe_chunks": chunks,
+    report = {"game": game, "data": str(data), "frames_per_chunk": int(meta["frames_per_chunk"]),
+              "heldout_starts": len(ctx), "horizon": horizon, "probe_chunks": chunks,
               "seed": seed, "cache": cache, "judge": {k: v for k, v in judge_info.items() if k != "heldout"},
               "judge_heldout": {k: judge_info["heldout"][k] for k in ("accuracy", "episodes", "samples")
                                 if k in judge_info["heldout"]}, "models": {}}
@@ -527,8 +528,14 @@ def _switch_table(report: dict) -> list[str]:
     return lines
 
 
+def _frames(report: dict, chunks: int) -> str:
+    """How much play `chunks` chunks are: frames (a game's frames are not all the same time)."""
+    fpc = report.get("frames_per_chunk", 4)  # reports written before it was recorded: every game had 4
+    return f"{chunks * fpc} frames"
+
+
 def _language_table(report: dict) -> list[str]:
-    """Everyday wordings, off-topic text, empty thoughts and 64-second rollouts, per model."""
+    """Everyday wordings, off-topic text, empty thoughts and long rollouts, per model."""
     models = {n: r for n, r in report["models"].items() if "off_topic" in r or "long_rollout" in r}
     if not models:
         return []
@@ -536,7 +543,7 @@ def _language_table(report: dict) -> list[str]:
     bins = [f"{a}-{b}" for a, b in LONG_BINS if b <= long.get("chunks", 0)]
     lines = ["", f"Words people type, text the model cannot place, and long rollouts (Frechet distance to real "
              f"held-out play in the judge's feature space, lower is better; {long.get('chunks', '-')} chunks = "
-             f"{long.get('chunks', 0) // 4} s, each model writing its own text as trained):", "",
+             f"{_frames(report, long.get('chunks', 0))}, each model writing its own text as trained):", "",
              "| model | everyday words | episode ends, off-topic / recorded | FD off-topic / recorded | empty thoughts | "
              "FD long | " + " | ".join(f"FD {b}" for b in bins) + " |", "|---" * (6 + len(bins)) + "|"]
     for name, r in models.items():

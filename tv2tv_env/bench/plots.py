@@ -39,7 +39,7 @@ def plot_long_frechet(report: dict, path):
     series = {m: (list(per), list(per.values())) for m, r in report["models"].items()
               if (per := (r.get("long_rollout") or {}).get("per_stretch"))}
     still = report.get("long_horizon", {}).get("copy-last-frame")
-    _line_plot(series, "chunks after the start (4 chunks = 1 s)", "Frechet distance to real play",
+    _line_plot(series, f"chunks after the start ({report.get('frames_per_chunk', 4)} frames each)", "Frechet distance to real play",
                "Long rollouts, each model writing its own text", path,
                hline=("copy-last-frame", still["frechet"]) if still else None)
 
@@ -47,7 +47,7 @@ def plot_long_frechet(report: dict, path):
 def plot_psnr(report: dict, path):
     series = {m: (np.arange(1, len(p) + 1), p) for m, r in report["models"].items()
               if (p := r["quality"]["rollout_psnr_per_chunk"])}
-    _line_plot(series, "rollout horizon (chunks of 4 frames)", "PSNR vs real continuation (dB)",
+    _line_plot(series, "rollout horizon (chunks)", "PSNR vs real continuation (dB)",
                "Rollout PSNR under the recorded text", path, marker=".")
 
 

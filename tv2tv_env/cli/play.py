@@ -27,7 +27,7 @@ def add_commands(sub):
                        "--headless): a scripted session with text interventions, written to OUT/demo.mp4 (the play "
                        "window) and OUT/strip.png (frames with the text of each chunk).")
     d.add_argument("--out", default="out/demo", help="where demo.mp4, strip.png and demo.png go (default out/demo)")
-    d.add_argument("--steps", type=int, default=40, help="headless: env steps (chunks of 4 frames; default 40)")
+    d.add_argument("--steps", type=int, default=40, help="headless: env steps, one chunk each (default 40)")
     d.add_argument("--commands", default=None, help="headless: a command script instead of the built-in one")
     d.add_argument("--checkpoint", default=None, help="another checkpoint (default: the shipped model)")
     d.add_argument("--device", default="auto")
