@@ -147,6 +147,7 @@ def test_bench_end_to_end_with_every_baseline(doom_latent_data, tiny_run, tiny_s
     assert "| turn_left->turn_right |" in md and "real play" in md and "FD long" in md and "everyday words" in md
     assert "reward corr." in md and "end recall" in md
     assert report["cache"] == "rolling" and "rolling KV cache" in md  # the envs' default, and the report says it
+    assert report["frames_per_chunk"] == 4 and "16 chunks = 64 frames" in md  # long rollouts in frames, not seconds
     assert {r["info"]["cache"] for r in report["models"].values() if "info" in r and "cache" in r["info"]} == {"rolling"}
     for f in ["accuracy_per_action.png", "psnr_vs_horizon.png", "rollouts.mp4", "frechet_vs_horizon.png"]:
         assert (out / f).stat().st_size > 1000

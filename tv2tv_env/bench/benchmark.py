@@ -50,6 +50,7 @@ from ..world import DEFAULT_CACHE
 from .contestants import Contestant, CopyLastFrame, StartContexts, WorldContestant
 from .judge import evaluate_judge, load_judge, trust_note
 from .metrics import confusion_matrix, frechet_distance, psnr, ssim
+from .plots import frames_per_chunk, plot_accuracy, plot_long_frechet, plot_psnr, video_grid
 
 # The actions probed one at a time, the switches and the off-topic text are the game card's
 # (`probe`, `switches`, `off_topic`).
@@ -475,7 +476,6 @@ def run_benchmark(checkpoint, data, judge_dir, out, baselines=(), episodes: int 
         report["models"][who.name] = r
     (out / "report.json").write_text(json.dumps(report, indent=1, default=_json_default))
     (out / "report.md").write_text(report_markdown(report))
-    from .plots import plot_accuracy, plot_long_frechet, plot_psnr, video_grid
 
     plot_accuracy(report, out / "accuracy_per_action.png")
     plot_psnr(report, out / "psnr_vs_horizon.png")
@@ -528,12 +528,6 @@ def _switch_table(report: dict) -> list[str]:
     return lines
 
 
-def _frames(report: dict, chunks: int) -> str:
-    """How much play `chunks` chunks are: frames (a game's frames are not all the same time)."""
-    fpc = report.get("frames_per_chunk", 4)  # reports written before it was recorded: every game had 4
-    return f"{chunks * fpc} frames"
-
-
 def _language_table(report: dict) -> list[str]:
     """Everyday wordings, off-topic text, empty thoughts and long rollouts, per model."""
     models = {n: r for n, r in report["models"].items() if "off_topic" in r or "long_rollout" in r}
@@ -543,7 +537,7 @@ def _language_table(report: dict) -> list[str]:
     bins = [f"{a}-{b}" for a, b in LONG_BINS if b <= long.get("chunks", 0)]
     lines = ["", f"Words people type, text the model cannot place, and long rollouts (Frechet distance to real "
              f"held-out play in the judge's feature space, lower is better; {long.get('chunks', '-')} chunks = "
-             f"{_frames(report, long.get('chunks', 0))}, each model writing its own text as trained):", "",
+             f"{long.get('chunks', 0) * frames_per_chunk(report)} frames, each model writing its own text as trained):", "",
              "| model | everyday words | episode ends, off-topic / recorded | FD off-topic / recorded | empty thoughts | "
              "FD long | " + " | ".join(f"FD {b}" for b in bins) + " |", "|---" * (6 + len(bins)) + "|"]
     for name, r in models.items():

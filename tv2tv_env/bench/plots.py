@@ -34,12 +34,17 @@ def plot_accuracy(report: dict, path):
     plt.close(fig)
 
 
+def frames_per_chunk(report: dict) -> int:
+    """A bench report's frames per chunk (reports written before it was recorded: every game had 4)."""
+    return report.get("frames_per_chunk", 4)
+
+
 def plot_long_frechet(report: dict, path):
     """Frechet distance to real play per stretch of the long rollouts, one line per model."""
     series = {m: (list(per), list(per.values())) for m, r in report["models"].items()
               if (per := (r.get("long_rollout") or {}).get("per_stretch"))}
     still = report.get("long_horizon", {}).get("copy-last-frame")
-    _line_plot(series, f"chunks after the start ({report.get('frames_per_chunk', 4)} frames each)", "Frechet distance to real play",
+    _line_plot(series, f"chunks after the start ({frames_per_chunk(report)} frames each)", "Frechet distance to real play",
                "Long rollouts, each model writing its own text", path,
                hline=("copy-last-frame", still["frechet"]) if still else None)
 
