@@ -32,6 +32,22 @@ def heldout_psnr(vae, frames: torch.Tensor, batch: int = 256) -> float:
     return total / n
 
 
+def load_init(init, cfg: VAEConfig):
+    """The VAE in directory `init` and its config (the loss weights stay `cfg`'s)."""
+    from diffusers import AutoencoderKL
+
+    init = Path(init)
+    if not (init / "config.json").is_file():
+        raise FileNotFoundError(f"--init {init}: no VAE there (config.json missing); give a directory from "
+                                "`tv2tv train-vae` or a world's vae/ folder")
+    vae = AutoencoderKL.from_pretrained(init, torch_dtype=torch.float32)
+    c = vae.config
+    cfg = VAEConfig(block_out_channels=tuple(c.block_out_channels), layers_per_block=c.layers_per_block,
+                    latent_channels=c.latent_channels, norm_num_groups=c.norm_num_groups,
+                    kl_weight=cfg.kl_weight, l1_weight=cfg.l1_weight)
+    return vae, cfg
+
+
 def save_atomic(vae, out: Path, extra: dict):
     with atomic_dir(out) as tmp:
         vae.save_pretrained(tmp)  # config.json + diffusion_pytorch_model.safetensors
@@ -41,14 +57,22 @@ def save_atomic(vae, out: Path, extra: dict):
 def train_vae(train: torch.Tensor, heldout: torch.Tensor, out, cfg: VAEConfig = VAEConfig(),
               max_steps: int = 10_000, max_minutes: float | None = None, batch: int = 64, lr: float = 1e-3,
               device: str = "auto", precision_mode: str = "auto", eval_every: int = 500, seed: int = 0,
-              progress: bool = True) -> dict:
-    """train/heldout: uint8 (N, H, W, 3) CPU tensors. Returns the final summary."""
+              progress: bool = True, init=None) -> dict:
+    """train/heldout: uint8 (N, H, W, 3) CPU tensors. Returns the final summary.
+
+    init: a VAE directory to start from (its weights and its config; `cfg` is then ignored), for a
+    game whose frames changed a little, e.g. recorded at another pace: minutes of fine-tuning instead
+    of a new VAE from scratch."""
     torch.manual_seed(seed)
     dev = precision.resolve_device(device)
     dtype = precision.autocast_dtype(dev, precision_mode)
     out = Path(out)
     out.parent.mkdir(parents=True, exist_ok=True)
-    vae = build_vae(cfg).to(dev)
+    if init is not None:
+        vae, cfg = load_init(init, cfg)
+    else:
+        vae = build_vae(cfg)
+    vae = vae.to(dev)
     opt = torch.optim.AdamW(vae.parameters(), lr=lr, weight_decay=0.0, betas=(0.9, 0.99))
     gen = torch.Generator().manual_seed(seed)
     log = open(out.with_suffix(".metrics.jsonl"), "a")
@@ -90,7 +114,7 @@ def train_vae(train: torch.Tensor, heldout: torch.Tensor, out, cfg: VAEConfig = 
     bar.close()
     calibrate_scale(vae, train[torch.randperm(len(train), generator=gen)[:4096]])
     final = heldout_psnr(vae, heldout) if len(heldout) else float("nan")
-    summary = {"step": step, "heldout_psnr": final, "heldout_frames": len(heldout), "train_frames": len(train),
+    summary = {"init": str(init) if init is not None else None, "step": step, "heldout_psnr": final, "heldout_frames": len(heldout), "train_frames": len(train),
                "minutes": (time.perf_counter() - t0) / 60, "batch": batch, "lr": lr,
                "params": sum(p.numel() for p in vae.parameters()), "config": cfg.__dict__, **info}
     save_atomic(vae, out, summary)

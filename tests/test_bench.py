@@ -24,6 +24,24 @@ def starts(doom_latent_data):
     return load_starts(doom_latent_data, episodes=4, context_chunks=2, horizon=6, per_episode=2, seed=0)
 
 
+def test_starts_can_leave_out_states_no_command_can_steer(doom_latent_data, starts):
+    # with nothing left out, the same starts as before the option existed (reports stay reproducible)
+    same = load_starts(doom_latent_data, episodes=4, context_chunks=2, horizon=6, per_episode=2, seed=0, skip_after=[])
+    assert same.source == starts.source
+    common = np.bincount(starts.actions[:, -1]).argmax()  # the action that ends most contexts
+    fewer = load_starts(doom_latent_data, episodes=4, context_chunks=2, horizon=6, per_episode=2, seed=0,
+                        skip_after=[common])
+    assert len(fewer) and not (fewer.actions[:, -1] == common).any()
+
+
+def test_an_unknown_action_to_skip_is_named(doom_latent_data, tmp_path):
+    from tv2tv_env.bench.benchmark import run_benchmark
+    from tv2tv_env.errors import UserError
+
+    with pytest.raises(UserError, match="fly is not an action of doom; its actions: .*forward"):
+        run_benchmark(None, doom_latent_data, JUDGE, tmp_path / "bench", skip_starts_after=["fly"])
+
+
 @pytest.fixture(scope="module")
 def judge():
     return load_judge(JUDGE)

@@ -64,8 +64,11 @@ def test_the_world_plays_through_the_checker(built):
     ([], "exactly one of --game"),
     (["--game", "crafter", "--env", "ALE/Pong-v5"], "exactly one of --game"),
     (["--game", "crafter", "--card", "x.json"], "go with --env"),
+    (["--game", "crafter", "--vae", "v", "--vae-init", "w"], "uses a VAE as it is"),
+    (["--game", "crafter", "--vae-init", "OUT/vae"], "is the VAE this build writes"),
 ])
 def test_bad_sources_are_named(tmp_path, capsys, args, words):
+    args = [str(tmp_path / "w" / "vae") if x == "OUT/vae" else x for x in args]
     assert main(["build-world", "--out", str(tmp_path / "w"), *args]) == 2
     assert words in capsys.readouterr().err
 

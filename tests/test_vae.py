@@ -1,6 +1,7 @@
 """The frame VAE: shapes, a real training signal, save/load, PSNR."""
 import math
 
+import pytest
 import torch
 
 from model.train_vae import train_vae
@@ -42,3 +43,14 @@ def test_training_improves_and_reloads(doom_data, tmp_path):
     assert abs(heldout_psnr(vae, held) - s["heldout_psnr"]) < 1e-3
     z = encode(vae, train[:64])
     assert abs(z.mean().item()) < 0.2 and 0.7 < z.std().item() < 1.3  # calibrated latent scale
+
+    # --init: training goes on from that VAE, in its shape (the cfg passed is not used), not from scratch
+    s0 = train_vae(train, held, tmp_path / "same", VAEConfig(), max_steps=0, device="cpu", precision_mode="fp32",
+                   progress=False, init=out)
+    assert s0["init"] == str(out) and s0["config"]["latent_channels"] == TINY.latent_channels
+    assert abs(s0["heldout_psnr"] - s["heldout_psnr"]) < 0.1
+    s1 = train_vae(train, held, tmp_path / "tuned", VAEConfig(), max_steps=20, batch=16, lr=2e-4, device="cpu",
+                   precision_mode="fp32", progress=False, init=out)
+    assert s1["heldout_psnr"] > heldout_psnr(vae0, held) + 3
+    with pytest.raises(FileNotFoundError, match="config.json missing"):
+        train_vae(train, held, tmp_path / "x", TINY, max_steps=1, device="cpu", progress=False, init=tmp_path / "none")

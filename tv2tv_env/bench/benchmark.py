@@ -88,9 +88,11 @@ def read_commands_file(path, action_names) -> dict[str, list[str]]:
 
 # --- real starts ------------------------------------------------------------------------------
 def load_starts(data_dir, episodes: int, context_chunks: int, horizon: int, per_episode: int = 2,
-                seed: int = 0) -> StartContexts:
+                seed: int = 0, skip_after=()) -> StartContexts:
     """`per_episode` random starts in each of the first `episodes` held-out episodes long enough
-    for a context and `horizon` real chunks after it."""
+    for a context and `horizon` real chunks after it. `skip_after`: action ids after which no
+    start is taken (their context's last chunk is one of them): states where the engine ignores
+    commands, such as Crafter's player asleep, where no model can follow one."""
     rng = np.random.default_rng(seed)
     rows = {k: [] for k in ["frames", "texts", "actions", "next_frames", "next_texts", "next_actions", "source"]}
     used = 0
@@ -98,7 +100,12 @@ def load_starts(data_dir, episodes: int, context_chunks: int, horizon: int, per_
         span = context_chunks + horizon
         if len(ep) < span:
             continue
-        for s in sorted(rng.choice(len(ep) - span + 1, size=min(per_episode, len(ep) - span + 1), replace=False)):
+        starts = np.arange(len(ep) - span + 1)  # drawn from as from range(n): the same starts when none is left out
+        if len(skip_after):
+            starts = starts[~np.isin(ep.action[starts + context_chunks - 1], list(skip_after))]
+            if not len(starts):
+                continue
+        for s in sorted(rng.choice(starts, size=min(per_episode, len(starts)), replace=False)):
             c, n = slice(s, s + context_chunks), slice(s + context_chunks, s + span)
             rows["frames"].append(ep.frames[c])
             rows["texts"].append(list(ep.text[c]))
@@ -382,19 +389,25 @@ def run_benchmark(checkpoint, data, judge_dir, out, baselines=(), episodes: int 
                   commands_file=None, chunks: int = 3, seed: int = 0, device: str = "auto", progress: bool = True,
                   contestants: list[Contestant] | None = None, long_horizon: int = 256, off_topic_steps: int = 200,
                   thought_steps: int = 500, outcome_chunks: int = 256, cache: str = DEFAULT_CACHE,
-                  distilled=None) -> dict:
+                  distilled=None, skip_starts_after=()) -> dict:
     """The whole benchmark into `out` (report.json, report.md, plots, rollouts.mp4). The long
     rollouts start from the same starts and are compared with real held-out play at large, so
     they need no real continuation of `long_horizon` chunks; `long_horizon=0`,
     `off_topic_steps=0`, `thought_steps=0` and `outcome_chunks=0` (the reward and end heads'
     random chunks) leave those sections out. `cache`: how every model's sampler drops the
     oldest context chunk ("exact" rebuild or "rolling"; model/sampler.py). `distilled`: a student
-    of `tv2tv distill`; the checkpoint drawing with it is benched as one more model."""
+    of `tv2tv distill`; the checkpoint drawing with it is benched as one more model.
+    `skip_starts_after`: action names after which no start is taken (`load_starts`)."""
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     meta = read_meta(data)
     game = meta["game"]
     action_names, phrases, unseen, recombined, everyday = game_vocabulary(game)
+    unknown = [a for a in skip_starts_after if a not in action_names]
+    if unknown:
+        raise UserError(f"--skip-starts-after: {', '.join(unknown)} is not an action of {game}; its actions: "
+                        f"{', '.join(action_names)}")
+    skip_ids = [action_names.index(a) for a in skip_starts_after]
     judge = load_judge(judge_dir)
     if contestants is None:
         contestants = []
@@ -412,7 +425,7 @@ def run_benchmark(checkpoint, data, judge_dir, out, baselines=(), episodes: int 
             contestants.insert(1, c)
         contestants.append(CopyLastFrame())
     ctx_chunks = max([c.world.context_chunks for c in contestants if isinstance(c, WorldContestant)], default=1)
-    ctx = load_starts(data, episodes, ctx_chunks, horizon, seed=seed)
+    ctx = load_starts(data, episodes, ctx_chunks, horizon, seed=seed, skip_after=skip_ids)
     card = get_card(game)
     probe = list(card.probe)
     seen = {a: phrases[a] for a in probe}
@@ -441,7 +454,7 @@ def run_benchmark(checkpoint, data, judge_dir, out, baselines=(), episodes: int 
 
     report = {"game": game, "data": str(data), "frames_per_chunk": int(meta["frames_per_chunk"]),
               "heldout_starts": len(ctx), "horizon": horizon, "probe_chunks": chunks,
-              "seed": seed, "cache": cache, "judge": {k: v for k, v in judge_info.items() if k != "heldout"},
+              "seed": seed, "cache": cache, "skip_starts_after": list(skip_starts_after), "judge": {k: v for k, v in judge_info.items() if k != "heldout"},
               "judge_heldout": {k: judge_info["heldout"][k] for k in ("accuracy", "episodes", "samples")
                                 if k in judge_info["heldout"]}, "models": {}}
     real_features = real_chunk_features(judge, data) if (long_horizon or off_topic_steps) else None
@@ -586,7 +599,9 @@ def report_markdown(report: dict) -> str:
     j = report["judge"]
     lines = [f"# tv2tv bench: {report['game']}", "",
              f"{report['heldout_starts']} held-out starts from {report['data']}, seed {report['seed']}, "
-             f"rollout horizon {report['horizon']} chunks, {report.get('cache', 'exact')} KV cache.", "",
+             f"rollout horizon {report['horizon']} chunks, {report.get('cache', 'exact')} KV cache"
+             + (f"; no start right after {', '.join(report['skip_starts_after'])}" if report.get("skip_starts_after")
+                else "") + ".", "",
              f"Judge accuracy on real held-out chunks: **{_f(j['accuracy'], 1, True)}** "
              f"({report['judge_heldout'].get('samples', '?')} chunks of {report['judge_heldout'].get('episodes', '?')} "
              f"held-out episodes) "

@@ -41,6 +41,9 @@ def add_commands(sub):
     b.add_argument("--distilled", default=None, metavar="DIR",
                    help="also bench the TV2TV model drawing with this student of `tv2tv distill` (RUN/student), "
                         "as one more row")
+    b.add_argument("--skip-starts-after", nargs="+", default=[], metavar="ACTION",
+                   help="take no start whose context ends in one of these actions: states where the engine ignores "
+                        "commands (Crafter: sleep, the player asleep), so that every start can be steered")
     b.add_argument("--seed", type=int, default=0)
     b.add_argument("--device", default="auto")
     b.add_argument("--out", required=True, help="output directory")
@@ -97,7 +100,8 @@ def cmd_bench(a):
     report = run_benchmark(a.checkpoint, a.data, judge, a.out, a.baselines, a.episodes, a.horizon, a.commands,
                            seed=a.seed, device=a.device, progress=not a.quiet, long_horizon=a.long_horizon,
                            off_topic_steps=a.off_topic_steps, thought_steps=a.thought_steps,
-                           outcome_chunks=a.outcome_chunks, cache=a.cache or DEFAULT_CACHE, distilled=a.distilled)
+                           outcome_chunks=a.outcome_chunks, cache=a.cache or DEFAULT_CACHE, distilled=a.distilled,
+                           skip_starts_after=a.skip_starts_after)
     print((Path(a.out) / "report.md").read_text())
     print(f"tv2tv bench: wrote {a.out}/report.json, report.md, accuracy_per_action.png, psnr_vs_horizon.png"
           f"{', frechet_vs_horizon.png' if a.long_horizon else ''}, rollouts.mp4 ({len(report['models'])} models)")

@@ -84,6 +84,11 @@ def add_arguments(p):
                    help="record this many episodes (seeds from 100000) for the VAE alone; 0: train it on the "
                         "recording's train split (default)")
     p.add_argument("--vae-batch", type=int, default=64, help="frames per VAE step (default 64; 256+ on a GPU)")
+    p.add_argument("--vae-init", default=None, metavar="DIR",
+                   help="train the VAE starting from this one (e.g. the game's VAE before its recording changed) "
+                        "instead of from scratch")
+    p.add_argument("--vae-lr", type=float, default=None,
+                   help="the VAE's peak learning rate (default: train-vae's 1e-3; 3e-4 suits --vae-init)")
     p.add_argument("--vocab-size", type=int, default=512, help="tokenizer vocabulary (default 512)")
     p.add_argument("--judge-episodes", type=int, default=0,
                    help="record this many episodes (seeds from 10000) for the judge alone; 0: train it on the "
@@ -113,6 +118,11 @@ class Builder:
             raise UserError("build-world needs exactly one of --game NAME, --env ID and --data DIR")
         if (a.env_kwargs or a.card) and not a.env:
             raise UserError("--env-kwargs and --card go with --env ID")
+        if a.vae and (a.vae_init or a.vae_lr):
+            raise UserError("--vae DIR uses a VAE as it is; --vae-init and --vae-lr are for training one")
+        if a.vae_init and Path(a.vae_init).resolve() == (Path(a.out) / "vae").resolve():
+            raise UserError(f"--vae-init {a.vae_init} is the VAE this build writes (OUT/vae); copy it elsewhere "
+                            "first, so that a stopped VAE stage starts again from the same weights")
         self.a = a
         self.out = Path(a.out)
         self.work = Path(a.work) if a.work else self.out / "build"
@@ -193,10 +203,12 @@ class Builder:
         data = self.data
         if self.a.vae_episodes:  # a recording of its own (seeds from 100000), as the shipped Doom VAE had
             data = self.own_recording("vae", self.a.vae_episodes, 100_000, 0.02)
+        start = ["--init", self.a.vae_init] if self.a.vae_init else []
+        start += ["--lr", self.a.vae_lr] if self.a.vae_lr else []
         # train-vae writes its checkpoints atomically; it has no resume, so a stopped one starts again
         return self.tv2tv("vae", "train-vae", "--data", data, "--out", self.out / "vae", "--max-minutes",
                           self.minutes["vae"], "--max-steps", 10_000_000, "--batch", self.a.vae_batch,
-                          "--eval-every", 500, "--device", self.a.device, "--quiet")
+                          "--eval-every", 500, "--device", self.a.device, "--quiet", *start)
 
     def own_recording(self, stage, episodes, seed_offset, heldout) -> Path:
         """WORK/STAGE-data: more episodes of the same game for one stage alone (made again if unfinished)."""

@@ -15,7 +15,7 @@ KNOWN_GAMES = ", ".join(CARDS)
 
 def add_commands(sub):
     t = sub.add_parser("train-vae", help="train the frame VAE on a recorded dataset",
-                       description="Train the frame VAE (diffusers AutoencoderKL) from scratch on recorded frames; "
+                       description="Train the frame VAE (diffusers AutoencoderKL) on recorded frames, from scratch or from --init; "
                        "writes OUT (config.json + safetensors) and OUT.metrics.jsonl; reports held-out PSNR.")
     t.add_argument("--data", required=True, help="dataset directory from `tv2tv record`")
     t.add_argument("--out", required=True, help="output directory for the VAE")
@@ -24,6 +24,9 @@ def add_commands(sub):
     t.add_argument("--batch", type=int, default=64)
     t.add_argument("--lr", type=float, default=1e-3)
     t.add_argument("--latent-channels", type=int, default=8)
+    t.add_argument("--init", default=None, metavar="DIR",
+                   help="start from this VAE (its weights and shape; --latent-channels is then ignored), e.g. the "
+                        "game's VAE before its recording changed; a lower --lr (3e-4) suits fine-tuning")
     t.add_argument("--max-frames", type=int, default=None, help="use at most this many training frames")
     t.add_argument("--eval-every", type=int, default=500)
     t.add_argument("--device", default="auto", help="auto (CUDA if present), cpu or cuda")
@@ -65,12 +68,15 @@ def cmd_train_vae(a):
     from ..data.dataset import load_frames, read_meta
 
     meta = read_meta(a.data)
+    if a.init and not (Path(a.init) / "config.json").is_file():
+        raise UserError(f"--init {a.init}: no VAE there (config.json missing); give a directory from "
+                        "`tv2tv train-vae` or a world's vae/ folder")
     train = torch.from_numpy(load_frames(a.data, "train", a.max_frames))
     held = torch.from_numpy(load_frames(a.data, "heldout", 4096))
     print(f"train-vae: {len(train)} train frames, {len(held)} held-out frames of {meta['game']}", file=sys.stderr)
     summary = train_vae(train, held, a.out, VAEConfig(latent_channels=a.latent_channels), max_steps=a.max_steps,
                         max_minutes=a.max_minutes, batch=a.batch, lr=a.lr, device=a.device,
-                        eval_every=a.eval_every, progress=not a.quiet)
+                        eval_every=a.eval_every, progress=not a.quiet, init=a.init)
     summary["data"] = str(a.data)
     summary["game"] = meta["game"]
     print(json.dumps(summary))

@@ -37,7 +37,7 @@ class CrafterGame(GameSource):
     button_names = ACTION_NAMES  # one label per action: the judge predicts the action id
     variable_names = VARIABLE_NAMES
 
-    def __init__(self, height=64, width=64, frames_per_chunk=4):
+    def __init__(self, height=CARD.height, width=CARD.width, frames_per_chunk=CARD.frames_per_chunk):
         super().__init__(height, width, frames_per_chunk)
         import crafter
 

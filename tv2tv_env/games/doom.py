@@ -58,8 +58,8 @@ class DoomGame(GameSource):
     variable_names = VARIABLE_NAMES
     screen_width = 160  # engine resolution, used by the scripted player to aim
 
-    def __init__(self, height=64, width=64, frames_per_chunk=4, scenarios=None, frame_skip=2,
-                 ammo_every=300, player="dodge"):
+    def __init__(self, height=CARD.height, width=CARD.width, frames_per_chunk=CARD.frames_per_chunk, scenarios=None,
+                 frame_skip=2, ammo_every=300, player="dodge"):
         super().__init__(height, width, frames_per_chunk)
         if player not in DoomPlayer.STYLES:
             from ..errors import UserError
