@@ -60,7 +60,7 @@ def train_vae(train: torch.Tensor, heldout: torch.Tensor, out, cfg: VAEConfig = 
               progress: bool = True, init=None) -> dict:
     """train/heldout: uint8 (N, H, W, 3) CPU tensors. Returns the final summary.
 
-    init: a VAE directory to start from (its weights and its config; `cfg` is then ignored), for a
+    init: a VAE directory to start from (its weights and shape; only `cfg`'s loss weights are used), for a
     game whose frames changed a little, e.g. recorded at another pace: minutes of fine-tuning instead
     of a new VAE from scratch."""
     torch.manual_seed(seed)
@@ -114,7 +114,8 @@ def train_vae(train: torch.Tensor, heldout: torch.Tensor, out, cfg: VAEConfig = 
     bar.close()
     calibrate_scale(vae, train[torch.randperm(len(train), generator=gen)[:4096]])
     final = heldout_psnr(vae, heldout) if len(heldout) else float("nan")
-    summary = {"init": str(init) if init is not None else None, "step": step, "heldout_psnr": final, "heldout_frames": len(heldout), "train_frames": len(train),
+    summary = {"init": str(init) if init is not None else None, "step": step, "heldout_psnr": final,
+               "heldout_frames": len(heldout), "train_frames": len(train),
                "minutes": (time.perf_counter() - t0) / 60, "batch": batch, "lr": lr,
                "params": sum(p.numel() for p in vae.parameters()), "config": cfg.__dict__, **info}
     save_atomic(vae, out, summary)

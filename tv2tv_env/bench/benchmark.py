@@ -454,7 +454,8 @@ def run_benchmark(checkpoint, data, judge_dir, out, baselines=(), episodes: int 
 
     report = {"game": game, "data": str(data), "frames_per_chunk": int(meta["frames_per_chunk"]),
               "heldout_starts": len(ctx), "horizon": horizon, "probe_chunks": chunks,
-              "seed": seed, "cache": cache, "skip_starts_after": list(skip_starts_after), "judge": {k: v for k, v in judge_info.items() if k != "heldout"},
+              "seed": seed, "cache": cache, "skip_starts_after": list(skip_starts_after),
+              "judge": {k: v for k, v in judge_info.items() if k != "heldout"},
               "judge_heldout": {k: judge_info["heldout"][k] for k in ("accuracy", "episodes", "samples")
                                 if k in judge_info["heldout"]}, "models": {}}
     real_features = real_chunk_features(judge, data) if (long_horizon or off_topic_steps) else None
