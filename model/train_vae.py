@@ -32,15 +32,20 @@ def heldout_psnr(vae, frames: torch.Tensor, batch: int = 256) -> float:
     return total / n
 
 
-def load_init(init, cfg: VAEConfig):
-    """The VAE in directory `init` and its config (the loss weights stay `cfg`'s)."""
-    from diffusers import AutoencoderKL
-
+def check_init(init) -> Path:
+    """`init` as a Path if it holds a VAE; FileNotFoundError naming what to give otherwise."""
     init = Path(init)
     if not (init / "config.json").is_file():
         raise FileNotFoundError(f"--init {init}: no VAE there (config.json missing); give a directory from "
                                 "`tv2tv train-vae` or a world's vae/ folder")
-    vae = AutoencoderKL.from_pretrained(init, torch_dtype=torch.float32)
+    return init
+
+
+def load_init(init, cfg: VAEConfig):
+    """The VAE in directory `init` and its config (the loss weights stay `cfg`'s)."""
+    from diffusers import AutoencoderKL
+
+    vae = AutoencoderKL.from_pretrained(check_init(init), torch_dtype=torch.float32)
     c = vae.config
     cfg = VAEConfig(block_out_channels=tuple(c.block_out_channels), layers_per_block=c.layers_per_block,
                     latent_channels=c.latent_channels, norm_num_groups=c.norm_num_groups,

@@ -54,3 +54,11 @@ def test_training_improves_and_reloads(doom_data, tmp_path):
     assert s1["heldout_psnr"] > heldout_psnr(vae0, held) + 3
     with pytest.raises(FileNotFoundError, match="config.json missing"):
         train_vae(train, held, tmp_path / "x", TINY, max_steps=1, device="cpu", progress=False, init=tmp_path / "none")
+
+
+def test_train_vae_names_a_missing_init(doom_data, tmp_path, capsys):
+    from tv2tv_env.cli import main
+
+    assert main(["train-vae", "--data", str(doom_data), "--out", str(tmp_path / "vae"), "--init",
+                 str(tmp_path / "none"), "--quiet"]) == 2
+    assert "no VAE there (config.json missing)" in capsys.readouterr().err

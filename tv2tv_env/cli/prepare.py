@@ -62,15 +62,17 @@ def add_commands(sub):
 def cmd_train_vae(a):
     import torch
 
-    from model.train_vae import train_vae
+    from model.train_vae import check_init, train_vae
     from model.vae import VAEConfig
 
     from ..data.dataset import load_frames, read_meta
 
     meta = read_meta(a.data)
-    if a.init and not (Path(a.init) / "config.json").is_file():
-        raise UserError(f"--init {a.init}: no VAE there (config.json missing); give a directory from "
-                        "`tv2tv train-vae` or a world's vae/ folder")
+    if a.init:  # before minutes of loading frames
+        try:
+            check_init(a.init)
+        except FileNotFoundError as e:
+            raise UserError(str(e)) from None
     train = torch.from_numpy(load_frames(a.data, "train", a.max_frames))
     held = torch.from_numpy(load_frames(a.data, "heldout", 4096))
     print(f"train-vae: {len(train)} train frames, {len(held)} held-out frames of {meta['game']}", file=sys.stderr)
