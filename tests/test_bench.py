@@ -42,6 +42,18 @@ def test_an_unknown_action_to_skip_is_named(doom_latent_data, tmp_path):
         run_benchmark(None, doom_latent_data, JUDGE, tmp_path / "bench", skip_starts_after=["fly"])
 
 
+def test_by_default_the_bench_skips_the_cards_unresponsive_actions(doom_latent_data, tmp_path, monkeypatch):
+    import dataclasses
+
+    from tv2tv_env.bench import benchmark
+    from tv2tv_env.errors import UserError
+
+    doom = benchmark.get_card("doom")
+    monkeypatch.setattr(benchmark, "get_card", lambda game: dataclasses.replace(doom, unresponsive_actions=("fly",)))
+    with pytest.raises(UserError, match="doom card's unresponsive_actions: fly is not an action"):
+        benchmark.run_benchmark(None, doom_latent_data, JUDGE, tmp_path / "bench")
+
+
 @pytest.fixture(scope="module")
 def judge():
     return load_judge(JUDGE)

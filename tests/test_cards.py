@@ -24,11 +24,13 @@ def test_check_card_names_each_problem():
         everyday_phrases={**doom.everyday_phrases, "shoot": ["fire"]},  # a recorded phrase in a bench list
         keys={**doom.keys, "j": "jump up"},
         engine="tv2tv_env.games.doom.DoomGame",
+        unresponsive_actions=("asleep",),
     )
     problems = "\n".join(check_card(broken))
     for expected in ["idle_action 'nap'", "probe action 'jump'", "'turn left and turn right' names no single action",
                      "'dance' is not made of recorded phrases", "everyday_phrases phrase 'fire'",
-                     "key 'j' sends 'jump up'", "must be 'module:Class'"]:
+                     "key 'j' sends 'jump up'", "must be 'module:Class'",
+                     "unresponsive action 'asleep'"]:
         assert expected in problems, (expected, problems)
 
 

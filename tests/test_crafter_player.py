@@ -2,6 +2,7 @@
 what the frames show: while the engine keeps the player asleep, the action is sleep."""
 import numpy as np
 
+from tv2tv_env.games import get_card
 from tv2tv_env.games.crafter import ACTION_ID, ACTION_NAMES, CrafterGame
 
 
@@ -26,6 +27,21 @@ def test_the_player_labels_sleep_while_asleep():
     game.step_chunk(ACTION_ID["sleep"])
     assert game.sleeping
     assert [ACTION_NAMES[player.act(game)] for _ in range(3)] == ["sleep"] * 3  # the engine ignores any other
+
+
+def test_asleep_the_engine_ignores_commands_as_the_card_says():
+    """The card's unresponsive_actions (the bench takes no start right after one) is the engine's
+    behaviour, not a guess: asleep, a move goes nowhere and the player sleeps on."""
+    assert get_card("crafter").unresponsive_actions == ("sleep",)
+    game = CrafterGame()
+    game.reset(0)
+    for _ in range(15):
+        game.step_chunk(ACTION_ID["noop"])
+    game.step_chunk(ACTION_ID["sleep"])
+    for name in ["move_left", "move_up"]:  # a little tired, it sleeps two chunks before it wakes
+        before = tuple(game.info["player_pos"])
+        game.step_chunk(ACTION_ID[name])
+        assert game.sleeping and tuple(game.info["player_pos"]) == before, name
 
 
 def test_the_player_never_walks_into_lava():

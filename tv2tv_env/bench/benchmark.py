@@ -389,7 +389,7 @@ def run_benchmark(checkpoint, data, judge_dir, out, baselines=(), episodes: int 
                   commands_file=None, chunks: int = 3, seed: int = 0, device: str = "auto", progress: bool = True,
                   contestants: list[Contestant] | None = None, long_horizon: int = 256, off_topic_steps: int = 200,
                   thought_steps: int = 500, outcome_chunks: int = 256, cache: str = DEFAULT_CACHE,
-                  distilled=None, skip_starts_after=()) -> dict:
+                  distilled=None, skip_starts_after=None) -> dict:
     """The whole benchmark into `out` (report.json, report.md, plots, rollouts.mp4). The long
     rollouts start from the same starts and are compared with real held-out play at large, so
     they need no real continuation of `long_horizon` chunks; `long_horizon=0`,
@@ -397,15 +397,20 @@ def run_benchmark(checkpoint, data, judge_dir, out, baselines=(), episodes: int 
     random chunks) leave those sections out. `cache`: how every model's sampler drops the
     oldest context chunk ("exact" rebuild or "rolling"; model/sampler.py). `distilled`: a student
     of `tv2tv distill`; the checkpoint drawing with it is benched as one more model.
-    `skip_starts_after`: action names after which no start is taken (`load_starts`)."""
+    `skip_starts_after`: action names after which no start is taken (`load_starts`); None: the
+    card's `unresponsive_actions`."""
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     meta = read_meta(data)
     game = meta["game"]
     action_names, phrases, unseen, recombined, everyday = game_vocabulary(game)
+    card = get_card(game)
+    source = "--skip-starts-after" if skip_starts_after is not None else f"the {game} card's unresponsive_actions"
+    if skip_starts_after is None:
+        skip_starts_after = card.unresponsive_actions
     unknown = [a for a in skip_starts_after if a not in action_names]
     if unknown:
-        raise UserError(f"--skip-starts-after: {', '.join(unknown)} is not an action of {game}; its actions: "
+        raise UserError(f"{source}: {', '.join(unknown)} is not an action of {game}; its actions: "
                         f"{', '.join(action_names)}")
     skip_ids = [action_names.index(a) for a in skip_starts_after]
     judge = load_judge(judge_dir)
@@ -426,7 +431,6 @@ def run_benchmark(checkpoint, data, judge_dir, out, baselines=(), episodes: int 
         contestants.append(CopyLastFrame())
     ctx_chunks = max([c.world.context_chunks for c in contestants if isinstance(c, WorldContestant)], default=1)
     ctx = load_starts(data, episodes, ctx_chunks, horizon, seed=seed, skip_after=skip_ids)
-    card = get_card(game)
     probe = list(card.probe)
     seen = {a: phrases[a] for a in probe}
     unseen_words = read_commands_file(commands_file, action_names) if commands_file else \

@@ -41,9 +41,10 @@ def add_commands(sub):
     b.add_argument("--distilled", default=None, metavar="DIR",
                    help="also bench the TV2TV model drawing with this student of `tv2tv distill` (RUN/student), "
                         "as one more row")
-    b.add_argument("--skip-starts-after", nargs="+", default=[], metavar="ACTION",
+    b.add_argument("--skip-starts-after", nargs="*", default=None, metavar="ACTION",
                    help="take no start whose context ends in one of these actions: states where the engine ignores "
-                        "commands (Crafter: sleep, the player asleep), so that every start can be steered")
+                        "commands, so that every start can be steered (default: the card's unresponsive_actions, "
+                        "Crafter: sleep; given with no action: none)")
     b.add_argument("--seed", type=int, default=0)
     b.add_argument("--device", default="auto")
     b.add_argument("--out", required=True, help="output directory")

@@ -84,6 +84,11 @@ class GameCard:
     max_parts: int = 1
     """How many held keys' parts one command joins at most (the most a recorded chunk holds)."""
 
+    unresponsive_actions: tuple[str, ...] = ()
+    """Actions after which the engine ignores commands for a while (Crafter's sleep: the player
+    sleeps on until rested or hurt, whatever is pressed). The bench takes no start right after
+    one, since no model could follow a command there (`tv2tv bench --skip-starts-after` overrides)."""
+
     training_phrases: Mapping[str, list[str]] = field(default_factory=dict)
     """Wordings per action part used only to train the language prior (paraphrase.py): never
     recorded, never in the tokenizer corpus, never one of the bench's."""
@@ -139,7 +144,8 @@ class GameCard:
         if unknown:
             raise ValueError(f"unknown game card field(s) {', '.join(unknown)}; known: {', '.join(sorted(known))}")
         kw = dict(d)
-        for name in ("action_names", "button_names", "probe", "default_commands", "off_topic", "engine_options"):
+        for name in ("action_names", "button_names", "probe", "default_commands", "off_topic", "engine_options",
+                     "unresponsive_actions"):
             if name in kw:
                 kw[name] = tuple(kw[name])
         for name in ("switches", "opposites"):
@@ -185,6 +191,7 @@ def check_card(card: GameCard) -> list[str]:
         problems.append('a judge of "action" labels needs button_names == action_names')
 
     problems += [f"probe action {a!r} is not an action" for a in card.probe if a not in actions]
+    problems += [f"unresponsive action {a!r} is not an action" for a in card.unresponsive_actions if a not in actions]
     problems += [f"switch {a}->{b} names an unknown action" for a, b in card.switches
                  if a not in actions or b not in actions]
     for table in ("training_phrases", "unseen_phrases", "recombined_phrases", "everyday_phrases"):

@@ -86,6 +86,7 @@ CARD = GameCard(
     },
     opposites=(("move up", "move down"), ("move left", "move right")),
     max_parts=1,  # one thing per step
+    unresponsive_actions=("sleep",),  # asleep, the engine plays sleep whatever is pressed until energy is full
     height=64, width=64, frames_per_chunk=4,  # at 2 the player lives 3x longer; no world built at 2 has beaten this one yet (README)
     checkpoint="crafter-small",  # made by `tv2tv build-world --game crafter` (its README.md)
 )
