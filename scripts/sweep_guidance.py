@@ -53,8 +53,9 @@ def main():
         a.steps, a.guidance = [who.world.sampler.student_steps], [1.0]
     if a.imagined_events:
         who.world.set_sampling(imagined_events=True)
-    ctx = load_starts(a.data, a.episodes, who.world.context_chunks, a.horizon, seed=a.seed)
     card = get_card(game)
+    skip = [action_names.index(x) for x in card.unresponsive_actions]  # as the bench does by default
+    ctx = load_starts(a.data, a.episodes, who.world.context_chunks, a.horizon, seed=a.seed, skip_after=skip)
     seen = {x: phrases[x] for x in card.probe}
     rows = []
     settings = [(cache, steps, g) for cache in a.cache for steps in a.steps for g in a.guidance]

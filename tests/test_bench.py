@@ -54,6 +54,16 @@ def test_by_default_the_bench_skips_the_cards_unresponsive_actions(doom_latent_d
         benchmark.run_benchmark(None, doom_latent_data, JUDGE, tmp_path / "bench")
 
 
+def test_actions_the_judge_cannot_read_in_real_play_are_named():
+    from tv2tv_env.bench.benchmark import unreadable_actions
+
+    per_action = {"noop": {"samples": 15, "accuracy": 0.0}, "do": {"samples": 250, "accuracy": 0.88},
+                  "sleep": {"samples": 0, "accuracy": None}}
+    assert unreadable_actions(per_action, ["noop", "do", "sleep", "place_plant"]) == {
+        "noop": "0% of 15 held-out chunks", "sleep": "no held-out chunk of it", "place_plant": "no held-out chunk of it"}
+    assert unreadable_actions(per_action, ["do"]) == {}
+
+
 @pytest.fixture(scope="module")
 def judge():
     return load_judge(JUDGE)
@@ -171,8 +181,13 @@ def test_bench_end_to_end_with_every_baseline(doom_latent_data, tiny_run, tiny_s
     assert list(after_switch) == [f"{a}->{b}" for a, b in DOOM.switches]
     seen_switches = [v["accuracy"] for v in after_switch.values() if v]
     assert report["judge"]["after_switch_mean"] == (np.mean(seen_switches) if seen_switches else None)
+    unreadable = report["judge"]["unreadable_probe"]  # probe actions the judge cannot read in real play
+    for r in report["models"].values():
+        readable = [r["action"]["per_action"][a] for a in DOOM.probe if a not in unreadable]
+        assert r["action"]["readable_accuracy"] == pytest.approx(np.mean(readable), nan_ok=True)
     assert json.loads((out / "report.json").read_text())["models"].keys() == report["models"].keys()
     md = (out / "report.md").read_text()
+    assert all(f"`{a}` ({why})" in md for a, why in unreadable.items())
     assert "| TV2TV |" in md and "| copy-last-frame |" in md and "new phrasing" in md
     assert "| turn_left->turn_right |" in md and "real play" in md and "FD long" in md and "everyday words" in md
     assert "reward corr." in md and "end recall" in md

@@ -182,6 +182,21 @@ def load_outcome_starts(data_dir, context_chunks: int, random_chunks: int = 256,
 
 
 # --- metrics ------------------------------------------------------------------------------------
+def unreadable_actions(judge_per_action: dict, actions, floor: float = 0.5) -> dict[str, str]:
+    """The actions among `actions` that the judge does not read in real held-out play (below
+    `floor`, or no held-out chunk of it to tell), each with why: a model's chunk under such a
+    command cannot be scored right however well it is drawn (Crafter's noop: nothing visibly
+    happens, as after a `do` at grass or a move into a wall the player already faces)."""
+    out = {}
+    for a in actions:
+        got = judge_per_action.get(a, {})
+        if not got.get("samples"):
+            out[a] = "no held-out chunk of it"
+        elif got["accuracy"] < floor:
+            out[a] = f"{got['accuracy']:.0%} of {got['samples']} held-out chunks"
+    return out
+
+
 def judge_chunks(judge, last_frames: np.ndarray, frames: np.ndarray) -> np.ndarray:
     """Action ids (B, H) the judge reads from each chunk and the chunk before it."""
     return judge.predict_actions(*_pairs(last_frames, frames)).reshape(frames.shape[:2])
@@ -449,6 +464,7 @@ def run_benchmark(checkpoint, data, judge_dir, out, baselines=(), episodes: int 
     known = [v["accuracy"] for v in judge_info["after_switch"].values() if v]
     judge_info["after_switch_mean"] = float(np.mean(known)) if known else None
     judge_info["accuracy"] = judge_info["heldout"]["accuracy"]
+    judge_info["unreadable_probe"] = unreadable_actions(judge_info["heldout"].get("per_action", {}), probe)
     judge_info["trust_note"] = trust_note(judge_info["accuracy"])
     first_world = next((c for c in contestants if isinstance(c, WorldContestant)), None)
     if first_world is not None:
@@ -471,6 +487,8 @@ def run_benchmark(checkpoint, data, judge_dir, out, baselines=(), episodes: int 
         t0 = time.perf_counter()
         r = {"info": who.info, "conditioning": who.conditioning}
         r["action"] = action_accuracy(judge, who, ctx, seen, action_names, chunks, seed)
+        readable = [a for a in probe if a not in judge_info["unreadable_probe"]]  # equal chunks per action
+        r["action"]["readable_accuracy"] = _mean([r["action"]["per_action"][a] for a in readable])
         r["action_unseen_wording"] = action_accuracy(judge, who, ctx, unseen_words, action_names, chunks, seed)
         r["action_new_phrasing"] = action_accuracy(judge, who, ctx, rephrased, action_names, chunks, seed)
         if everyday_words:
@@ -618,6 +636,12 @@ def report_markdown(report: dict) -> str:
     if j.get("after_change") is not None:
         lines += ["", f"On real held-out chunks whose action differs from the chunk before (the real-play analogue "
                   f"of an intervention) the judge scores {_f(j['after_change'], 1, True)}."]
+    if j.get("unreadable_probe"):
+        lines += ["", "The judge does not read " + "; ".join(f"`{a}` ({why})" for a, why in j["unreadable_probe"].items())
+                  + " in real play, so no model's chunk under that command can be scored right and every action "
+                  "accuracy below holds that share by construction. Over the other probe actions: "
+                  + ", ".join(f"{name} {_f(r['action'].get('readable_accuracy'), 1, True)}"
+                              for name, r in report["models"].items()) + "."]
     lines += _switch_table(report)
     lines += ["", "| model | action acc. | new phrasing | new words | intervention | TF PSNR | TF SSIM | PSNR@1 | "
               "PSNR@4 | PSNR@16 | delta-PSNR | frames/s | steps | train min |",
