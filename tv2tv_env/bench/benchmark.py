@@ -637,9 +637,10 @@ def report_markdown(report: dict) -> str:
         lines += ["", f"On real held-out chunks whose action differs from the chunk before (the real-play analogue "
                   f"of an intervention) the judge scores {_f(j['after_change'], 1, True)}."]
     if j.get("unreadable_probe"):
-        lines += ["", "The judge does not read " + "; ".join(f"`{a}` ({why})" for a, why in j["unreadable_probe"].items())
-                  + " in real play, so no model's chunk under that command can be scored right and every action "
-                  "accuracy below holds that share by construction. Over the other probe actions: "
+        lines += ["", "Probe actions the judge does not read in real play (or has no held-out chunk of): "
+                  + "; ".join(f"`{a}` ({why})" for a, why in j["unreadable_probe"].items())
+                  + ". No model's chunk under such a command can be scored right, so every action accuracy below "
+                  "holds that share by construction. Over the other probe actions: "
                   + ", ".join(f"{name} {_f(r['action'].get('readable_accuracy'), 1, True)}"
                               for name, r in report["models"].items()) + "."]
     lines += _switch_table(report)
