@@ -54,6 +54,27 @@ def test_by_default_the_bench_skips_the_cards_unresponsive_actions(doom_latent_d
         benchmark.run_benchmark(None, doom_latent_data, JUDGE, tmp_path / "bench")
 
 
+def test_a_card_without_new_word_lists_is_benched_without_those_columns(doom_latent_data, tiny_run, tmp_path,
+                                                                        monkeypatch):
+    """A Gymnasium env's generated card has no new-word lists: `build-world --env` must still bench
+    (it failed there, in a rollout of no command)."""
+    import dataclasses
+
+    from tv2tv_env.bench import benchmark
+    from tv2tv_env.bench.contestants import WorldContestant
+
+    bare = dataclasses.replace(DOOM, unseen_phrases={}, recombined_phrases={}, everyday_phrases={})
+    monkeypatch.setattr(benchmark, "get_card", lambda game: bare)
+    report = benchmark.run_benchmark(None, doom_latent_data, JUDGE, tmp_path / "bench", episodes=1, horizon=2,
+                                     progress=False, long_horizon=0, off_topic_steps=0, thought_steps=0,
+                                     outcome_chunks=0, contestants=[WorldContestant("TV2TV", tiny_run, "doom")])
+    tv = report["models"]["TV2TV"]
+    assert 0 <= tv["action"]["accuracy"] <= 1
+    assert not {"action_unseen_wording", "action_new_phrasing", "action_everyday_wording"} & set(tv)
+    row = next(line for line in (tmp_path / "bench" / "report.md").read_text().splitlines() if line.startswith("| TV2TV"))
+    assert row.split(" | ")[2:4] == ["-", "-"]  # new phrasing, new words: not measured, not zero
+
+
 def test_actions_the_judge_cannot_read_in_real_play_are_named():
     from tv2tv_env.bench.benchmark import unreadable_actions
 

@@ -489,10 +489,11 @@ def run_benchmark(checkpoint, data, judge_dir, out, baselines=(), episodes: int 
         r["action"] = action_accuracy(judge, who, ctx, seen, action_names, chunks, seed)
         readable = [a for a in probe if a not in judge_info["unreadable_probe"]]  # equal chunks per action
         r["action"]["readable_accuracy"] = _mean([r["action"]["per_action"][a] for a in readable])
-        r["action_unseen_wording"] = action_accuracy(judge, who, ctx, unseen_words, action_names, chunks, seed)
-        r["action_new_phrasing"] = action_accuracy(judge, who, ctx, rephrased, action_names, chunks, seed)
-        if everyday_words:
-            r["action_everyday_wording"] = action_accuracy(judge, who, ctx, everyday_words, action_names, chunks, seed)
+        # the new-word lists are the card's (a Gymnasium env's generated card has none): measured where given
+        for key, wordings in [("action_unseen_wording", unseen_words), ("action_new_phrasing", rephrased),
+                              ("action_everyday_wording", everyday_words)]:
+            if wordings:
+                r[key] = action_accuracy(judge, who, ctx, wordings, action_names, chunks, seed)
         if isinstance(who, WorldContestant):
             if off_topic_steps:
                 r["off_topic"] = off_topic_ends(judge, who, ctx, list(card.off_topic), real_features, off_topic_steps, seed)
@@ -651,8 +652,8 @@ def report_markdown(report: dict) -> str:
         q, ro = r["quality"], r["quality"]["rollout"]
         info = r["info"]
         lines.append("| " + " | ".join([
-            name, _f(r["action"]["accuracy"], 1, True), _f(r["action_new_phrasing"]["accuracy"], 1, True),
-            _f(r["action_unseen_wording"]["accuracy"], 1, True),
+            name, _f(r["action"]["accuracy"], 1, True), _f(r.get("action_new_phrasing", {}).get("accuracy"), 1, True),
+            _f(r.get("action_unseen_wording", {}).get("accuracy"), 1, True),
             _f(r["intervention"]["accuracy"], 1, True), _f(q["teacher_forced"]["psnr"], 2),
             _f(q["teacher_forced"]["ssim"], 3), *[_f(ro.get(str(h), {}).get("psnr"), 2) for h in HORIZONS],
             _f(q["delta_psnr"], 2), _f(r.get("frames_per_s")), str(info.get("steps", "-")),
