@@ -15,7 +15,8 @@ import json
 import time
 from pathlib import Path
 
-from tv2tv_env.bench.benchmark import action_accuracy, game_vocabulary, intervention_accuracy, load_starts
+from tv2tv_env.bench.benchmark import (action_accuracy, game_vocabulary, intervention_accuracy, load_starts,
+                                       starts_to_skip)
 from tv2tv_env.bench.contestants import WorldContestant
 from tv2tv_env.bench.judge import load_judge
 from tv2tv_env.data.dataset import read_meta
@@ -54,7 +55,7 @@ def main():
     if a.imagined_events:
         who.world.set_sampling(imagined_events=True)
     card = get_card(game)
-    skip = [action_names.index(x) for x in card.unresponsive_actions]  # as the bench does by default
+    _, skip = starts_to_skip(card)  # the bench's default starts
     ctx = load_starts(a.data, a.episodes, who.world.context_chunks, a.horizon, seed=a.seed, skip_after=skip)
     seen = {x: phrases[x] for x in card.probe}
     rows = []

@@ -181,6 +181,20 @@ def load_outcome_starts(data_dir, context_chunks: int, random_chunks: int = 256,
             {"event": n_event / n_all, "end": n_end / n_all, "chunks": n_all})
 
 
+def starts_to_skip(card, names=None) -> tuple[list[str], list[int]]:
+    """The actions after which no start is taken, and their ids for `load_starts`: `names`
+    (`--skip-starts-after`), or the card's `unresponsive_actions` when None. An unknown name is a
+    UserError naming where it came from."""
+    source = "--skip-starts-after" if names is not None else f"the {card.name} card's unresponsive_actions"
+    names = list(card.unresponsive_actions if names is None else names)
+    actions = list(card.action_names)
+    unknown = [a for a in names if a not in actions]
+    if unknown:
+        raise UserError(f"{source}: {', '.join(unknown)} is not an action of {card.name}; its actions: "
+                        f"{', '.join(actions)}")
+    return names, [actions.index(a) for a in names]
+
+
 # --- metrics ------------------------------------------------------------------------------------
 def unreadable_actions(judge_per_action: dict, actions, floor: float = 0.5) -> dict[str, str]:
     """The actions among `actions` that the judge does not read in real held-out play (below
@@ -420,14 +434,7 @@ def run_benchmark(checkpoint, data, judge_dir, out, baselines=(), episodes: int 
     game = meta["game"]
     action_names, phrases, unseen, recombined, everyday = game_vocabulary(game)
     card = get_card(game)
-    source = "--skip-starts-after" if skip_starts_after is not None else f"the {game} card's unresponsive_actions"
-    if skip_starts_after is None:
-        skip_starts_after = card.unresponsive_actions
-    unknown = [a for a in skip_starts_after if a not in action_names]
-    if unknown:
-        raise UserError(f"{source}: {', '.join(unknown)} is not an action of {game}; its actions: "
-                        f"{', '.join(action_names)}")
-    skip_ids = [action_names.index(a) for a in skip_starts_after]
+    skip_starts_after, skip_ids = starts_to_skip(card, skip_starts_after)
     judge = load_judge(judge_dir)
     if contestants is None:
         contestants = []
@@ -465,6 +472,7 @@ def run_benchmark(checkpoint, data, judge_dir, out, baselines=(), episodes: int 
     judge_info["after_switch_mean"] = float(np.mean(known)) if known else None
     judge_info["accuracy"] = judge_info["heldout"]["accuracy"]
     judge_info["unreadable_probe"] = unreadable_actions(judge_info["heldout"].get("per_action", {}), probe)
+    readable = [a for a in probe if a not in judge_info["unreadable_probe"]]  # equal chunks per action
     judge_info["trust_note"] = trust_note(judge_info["accuracy"])
     first_world = next((c for c in contestants if isinstance(c, WorldContestant)), None)
     if first_world is not None:
@@ -487,7 +495,6 @@ def run_benchmark(checkpoint, data, judge_dir, out, baselines=(), episodes: int 
         t0 = time.perf_counter()
         r = {"info": who.info, "conditioning": who.conditioning}
         r["action"] = action_accuracy(judge, who, ctx, seen, action_names, chunks, seed)
-        readable = [a for a in probe if a not in judge_info["unreadable_probe"]]  # equal chunks per action
         r["action"]["readable_accuracy"] = _mean([r["action"]["per_action"][a] for a in readable])
         # the new-word lists are the card's (a Gymnasium env's generated card has none): measured where given
         for key, wordings in [("action_unseen_wording", unseen_words), ("action_new_phrasing", rephrased),
@@ -601,8 +608,7 @@ def _outcome_table(report: dict) -> list[str]:
     lines = ["", f"Reward and episode-end heads against the real game: the next chunk after a real held-out context "
              f"under its recorded command, predicted against what the engine gave. Reward correlation and error on "
              f"{any_r['random_chunks']} random chunks; recall on all {ev['events']} reward events (reward > "
-             f"{REWARD_EVENT}) and {end['events']} episode ends of "
-             f"{any_r['heldout_chunks']} held-out chunks; "
+             f"{REWARD_EVENT}) and {end['events']} episode ends of {any_r['heldout_chunks']} held-out chunks; "
              f"false alarms on the random chunks without one; precision at the real rate; AUROC: the chance that "
              f"an event chunk scores above a quiet one (0.5: the head cannot tell them apart) "
              f"({_f(any_r['real_rates']['event'], 1, True)} of chunks have an event, "
