@@ -17,7 +17,7 @@ until the player presses a bound key or types another command (typing "" ends it
 from __future__ import annotations
 
 from tv2tv_env.commands import check_command
-from tv2tv_env.games import CARDS, get_card
+from tv2tv_env.games import CARDS, DEFAULT_GAME, get_card
 
 from .base import TextAgent
 
@@ -55,7 +55,7 @@ class KeyboardAgent(TextAgent):
     `source` says where the last command came from: "keys", "typed" or "model" (nothing held).
     """
 
-    def __init__(self, game: str = "doom", hold: int | None = None):
+    def __init__(self, game: str = DEFAULT_GAME, hold: int | None = None):
         with_keys = [name for name, card in CARDS.items() if card.keys]
         if game not in with_keys:
             raise ValueError(f"no keyboard table for game {game!r}; known: {', '.join(with_keys)}")

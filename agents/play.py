@@ -6,7 +6,8 @@
 The window shows the generated game (64x64 frames scaled up, nearest neighbour), a side
 panel (the key bindings, the command driving the world now and who wrote it, recent
 commands, speed and step counters) and a text box. Each env step generates one chunk of 4
-frames (0.25 s of play); the window shows them at the game's 16 frames/s and generates the
+frames (0.25 s of play); the window shows them at the game's frame rate (its card's render_fps,
+16 frames/s) and generates the
 next chunk when they run out, reading the keys at that moment. With no key held the model
 writes its own text, shown in blue as "model thinks: ...".
 
@@ -48,18 +49,17 @@ import numpy as np
 
 from tv2tv_env.errors import UserError
 from tv2tv_env.commands import MAX_COMMAND_LENGTH, check_command
-from tv2tv_env.games import CARDS, DEFAULT_GAME, get_card
+from tv2tv_env.games import CARDS, DEFAULT_GAME, env_id, get_card
 
 from .base import TextAgent
 from .keyboard import KeyboardAgent, bindings
 from .scripted import ScriptedAgent, parse_script
 
-FPS = 16  # the recorded game's frame rate: 4 frames per chunk, 0.25 s of play
 PANEL_WIDTH = 400
 BAR_HEIGHT = 48
 STAGE = 512  # the game view's area is at least this square: the panel, help and messages need the room
-HELP_FRAMES = 3 * FPS  # the help overlay opens for the first 3 s
-TOAST_FRAMES = 2 * FPS
+HELP_SECONDS = 3  # the help overlay opens for the first 3 s
+TOAST_SECONDS = 2
 HEADLESS_STEPS = 40
 
 BACKGROUND, PANEL, BOX = (16, 16, 20), (30, 30, 36), (44, 44, 52)
@@ -109,6 +109,7 @@ class Play:
 
         self.pg, self.env, self.agent, self.limit = pygame, env, agent, steps
         self.game = env.unwrapped.world.game
+        self.fps = env.metadata["render_fps"]  # the game's frame rate (its card's)
         self.last_read = None  # the wording the last new-word command was read as (a toast when it changes)
         h, w = env.observation_space.shape[:2]
         self.view = (w * scale, h * scale)
@@ -136,10 +137,10 @@ class Play:
         self.episode_return = 0.0
         self.model_seconds = 0.0
         self.step_seconds = collections.deque(maxlen=8)
-        self.shown_at = collections.deque(maxlen=FPS + 1)
+        self.shown_at = collections.deque(maxlen=self.fps + 1)
         self.running, self.paused, self.end_pending = True, False, False
         self.typing: str | None = None  # the text box's contents while it is open
-        self.help_pinned, self.help_left = False, HELP_FRAMES
+        self.help_pinned, self.help_left = False, HELP_SECONDS * self.fps
         self.ticks = 0
 
     # --- the world ------------------------------------------------------------------------
@@ -165,7 +166,7 @@ class Play:
         try:
             check_command(command)
         except (TypeError, ValueError) as e:  # say so in the window, and let the model go on
-            self.toast(f"command refused: {e}", ERROR, 4 * FPS)
+            self.toast(f"command refused: {e}", ERROR, 4)
             command = ""
         t0 = time.perf_counter()
         obs, reward, terminated, truncated, info = self.env.step(command)
@@ -173,9 +174,9 @@ class Play:
         self.model_seconds += dt
         self.step_seconds.append(dt)
         if info.get("read_as") == "unplaced":  # off-topic text: the model decided instead
-            self.toast(f"'{command}' is not something this world knows: the model decides", ACCENT, 3 * FPS)
+            self.toast(f"'{command}' is not something this world knows: the model decides", ACCENT, 3)
         elif info.get("read_as") == "nearest" and info["text"] != self.last_read:  # new words: say how they were read
-            self.toast(f"'{command}' read as '{info['text']}'", ACCENT, 2 * FPS)
+            self.toast(f"'{command}' read as '{info['text']}'", ACCENT, 2)
         self.last_read = info["text"] if info.get("read_as") == "nearest" else None
         if info["thought"]:
             source = "model"
@@ -191,7 +192,7 @@ class Play:
 
     def end_episode(self):
         self.finished_episodes += 1
-        self.toast(f"episode over (return {self.episode_return:+.2f}): a new start", ACCENT, TOAST_FRAMES)
+        self.toast(f"episode over (return {self.episode_return:+.2f}): a new start", ACCENT, TOAST_SECONDS)
         self.start()
 
     @property
@@ -249,12 +250,12 @@ class Play:
 
     def send(self):
         if not hasattr(self.agent, "type"):
-            self.toast("this agent takes no typed commands (play without --commands to type)", ERROR, TOAST_FRAMES)
+            self.toast("this agent takes no typed commands (play without --commands to type)", ERROR, TOAST_SECONDS)
             return self.close_box()
         try:
             self.agent.type(self.typing)
         except (TypeError, ValueError) as e:  # keep the box open so the player can fix it
-            self.toast(str(e), ERROR, 4 * FPS)
+            self.toast(str(e), ERROR, 4)
             return
         self.close_box()
 
@@ -263,7 +264,7 @@ class Play:
 
     def new_start(self):
         self.start()
-        self.toast(f"new start: context {self.info.get('start', '?')}", ACCENT, TOAST_FRAMES)
+        self.toast(f"new start: context {self.info.get('start', '?')}", ACCENT, TOAST_SECONDS)
 
     def toggle_help(self):
         showing = self.help_pinned or self.help_left > 0
@@ -290,7 +291,7 @@ class Play:
         self.pg.image.save(self.screen, str(path))
         self.screenshots.append(path)
         print(f"screenshot: {path}", file=sys.stderr, flush=True)
-        self.toast(f"screenshot saved: {path}", TEXT, TOAST_FRAMES)
+        self.toast(f"screenshot saved: {path}", TEXT, TOAST_SECONDS)
         return path
 
     def start_recording(self, path: Path):
@@ -298,7 +299,7 @@ class Play:
 
         path.parent.mkdir(parents=True, exist_ok=True)
         # macro_block_size=1: keep the window's exact size (the default rounds it to 16 pixels)
-        self.writer = imageio.get_writer(path, fps=FPS, macro_block_size=1, quality=8)
+        self.writer = imageio.get_writer(path, fps=self.fps, macro_block_size=1, quality=8)
         self.videos.append(path)
         self.recorded_frames = 0
         print(f"recording: {path}", file=sys.stderr, flush=True)
@@ -308,7 +309,7 @@ class Play:
             self.writer.close()
             self.writer = None
             print(f"recorded {self.recorded_frames} frames: {self.videos[-1]}", file=sys.stderr, flush=True)
-            self.toast(f"video saved: {self.videos[-1]}", TEXT, TOAST_FRAMES)
+            self.toast(f"video saved: {self.videos[-1]}", TEXT, TOAST_SECONDS)
 
     def toggle_recording(self):
         if self.writer is not None:
@@ -322,8 +323,8 @@ class Play:
             self.recorded_frames += 1
 
     # --- drawing --------------------------------------------------------------------------
-    def toast(self, text: str, colour=TEXT, frames: int = TOAST_FRAMES):
-        self.toasts = self.toasts[-2:] + [[text, colour, frames]]
+    def toast(self, text: str, colour=TEXT, seconds: float = TOAST_SECONDS):
+        self.toasts = self.toasts[-2:] + [[text, colour, round(seconds * self.fps)]]  # counted down per frame
 
     def font(self, size: int):
         if size not in self.fonts:
@@ -416,7 +417,7 @@ class Play:
         right = x + width
         self.put("TV2TV Gym", (x, 14), ACCENT, 34)
         if self.writer is not None:
-            rect = self.put(f"REC {self.recorded_frames // FPS // 60}:{self.recorded_frames // FPS % 60:02d}",
+            rect = self.put(f"REC {self.recorded_frames // self.fps // 60}:{self.recorded_frames // self.fps % 60:02d}",
                             (right, 20), RECORDING, 22, "topright")
             pg.draw.circle(self.screen, RECORDING, (rect.x - 10, rect.centery), 6)
         else:
@@ -539,7 +540,7 @@ def play(env, agent: TextAgent | None = None, steps: int | None = None, headless
             pygame.display.flip()
             session.record()
             if not headless:
-                clock.tick(FPS)  # real time: the game's 16 frames/s
+                clock.tick(session.fps)  # real time: the game's frame rate
         if headless and screenshot is not None and not session.screenshots:
             session.take_screenshot(screenshot)
     finally:
@@ -586,7 +587,7 @@ def run(args) -> int:
             agent = ScriptedAgent.from_file(args.commands)
         except (FileNotFoundError, ValueError) as e:
             raise UserError(str(e)) from None
-    env = gym.make(f"TV2TV/{args.game.capitalize()}-v0", checkpoint=args.checkpoint, device=args.device)
+    env = gym.make(env_id(args.game), checkpoint=args.checkpoint, device=args.device)
     try:
         summary = play(env, agent, args.steps, args.headless, args.video, args.screenshot, args.scale, args.seed)
     finally:

@@ -24,12 +24,14 @@ import time
 
 import numpy as np
 
+from tv2tv_env.games import DEFAULT_GAME
+
 from .rl_transfer import episode_returns
 from .rl_transfer import make_env as transfer_env
 
 
 def make_env(checkpoint, episode_steps: int, seed: int):
-    return transfer_env("dream", "doom", episode_steps, seed, checkpoint, imagined_events=False)
+    return transfer_env("dream", DEFAULT_GAME, episode_steps, seed, checkpoint, imagined_events=False)
 
 
 def evaluate(env, policy, episodes: int, seed: int) -> float:

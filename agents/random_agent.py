@@ -10,21 +10,23 @@ from __future__ import annotations
 
 import numpy as np
 
+from tv2tv_env.games import DEFAULT_GAME, get_card
+
 from .base import TextAgent
 
 FREE_VERBS = ["quickly", "carefully", "now", "please", "again"]
 
 
 def game_phrases(game: str) -> dict[str, list[str]]:
-    if game == "doom":
-        from tv2tv_env.games.doom import PHRASES
-    else:
-        from tv2tv_env.games.crafter import PHRASES
-    return {k: v for k, v in PHRASES.items() if k != "coast"}  # coasting is an event, not a command
+    """The recorded wordings of each action part; a card's wordings of events (Doom's "coast")
+    are no command."""
+    card = get_card(game)
+    parts = set(card.parts())
+    return {k: v for k, v in card.phrases.items() if k in parts}
 
 
 class RandomTextAgent(TextAgent):
-    def __init__(self, game: str = "doom", seed: int = 0, p_combo: float = 0.2, p_free: float = 0.1,
+    def __init__(self, game: str = DEFAULT_GAME, seed: int = 0, p_combo: float = 0.2, p_free: float = 0.1,
                  p_empty: float = 0.05):
         self.phrases = game_phrases(game)
         self.actions = sorted(self.phrases)

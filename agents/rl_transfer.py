@@ -41,7 +41,7 @@ from pathlib import Path
 import gymnasium as gym
 import numpy as np
 
-from tv2tv_env.games import CARDS, DEFAULT_GAME
+from tv2tv_env.games import CARDS, DEFAULT_GAME, env_id
 
 PPO_SETTINGS = {"n_epochs": 4, "learning_rate": 3e-4, "gamma": 0.99, "ent_coef": 0.01}  # and batch_size 64
 
@@ -55,13 +55,9 @@ def make_env(world: str, game: str, episode_steps: int, seed: int, checkpoint=No
     from tv2tv_env import DiscreteTextActions
 
     kwargs = dream_options(checkpoint, contexts, imagined_events) if world == "dream" else {}
-    env = DiscreteTextActions(gym.make(env_id(world, game), max_episode_steps=episode_steps, **kwargs))
+    env = DiscreteTextActions(gym.make(env_id(game, real=world == "real"), max_episode_steps=episode_steps, **kwargs))
     env.reset(seed=seed)
     return env
-
-
-def env_id(world: str, game: str) -> str:
-    return f"TV2TV/{'Real' if world == 'real' else ''}{game.capitalize()}-v0"
 
 
 def dream_options(checkpoint, contexts, imagined_events: bool) -> dict:
@@ -123,7 +119,7 @@ def make_training_env(world: str, a):
         return DummyVecEnv([lambda i=i: make_env("real", a.game, a.episode_steps, a.seed + i) for i in range(a.n_envs)])
     from .sb3_vec import WorldVecEnv
 
-    return WorldVecEnv(gym.make_vec(env_id("dream", a.game), num_envs=a.n_envs, vectorization_mode="vector_entry_point",
+    return WorldVecEnv(gym.make_vec(env_id(a.game), num_envs=a.n_envs, vectorization_mode="vector_entry_point",
                                     max_episode_steps=a.episode_steps,
                                     **dream_options(a.checkpoint, a.contexts, not a.no_imagined_events)))
 

@@ -11,7 +11,7 @@ import time
 import gymnasium as gym
 import numpy as np
 
-from tv2tv_env.games import CARDS, DEFAULT_GAME
+from tv2tv_env.games import CARDS, DEFAULT_GAME, env_id
 
 from .base import TextAgent
 
@@ -25,7 +25,7 @@ def run_agent(env: gym.Env, agent: TextAgent, steps: int, seed: int = 0, video=N
     if video is not None:
         import imageio
 
-        writer = imageio.get_writer(video, fps=env.metadata.get("render_fps", 16), macro_block_size=1)
+        writer = imageio.get_writer(video, fps=env.metadata["render_fps"], macro_block_size=1)  # the game's rate
     obs, info = env.reset(seed=seed)
     agent.reset(obs, info)
     returns, ret, thoughts = [], 0.0, 0
@@ -68,6 +68,6 @@ def main(kind: str, make_agent, add_arguments=None, argv=None):
     a = p.parse_args(argv)
     import tv2tv_env  # noqa: F401  (registers the envs)
 
-    env = gym.make(f"TV2TV/{a.game.capitalize()}-v0", checkpoint=a.checkpoint, device=a.device,
+    env = gym.make(env_id(a.game), checkpoint=a.checkpoint, device=a.device,
                    render_mode="rgb_array")
     print(json.dumps(run_agent(env, make_agent(a), a.steps, a.seed, a.video)))

@@ -1,4 +1,4 @@
-"""Write a directory so that readers only ever see a complete one."""
+"""Write a directory or a file so that readers only ever see a complete one."""
 from __future__ import annotations
 
 import contextlib
@@ -20,3 +20,16 @@ def atomic_dir(out: Path):
         os.replace(out, old)
     os.replace(tmp, out)
     shutil.rmtree(old, ignore_errors=True)
+
+
+@contextlib.contextmanager
+def atomic_file(out: Path):
+    """Yield `OUT.tmp` to write; on success it replaces OUT in one rename, on failure it is
+    removed: readers only ever see the old file or the whole new one."""
+    out = Path(out)
+    tmp = out.with_name(out.name + ".tmp")
+    try:
+        yield tmp
+        os.replace(tmp, out)
+    finally:
+        tmp.unlink(missing_ok=True)

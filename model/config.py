@@ -116,24 +116,3 @@ def get_config(name_or_path: str, **overrides) -> TV2TVConfig:
     else:
         raise ValueError(f"unknown config {name_or_path!r}: use one of {', '.join(CONFIGS)} or a JSON file")
     return replace(cfg, **overrides)
-
-
-# The training run's settings, declared once: `tv2tv train`'s defaults and run_training's are these.
-@dataclass
-class TrainArgs:
-    max_steps: int = 1000
-    max_minutes: float | None = None  # wall-clock budget; the LR schedule follows whichever ends first
-    batch_size: int = 16  # global batch (all processes, all accumulation steps)
-    grad_accum: int = 1
-    lr: float = 1e-3
-    min_lr_ratio: float = 0.1
-    warmup_steps: int = 100
-    weight_decay: float = 0.05
-    clip: float = 1.0
-    ema_decay: float = 0.999
-    log_every: int = 10
-    eval_every: int = 200
-    save_every_minutes: float = 5.0
-    seed: int = 0
-    device: str = "auto"
-    precision: str = "auto"

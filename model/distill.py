@@ -15,7 +15,7 @@ and episode end are the teacher's, unchanged); the student only draws:
 `StreamingSampler(teacher, ..., student=student)`. So only the student's video tower is
 trained here, and it is shipped as a full model directory next to the teacher's.
 
-Works on token ids and latents; the loop and the data are in `tv2tv_env/cli/distill.py`.
+Works on token ids and latents; the loop and the data are in `tv2tv_env/training/distill.py`.
 """
 from __future__ import annotations
 
@@ -35,7 +35,7 @@ def teacher_chunk(sampler: StreamingSampler, context_latents: torch.Tensor, cont
     the sampler is left holding their cache, with the command read, for a student to draw against."""
     sampler.reset(context_latents, context_texts)
     texts = [list(t) for t in texts]
-    return sampler.draw_chunk(texts, sampler._complete_commands(texts, commands), noise, steps)
+    return sampler.draw_chunk(texts, sampler.complete_command_vectors(texts, commands), noise, steps)
 
 
 def student_chunk(sampler: StreamingSampler, student, states: list, noise: torch.Tensor, steps: int) -> torch.Tensor:

@@ -6,6 +6,7 @@ get bf16 only when they report AVX512_BF16 or AMX. Every benchmark writes the ch
 from __future__ import annotations
 
 import contextlib
+from pathlib import Path
 
 import torch
 
@@ -19,7 +20,7 @@ def cpu_capability() -> str:
 
 def cpu_has_native_bf16() -> bool:
     try:
-        flags = open("/proc/cpuinfo").read()
+        flags = Path("/proc/cpuinfo").read_text()
     except OSError:
         return False
     return "avx512_bf16" in flags or "amx_bf16" in flags

@@ -17,7 +17,7 @@ For each step and each stream of the batch:
    `cache="exact"` rebuilds the cache from the kept chunks, as the model was trained.
 
 With a language prior (`config.command_dim` > 0) every chunk also has a command vector at
-its <bof>: given by the caller (`commands=`), or made from the chunk's token ids by
+its <bof>: given by the caller (`command_vectors=`), or made from the chunk's token ids by
 `command_fn` (the caller's sentence encoder; used for context chunks and for thoughts). A
 chunk given as empty ids with a vector is a command read by meaning only (its words were
 never recorded); the unconditional guidance branch has neither.
@@ -34,7 +34,9 @@ A distilled student (`student=`, made by `tv2tv distill`, model/distill.py) draw
 its few Euler steps without guidance, against the same cache and <bof> states; everything
 else (the cache, text, thoughts, reward and end) stays the model's own.
 
-Works on token ids and latents; text and frames are the caller's business.
+Works on token ids and latents; text and frames are the caller's business. Names: `text_ids`
+are a chunk's token ids (the command as the model reads it, or the text it writes),
+`command_vectors` the language prior's sentence vectors; a command string never gets here.
 """
 from __future__ import annotations
 
@@ -114,11 +116,11 @@ class StreamingSampler:
         self.replace_rows(list(range(B)), context_latents, context_texts, prompts)
         self.rebuild()
 
-    def _commands_of(self, texts: list) -> list:
+    def _command_vectors_of(self, text_ids: list) -> list:
         """Command vectors (on the CPU) of token-id lists, or Nones for a model without a prior."""
         if not self.model.config.command_dim:
-            return [None] * len(texts)
-        return list(self.command_fn([list(t) for t in texts]).float().cpu())
+            return [None] * len(text_ids)
+        return list(self.command_fn([list(t) for t in text_ids]).float().cpu())
 
     def replace_rows(self, rows: list, context_latents: torch.Tensor, context_texts: list, prompts: list | None = None):
         """Set the history of `rows` without touching the cache: the next rebuild (the end
@@ -126,15 +128,15 @@ class StreamingSampler:
         and restart finished ones in one rebuild."""
         patches = patchify(context_latents.to(self.device, torch.float32), self.model.config.patch)
         for i, b in enumerate(rows):
-            cmds = self._commands_of(context_texts[i])
-            self.history[b] = [(list(t), p, c) for t, p, c in zip(context_texts[i], patches[i], cmds)]
+            vectors = self._command_vectors_of(context_texts[i])
+            self.history[b] = [(list(t), p, v) for t, p, v in zip(context_texts[i], patches[i], vectors)]
             self.prompts[b] = list(prompts[i]) if prompts else []
 
-    def _command_tensor(self, layout, commands: list) -> torch.Tensor | None:
-        """(B, L, dim): commands[b][k], chunk k's vector, at its <bof> (None without a prior)."""
+    def _command_tensor(self, layout, command_vectors: list) -> torch.Tensor | None:
+        """(B, L, dim): command_vectors[b][k], chunk k's vector, at its <bof> (None without a prior)."""
         if not self.model.config.command_dim:
             return None
-        return scatter_commands(layout, torch.stack([torch.stack(row) for row in commands]).to(self.device))
+        return scatter_commands(layout, torch.stack([torch.stack(row) for row in command_vectors]).to(self.device))
 
     @torch.no_grad()
     def rebuild(self):
@@ -229,11 +231,11 @@ class StreamingSampler:
                          command=command)
 
     # --- one chunk ----------------------------------------------------------------------
-    def _text_tokens(self, texts, commands=None):
-        """Append each stream's text + <bof> (with its command vector, if any); returns
+    def _append_text_and_bof(self, text_ids, command_vectors=None):
+        """Append each stream's text ids + <bof> (with its command vector, if any); returns
         per-layer <bof> states (B, d)."""
-        dev, B = self.device, len(texts)
-        seqs = [list(t) + [self.special["bof"]] for t in texts]
+        dev, B = self.device, len(text_ids)
+        seqs = [list(t) + [self.special["bof"]] for t in text_ids]
         n = max(len(s) for s in seqs)
         ids = torch.full((B, n), self.special["pad"], dtype=torch.long)
         kind = torch.full((B, n), PAD, dtype=torch.long)
@@ -244,9 +246,9 @@ class StreamingSampler:
             order[b, :len(s)] = self.next_order[b].cpu() + torch.arange(len(s))
         bof_at = torch.tensor([len(s) - 1 for s in seqs], device=dev)
         command = None
-        if commands is not None:
-            command = torch.zeros(B, n, commands.shape[-1], device=dev)
-            command[torch.arange(B, device=dev), bof_at] = commands.to(dev, torch.float32)
+        if command_vectors is not None:
+            command = torch.zeros(B, n, command_vectors.shape[-1], device=dev)
+            command[torch.arange(B, device=dev), bof_at] = command_vectors.to(dev, torch.float32)
         out = self._run_text(ids.to(dev), kind.to(dev), order.to(dev), keep_states=bof_at, command=command)
         self.next_order = self.next_order + bof_at + 1
         return out.states
@@ -307,28 +309,29 @@ class StreamingSampler:
         return written
 
     @torch.no_grad()
-    def step(self, texts: list, generators: list, rows: list | None = None, commands: list | None = None) -> ChunkResult:
-        """texts[b]: token ids of the command, or None to let the model write it ([] is a chunk
+    def step(self, text_ids: list, generators: list, rows: list | None = None,
+             command_vectors: list | None = None) -> ChunkResult:
+        """text_ids[b]: token ids of the command, or None to let the model write it ([] is a chunk
         with no text: what prompt-conditioned baselines are given).
         generators[b]: a torch.Generator per stream (noise and text sampling).
-        rows: step only these streams (texts and generators then have one entry per row);
+        rows: step only these streams (text_ids and generators then have one entry per row);
         the others stand still. Costs one extra cache rebuild.
-        commands[b]: the command's vector (a model with a language prior), or None to make it
-        from the chunk's token ids with `command_fn`."""
+        command_vectors[b]: the command's vector (a model with a language prior), or None to make
+        it from the chunk's token ids with `command_fn`."""
         if rows is not None and len(rows) < len(self.history):
             history, prompts = self.history, self.prompts
             self._select_rows(torch.tensor(rows, device=self.device))
             self.history, self.prompts = [history[r] for r in rows], [prompts[r] for r in rows]
-            result = self.step(texts, generators, commands=commands)
+            result = self.step(text_ids, generators, command_vectors=command_vectors)
             for i, r in enumerate(rows):
                 history[r] = self.history[i]
             self.history, self.prompts = history, prompts
             self.rebuild()
             return result
         cfg, dev = self.model.config, self.device
-        B = len(texts)
-        thought = [t is None for t in texts]
-        given = {b: list(t) for b, t in enumerate(texts) if t and self.event_openers}  # may get events
+        B = len(text_ids)
+        thought = [t is None for t in text_ids]
+        given = {b: list(t) for b, t in enumerate(text_ids) if t and self.event_openers}  # may get events
         # 1. the model writes text where none was given (and events after a given command);
         # that text is then rolled back out of the cache and fed like a given command, so that
         # both take the same path below (and the unconditional branch never sees it)
@@ -337,13 +340,14 @@ class StreamingSampler:
             written = self._think([b for b in range(B) if thought[b] or b in given], generators, given)
             self._truncate(length)
             self.next_order, self.last_hidden = next_order, last
-            texts = [written[b] if thought[b] else given[b] + written[b] if b in given else texts[b] for b in range(B)]
-        texts = [list(t) for t in texts]
-        cmds = self._complete_commands(texts, commands)
+            text_ids = [written[b] if thought[b] else given[b] + written[b] if b in given else text_ids[b]
+                        for b in range(B)]
+        text_ids = [list(t) for t in text_ids]
+        vectors = self.complete_command_vectors(text_ids, command_vectors)
         # 2. Euler steps over the chunk's noisy tokens (the student's, where there is one)
         n, P = cfg.tokens_per_chunk, cfg.patch_dim
         noise = torch.stack([torch.randn(n, P, generator=g) for g in generators]).to(dev)
-        x, states = self.draw_chunk(texts, cmds, noise)
+        x, states = self.draw_chunk(text_ids, vectors, noise)
         # 3. append the clean chunk and <eof>; read reward and end at <eof>
         kind = torch.cat([torch.full((B, n), CLEAN, dtype=torch.long), torch.full((B, 1), TEXT, dtype=torch.long)], 1).to(dev)
         order = torch.cat([self.next_order[:, None].expand(B, n), self.next_order[:, None] + 1], 1)
@@ -359,33 +363,33 @@ class StreamingSampler:
         self.next_order = self.next_order + 2
         self.n_chunks += 1
         for b in range(B):
-            self.history[b].append((texts[b], x[b], cmds[b]))
+            self.history[b].append((text_ids[b], x[b], vectors[b]))
         if self.n_chunks > self.context_chunks:
             self._drop_oldest_chunk() if self.cache == "rolling" else self.rebuild()
         lat = unpatchify(x[:, None], cfg.frames_per_chunk, cfg.latent_channels, cfg.latent_size, cfg.patch)[:, 0]
-        return ChunkResult(lat, texts, thought, reward.float(), torch.sigmoid(end_logit.float()))
+        return ChunkResult(lat, text_ids, thought, reward.float(), torch.sigmoid(end_logit.float()))
 
-    def read_commands(self, texts: list, cmds: list, guided: bool) -> list:
-        """Append each stream's command (its text, <bof> and vector) to the cache; `guided`:
-        also the unconditional rows B..2B-1, the same streams with no text for this chunk.
-        Returns the per-layer <bof> states: the condition of the chunk's video tokens."""
-        B, dev = len(texts), self.device
-        cmd_rows = None if cmds[0] is None else torch.stack(cmds)
+    def _append_chunk_text(self, text_ids: list, command_vectors: list, guided: bool) -> list:
+        """Append each stream's chunk text (its ids, <bof> and command vector) to the cache;
+        `guided`: also the unconditional rows B..2B-1, the same streams with no text for this
+        chunk. Returns the per-layer <bof> states: the condition of the chunk's video tokens."""
+        B, dev = len(text_ids), self.device
+        vectors = None if command_vectors[0] is None else torch.stack(command_vectors)
         if not guided:
-            return self._text_tokens(texts, cmd_rows)
+            return self._append_text_and_bof(text_ids, vectors)
         self._select_rows(torch.cat([torch.arange(B), torch.arange(B)]).to(dev))
-        if cmd_rows is not None:
-            cmd_rows = torch.cat([cmd_rows, torch.zeros_like(cmd_rows)])
-        return self._text_tokens(texts + [[] for _ in range(B)], cmd_rows)
+        if vectors is not None:
+            vectors = torch.cat([vectors, torch.zeros_like(vectors)])
+        return self._append_text_and_bof(text_ids + [[] for _ in range(B)], vectors)
 
-    def draw_chunk(self, texts: list, cmds: list, noise: torch.Tensor, steps: int | None = None):
+    def draw_chunk(self, text_ids: list, command_vectors: list, noise: torch.Tensor, steps: int | None = None):
         """Read each stream's command (token ids, vector) into the cache and draw its chunk from
         `noise` (B, n, P): by the student where there is one (its steps, no guidance), else by
         the model (`steps` Euler steps, default its own, with its guidance). Leaves the cache
         holding the command but not the chunk. Returns the chunk and the per-layer <bof> states."""
-        B = len(texts)
+        B = len(text_ids)
         guided = self.student is None and self.guidance != 1.0  # a student has the guidance in it
-        states = self.read_commands(texts, cmds, guided)
+        states = self._append_chunk_text(text_ids, command_vectors, guided)
         if self.student is not None:
             x = guided_euler(self.velocity_fn(states, self.student), noise, self.scheduler, self.student_steps, 1.0)
         else:
@@ -414,16 +418,16 @@ class StreamingSampler:
 
         return velocity
 
-    def _complete_commands(self, texts: list, commands: list | None) -> list:
+    def complete_command_vectors(self, text_ids: list, command_vectors: list | None) -> list:
         """Each stream's command vector: the one given, else made from its token ids."""
         if not self.model.config.command_dim:
-            return [None] * len(texts)
-        commands = list(commands) if commands is not None else [None] * len(texts)
-        missing = [b for b, c in enumerate(commands) if c is None]
+            return [None] * len(text_ids)
+        vectors = list(command_vectors) if command_vectors is not None else [None] * len(text_ids)
+        missing = [b for b, v in enumerate(vectors) if v is None]
         if missing:
-            for b, v in zip(missing, self._commands_of([texts[b] for b in missing])):
-                commands[b] = v
-        return [torch.as_tensor(c, dtype=torch.float32).cpu() for c in commands]
+            for b, v in zip(missing, self._command_vectors_of([text_ids[b] for b in missing])):
+                vectors[b] = v
+        return [torch.as_tensor(v, dtype=torch.float32).cpu() for v in vectors]
 
 
     @torch.no_grad()
@@ -458,26 +462,26 @@ class StreamingSampler:
 
 
 @torch.no_grad()
-def sample_without_cache(sampler: StreamingSampler, texts: list, generators: list,
-                         commands: list | None = None) -> torch.Tensor:
-    """The chunk `sampler.step(texts, generators)` would draw (given texts, same noise), but
+def sample_without_cache(sampler: StreamingSampler, text_ids: list, generators: list,
+                         command_vectors: list | None = None) -> torch.Tensor:
+    """The chunk `sampler.step(text_ids, generators)` would draw (given text, same noise), but
     recomputing the whole retained stream at every Euler step instead of using the KV cache.
     The reference that the cache is tested against, and the "no cache" side of `tv2tv speed`.
     Leaves the sampler untouched. Returns latents (B, F, C, h, w)."""
     model, special, cfg, dev = sampler.model, sampler.special, sampler.model.config, sampler.device
     n, P = cfg.tokens_per_chunk, cfg.patch_dim
-    hist_texts = [[t for t, *_ in h] + [list(texts[b])] for b, h in enumerate(sampler.history)]
-    new_cmds = sampler._complete_commands([list(t) for t in texts], commands)
-    hist_cmds = [[c for *_, c in h] + [new_cmds[b]] for b, h in enumerate(sampler.history)]
+    hist_texts = [[t for t, *_ in h] + [list(text_ids[b])] for b, h in enumerate(sampler.history)]
+    new_vectors = sampler.complete_command_vectors([list(t) for t in text_ids], command_vectors)
+    hist_vectors = [[v for *_, v in h] + [new_vectors[b]] for b, h in enumerate(sampler.history)]
     guided = sampler.guidance != 1.0
     if guided:  # unconditional rows: the same stream without this chunk's text
         hist_texts += [h[:-1] + [[]] for h in hist_texts]
-        hist_cmds += [h[:-1] + [None if h[-1] is None else torch.zeros_like(h[-1])] for h in hist_cmds]
+        hist_vectors += [h[:-1] + [None if h[-1] is None else torch.zeros_like(h[-1])] for h in hist_vectors]
     R, K = len(hist_texts), len(hist_texts[0])
     prompts = sampler.prompts + (sampler.prompts if guided else [])
     lay = build_layout(hist_texts, n, special, [[False] * (K - 1) + [True]] * R, prompts=prompts).to(dev)
     mask = attention_mask(lay.kind, lay.order, lay.chunk)
-    command = sampler._command_tensor(lay, hist_cmds)
+    command = sampler._command_tensor(lay, hist_vectors)
     past = torch.stack([torch.stack([p for _, p, _ in h]) for h in sampler.history])  # (B, K-1, n, P)
     if guided:
         past = torch.cat([past, past])

@@ -8,7 +8,7 @@ becomes an 8x8x8 latent (downsampling factor 8, 8 channels).
 from __future__ import annotations
 
 import math
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 
 import torch
 import torch.nn.functional as F
@@ -89,7 +89,3 @@ def calibrate_scale(vae: AutoencoderKL, frames: torch.Tensor, batch: int = 256) 
     shift, scale = z.mean().item(), 1.0 / z.std().item()
     vae.register_to_config(shift_factor=shift, scaling_factor=scale)
     return shift, scale
-
-
-def config_dict(cfg: VAEConfig) -> dict:
-    return asdict(cfg)

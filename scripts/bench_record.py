@@ -12,11 +12,12 @@ import platform
 import tempfile
 
 from tv2tv_env.data.record import cpu_count, record
+from tv2tv_env.games import DEFAULT_GAME
 
 
 def main():
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--game", default="doom")
+    p.add_argument("--game", default=DEFAULT_GAME)
     p.add_argument("--episodes", type=int, default=8)
     p.add_argument("--max-chunks", type=int, default=150)
     p.add_argument("--workers", type=int, nargs="+", default=[1, 2])

@@ -15,9 +15,8 @@ One JSON object on stdout (and in --out) with the bench's numbers for each, and 
 import argparse
 import json
 import time
-from pathlib import Path
 
-from tv2tv_env.bench.benchmark import reward_end_agreement
+from tv2tv_env.bench.benchmark import print_result, reward_end_agreement
 from tv2tv_env.bench.contestants import WorldContestant
 from tv2tv_env.games import DEFAULT_GAME
 from tv2tv_env.world import DEFAULT_CHECKPOINT
@@ -42,10 +41,7 @@ def main():
                                            keep_events=way == "recorded_events")
         result[way]["seconds"] = round(time.perf_counter() - t0, 1)
         print(json.dumps({way: result[way]}), flush=True)
-    if a.out:
-        Path(a.out).parent.mkdir(parents=True, exist_ok=True)
-        Path(a.out).write_text(json.dumps(result, indent=1))
-    print(json.dumps(result))
+    print_result(result, a.out)
 
 
 if __name__ == "__main__":

@@ -22,7 +22,9 @@ chunk took about 6 minutes on 2 cores (2 workers, beside a training run).
 """
 import argparse
 import json
+import sys
 from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 
 import numpy as np
 
@@ -72,9 +74,16 @@ def main():
     out = {"command": "python scripts/crafter_survival.py " + " ".join(
         f"--{k.replace('_', '-')} {' '.join(map(str, v)) if isinstance(v, list) else v}"
         for k, v in vars(a).items() if k != "out"), "settings": []}
+    # A worker that dies (killed, out of memory) breaks the pool at once: say so and stop, rather
+    # than wait (a multiprocessing.Pool would wait forever for its task).
     with ProcessPoolExecutor(a.workers) as pool:
-        for fpc in a.frames_per_chunk:
-            rows = list(pool.map(episode, seeds, [a.max_chunks] * len(seeds), [fpc] * len(seeds)))
+        for i, fpc in enumerate(a.frames_per_chunk):
+            try:
+                rows = list(pool.map(episode, seeds, [a.max_chunks] * len(seeds), [fpc] * len(seeds)))
+            except BrokenProcessPool:
+                sys.exit(f"crafter_survival: a worker process died (killed, or out of memory) during the "
+                         f"{fpc} frames/chunk setting; the settings printed above are complete. For the rest, "
+                         f"run again with --frames-per-chunk {' '.join(map(str, a.frames_per_chunk[i:]))}")
             s = summary(rows, fpc)
             out["settings"].append(s)
             brief = {k: v for k, v in s.items() if k != "episodes_detail"}

@@ -16,7 +16,7 @@ import time
 from pathlib import Path
 
 from tv2tv_env.bench.benchmark import (action_accuracy, game_vocabulary, intervention_accuracy, load_starts,
-                                       starts_to_skip)
+                                       print_result, starts_to_skip)
 from tv2tv_env.bench.contestants import WorldContestant
 from tv2tv_env.bench.judge import load_judge
 from tv2tv_env.data.dataset import read_meta
@@ -73,10 +73,7 @@ def main():
                      "frames_per_s": round(who.frames / who.seconds, 1), "seconds": round(time.perf_counter() - t0, 1)})
         print(json.dumps(rows[-1]), flush=True)
     result = {"checkpoint": a.checkpoint, "distilled": a.distilled, "data": a.data, "starts": len(ctx), "seed": a.seed, "rows": rows}
-    if a.out:
-        Path(a.out).parent.mkdir(parents=True, exist_ok=True)
-        Path(a.out).write_text(json.dumps(result, indent=1))
-    print(json.dumps(result))
+    print_result(result, a.out)
 
 
 if __name__ == "__main__":

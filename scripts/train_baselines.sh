@@ -19,7 +19,7 @@
 #   VAE=DIR TOKENIZER=DIR  other than the shipped ones; TV2TV=cmd  the tv2tv command; PYTHON=python
 #   SHIP=DIR           after the runs end, finished or stopped (SIGTERM to the script saves every
 #                      run), export each one's fp16 weights to DIR/COND/model with its step
-#                      (scripts/export_weights.py), beside links to its VAE, tokenizer and start
+#                      (`tv2tv export-weights`), beside links to its VAE, tokenizer and start
 #                      contexts: a
 #                      checkpoint `tv2tv bench` loads, small enough for git (e.g.
 #                      checkpoints/doom-small-baselines)
@@ -33,7 +33,7 @@ OUT=${2:?usage: train_baselines.sh DATA OUT [STEPS] [CONFIG] [JUDGE]}
 STEPS=${3:-2000}
 CONFIG=${4:-small}
 JUDGE=${5:-checkpoints/doom-small/judge}
-TV2TV=${TV2TV:-.venv/bin/tv2tv}   # the command to run (may be "python -m tv2tv_env.cli")
+TV2TV=${TV2TV:-.venv/bin/tv2tv}   # the command to run (may be "python -m tv2tv_cli")
 PYTHON=${PYTHON:-.venv/bin/python}
 CONDITIONS=${CONDITIONS:-text prompt plan action_id}
 JOBS=${JOBS:-1}
@@ -67,7 +67,7 @@ ship() {  # one conditioning's latest weights into $SHIP/COND, the layout `tv2tv
   local COND=$1 DIR="$SHIP/$1"
   [ -f "$OUT/$COND/ckpt/train_state.pt" ] || return 0
   mkdir -p "$DIR"
-  $PYTHON scripts/export_weights.py "$OUT/$COND" "$DIR/model"
+  $TV2TV export-weights "$OUT/$COND" "$DIR/model"
   ln -sfn "$(realpath --relative-to="$DIR" "${VAE:-checkpoints/doom-small/vae}")" "$DIR/vae"
   ln -sfn "$(realpath --relative-to="$DIR" "${TOKENIZER:-checkpoints/doom-small/tokenizer}")" "$DIR/tokenizer"
   # start contexts (latents of the same VAE): the compared checkpoint's, else the run's own

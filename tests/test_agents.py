@@ -74,7 +74,7 @@ def test_checking_a_command_loads_no_model_stack():
 def test_agents_have_help():
     for mod in ["agents.random_agent", "agents.scripted", "agents.replay", "agents.ppo", "agents.rl_transfer"]:
         out = subprocess.run([sys.executable, "-m", mod, "--help"], capture_output=True, text=True, timeout=120)
-        assert out.returncode == 0 and "--steps" in out.stdout or "--timesteps" in out.stdout, out.stderr
+        assert out.returncode == 0 and ("--steps" in out.stdout or "--timesteps" in out.stdout), (mod, out.stderr)
 
 
 def test_ppo_example_trains_and_reports(tiny_run, tmp_path, capsys):
@@ -97,7 +97,7 @@ def test_rl_transfer_scores_both_policies_on_the_real_engine(tiny_run, tmp_path,
     import json
 
     from agents.rl_transfer import episode_returns, make_env
-    from tv2tv_env.cli import main
+    from tv2tv_cli import main
 
     out = tmp_path / "transfer"
     assert main(["rl-transfer", "--checkpoint", str(tiny_run), "--steps", "16", "--n-steps", "8", "--episode-steps",
@@ -156,7 +156,7 @@ def test_a_batched_world_trains_ppo_with_sb3_autoreset(tiny_run):
 
 def test_rl_transfer_needs_whole_rollouts_per_env(tiny_run, tmp_path, capsys):
     pytest.importorskip("stable_baselines3", reason="stable-baselines3 (extra `rl`) missing")
-    from tv2tv_env.cli import main
+    from tv2tv_cli import main
 
     assert main(["rl-transfer", "--checkpoint", str(tiny_run), "--n-steps", "10", "--n-envs", "4",
                  "--out", str(tmp_path / "t")]) == 2

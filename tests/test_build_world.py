@@ -8,8 +8,8 @@ import pytest
 from gymnasium.utils.env_checker import check_env
 
 import tv2tv_env  # noqa: F401  (registers the envs)
-from tv2tv_env.cli.build_world import STAGES
-from tv2tv_env.cli import main
+from tv2tv_cli.build_world import STAGES
+from tv2tv_cli import main
 
 TINY = ["--episodes", "10", "--max-chunks", "12", "--minutes", "1.5", "--config", "tiny", "--batch-size", "4",
         "--bench-episodes", "1", "--long-horizon", "4",

@@ -8,7 +8,7 @@ COMMANDS = ["record", "validate", "train", "play", "bench", "speed", "demo", "co
 
 
 def tv2tv(*args, cwd=None):
-    return subprocess.run([sys.executable, "-m", "tv2tv_env.cli", *map(str, args)], capture_output=True,
+    return subprocess.run([sys.executable, "-m", "tv2tv_cli", *map(str, args)], capture_output=True,
                           text=True, cwd=cwd, timeout=300)
 
 

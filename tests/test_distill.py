@@ -72,27 +72,25 @@ def test_the_student_learns_through_its_steps():
 
 
 def test_distill_run_saves_resumes_and_plays(tiny_run, doom_latent_data, tmp_path):
-    from tv2tv_env.cli.distill import run_distill
+    from conftest import distill
     from tv2tv_env.errors import UserError
     from tv2tv_env.world import WorldModel
 
     out = tmp_path / "distill"
-    info = run_distill(tiny_run, doom_latent_data, out, student_steps=1, max_steps=4, batch_size=2, eval_every=2,
-                       progress=False, eval_batches=1)
+    info = distill(tiny_run, doom_latent_data, out, max_steps=4, batch_size=2, eval_every=2)
     assert info["step"] == 4 and info["finished"]
     rows = [json.loads(x) for x in (out / "metrics.jsonl").read_text().splitlines()]
     first = rows[0]
     assert first["step"] == 0 and first["teacher_few_steps_loss"] > 0 and first["heldout_loss"] > 0
     assert [r["step"] for r in rows if "heldout_loss" in r] == [0, 2, 4]
     with pytest.raises(UserError, match="--resume"):
-        run_distill(tiny_run, doom_latent_data, out, max_steps=4, progress=False)
-    info = run_distill(tiny_run, doom_latent_data, out, student_steps=1, max_steps=6, batch_size=2, eval_every=2,
-                       progress=False, eval_batches=1, resume=True)
+        distill(tiny_run, doom_latent_data, out, max_steps=4)
+    info = distill(tiny_run, doom_latent_data, out, max_steps=6, batch_size=2, eval_every=2, resume=True)
     assert info["step"] == 6
     student_cfg = json.loads((out / "student" / "config.json").read_text())
     assert student_cfg["sampling_steps"] == 1 and student_cfg["guidance"] == 1.0
     # the env plays with it: one Euler step, no guidance branch
-    world = WorldModel(tiny_run, precision_mode="fp32", distilled=out / "student")
+    world = WorldModel(tiny_run, precision="fp32", distilled=out / "student")
     assert world.describe()["distilled_steps"] == 1
     world.reset([0])
     calls = []
@@ -101,10 +99,10 @@ def test_distill_run_saves_resumes_and_plays(tiny_run, doom_latent_data, tmp_pat
     world.sampler.step([world.encode_text("turn left")], [torch.Generator().manual_seed(0)])
     assert calls == [1]  # one step, one row: no unconditional branch
     with pytest.raises(UserError, match="tv2tv distill"):
-        WorldModel(tiny_run, precision_mode="fp32", distilled=tmp_path / "nothing")
+        WorldModel(tiny_run, precision="fp32", distilled=tmp_path / "nothing")
     broken = tmp_path / "broken"
     shutil.copytree(out / "student", broken)
     weights = broken / "model.safetensors"
     weights.write_bytes(weights.read_bytes()[:100])
     with pytest.raises(UserError, match="model.safetensors is damaged"):
-        WorldModel(tiny_run, precision_mode="fp32", distilled=broken)
+        WorldModel(tiny_run, precision="fp32", distilled=broken)

@@ -4,7 +4,7 @@ import sys
 import numpy as np
 import pytest
 
-from tv2tv_env.cli import main
+from tv2tv_cli import main
 from tv2tv_env.data.dataset import iter_episodes
 
 

@@ -10,7 +10,7 @@ from gymnasium.utils.env_checker import check_env
 
 import tv2tv_env  # noqa: F401  (registers TV2TV/World-v0)
 from conftest import SHIPPED
-from tv2tv_env.cli import main as tv2tv_main
+from tv2tv_cli import main as tv2tv_main
 from tv2tv_env.data.dataset import iter_episodes, read_meta
 from tv2tv_env.errors import UserError
 from tv2tv_env.games import get_card

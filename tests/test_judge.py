@@ -1,18 +1,24 @@
 """The inverse-dynamics judge, trained for a few steps on a tiny real Doom recording."""
 import json
+from dataclasses import replace
 
 import numpy as np
 import pytest
 import torch
 
 from tv2tv_env.bench.judge import (
-    ChunkPairs, Judge, JudgeConfig, TRUST_THRESHOLD, action_button_table, buttons_to_action, config_for, fit,
-    load_judge, load_pairs, previous_chunks, train_judge, trust_note)
+    JUDGE_ARGS, ChunkPairs, Judge, JudgeConfig, TRUST_THRESHOLD, action_button_table, buttons_to_action, config_for,
+    fit, load_judge, load_pairs, previous_chunks, train_judge, trust_note)
 from tv2tv_env.data.dataset import iter_episodes
 from tv2tv_env.errors import UserError
 from tv2tv_env.games import crafter, doom
 
 TABLE = action_button_table(doom.ACTION_NAMES, doom.BUTTON_NAMES)
+
+
+def steps(n, **kw):
+    """The judge's training settings for a run of `n` steps (no time budget), fp32 unless said."""
+    return replace(JUDGE_ARGS, max_minutes=None, max_steps=n, **{"precision": "fp32", **kw})
 
 
 def hot(*names):
@@ -45,7 +51,7 @@ def test_trust_note():
 
 def test_train_save_load_round_trip(doom_data, tmp_path):
     out = tmp_path / "judge"
-    report = train_judge(doom_data, out, minutes=None, max_steps=3, batch_size=8, channels=8, progress=False)
+    report = train_judge(doom_data, out, steps(3, batch_size=8), channels=8, progress=False)
     assert sorted(p.name for p in out.iterdir()) == ["config.json", "model.safetensors", "report.json"]
     assert json.loads((out / "report.json").read_text())["accuracy"] == report["accuracy"]
     assert report["train_samples"] > 0 and report["heldout_samples"] > 0 and report["training"]["steps"] == 3
@@ -53,7 +59,8 @@ def test_train_save_load_round_trip(doom_data, tmp_path):
     assert set(held["per_button_accuracy"]) == set(doom.BUTTON_NAMES)
     assert np.array(held["confusion"]).shape == (16, 16) and np.sum(held["confusion"]) == report["heldout_samples"]
     assert sum(a["samples"] for a in held["per_action"].values()) == report["heldout_samples"]
-    assert 0 <= report["accuracy"] <= 1
+    # the headline accuracy is the confusion matrix's diagonal, and the judge it saved is the judge measured
+    assert report["accuracy"] == pytest.approx(np.trace(held["confusion"]) / report["heldout_samples"])
     changes = sum(int((e.action[1:] != e.action[:-1]).sum()) for _, e in iter_episodes(doom_data, "heldout"))
     assert held["after_change"]["samples"] == changes > 0  # chunks whose action differs from the one before
     # per switch: every recorded (previous, next) pair with a change, counted once
@@ -65,7 +72,8 @@ def test_train_save_load_round_trip(doom_data, tmp_path):
                 switches[key] = switches.get(key, 0) + 1
     per_switch = held["after_change"]["per_switch"]
     assert {k: v["samples"] for k, v in per_switch.items()} == switches
-    assert all(0 <= v["accuracy"] <= 1 for v in per_switch.values())
+    assert held["after_change"]["accuracy"] == pytest.approx(
+        sum(v["accuracy"] * v["samples"] for v in per_switch.values()) / changes)  # the switches make up the whole
 
     _, ep = next(iter_episodes(doom_data, "heldout"))
     prev = previous_chunks(ep.start_frame, ep.frames)
@@ -82,11 +90,31 @@ def test_train_save_load_round_trip(doom_data, tmp_path):
         judge.predict_actions(prev[:, :2], ep.frames[:, :2])
 
 
+def test_scores_on_a_known_confusion():
+    """Six chunks of three actions, judged by hand: accuracy, per-action recall, confusion, and the
+    chunks after a change of action (the intervention's ceiling), overall and per switch."""
+    from tv2tv_env.bench.judge import _score
+
+    cfg = JudgeConfig("doom", ["idle", "forward", "turn_left"], channels=8)
+    true = np.array([0, 0, 1, 1, 2, 2])
+    pred = np.array([0, 1, 1, 1, 0, 2])
+    previous = np.array([-1, 0, 0, 1, 1, 2])  # changes at chunks 2 (idle->forward) and 4 (forward->turn_left)
+    s = _score(cfg, true, pred, previous=previous)
+    assert s["accuracy"] == pytest.approx(4 / 6) and s["samples"] == 6
+    assert s["confusion"] == [[1, 1, 0], [0, 2, 0], [1, 0, 1]]
+    assert {k: v["accuracy"] for k, v in s["per_action"].items()} == {"idle": 0.5, "forward": 1.0, "turn_left": 0.5}
+    assert s["after_change"] == {"samples": 2, "accuracy": 0.5, "per_switch": {
+        "idle->forward": {"samples": 1, "accuracy": 1.0}, "forward->turn_left": {"samples": 1, "accuracy": 0.0}}}
+    assert "66.7%" in s["trust_note"]  # below the trust threshold: said next to every score
+    absent = _score(cfg, np.array([0, 0]), np.array([0, 2]))
+    assert absent["per_action"]["forward"] == {"samples": 0, "accuracy": None} and "after_change" not in absent
+
+
 def test_overfits_a_handful_of_real_chunks(doom_data):
     torch.manual_seed(0)
     pairs = load_pairs(doom_data, "train").subset(np.arange(16))
     judge = Judge(config_for(doom_data, channels=16))
-    r = fit(judge, pairs, max_steps=400, batch_size=16, lr=3e-3, progress=False, augment=False)  # memorising, not generalising
+    r = fit(judge, pairs, steps(400, batch_size=16, lr=3e-3), progress=False, augment=False)  # memorising, not generalising
     assert r["loss_end"] < 0.2 * r["loss_start"], r
     rows = pairs.rows
     pred = judge.predict_actions(pairs.chunks[rows - 1], pairs.chunks[rows])
@@ -100,7 +128,7 @@ def test_crafter_judge_predicts_action_ids():
     rng = np.random.default_rng(0)
     chunks = rng.integers(0, 256, (5, 4, 64, 64, 3), dtype=np.uint8)
     actions = np.array([3, 5, 7, 9], np.int64)
-    r = fit(judge, ChunkPairs(chunks, np.arange(1, 5), actions, actions), max_steps=2, batch_size=4, progress=False)
+    r = fit(judge, ChunkPairs(chunks, np.arange(1, 5), actions, actions), steps(2, batch_size=4), progress=False)
     assert r["steps"] == 2 and np.isfinite(r["loss_end"])
     pred = judge.predict_actions(chunks[:4], chunks[1:])
     assert pred.shape == (4,) and pred.dtype == np.int64 and pred.max() < 17
@@ -158,14 +186,13 @@ def test_mirror_average_reads_a_mirrored_pair_as_the_mirrored_action():
 
 
 def test_judge_trained_on_one_recording_is_measured_on_another(doom_data, doom_latent_data, crafter_data, tmp_path):
-    report = train_judge(doom_data, tmp_path / "j", minutes=None, max_steps=2, batch_size=8, channels=8,
-                         progress=False, eval_data=doom_latent_data)
+    report = train_judge(doom_data, tmp_path / "j", steps(2, batch_size=8), channels=8, progress=False,
+                         eval_data=doom_latent_data)
     other = [len(ep) for _, ep in iter_episodes(doom_latent_data, "heldout")]
     assert report["eval_data"] == str(doom_latent_data) and report["heldout_samples"] == sum(other) > 0
     assert load_judge(tmp_path / "j").cfg.mirror_average  # the default for new judges
     with pytest.raises(UserError, match="train a judge on this data"):  # before any training
-        train_judge(doom_data, tmp_path / "k", minutes=None, max_steps=2, channels=8, progress=False,
-                    eval_data=crafter_data)
+        train_judge(doom_data, tmp_path / "k", steps(2), channels=8, progress=False, eval_data=crafter_data)
     assert not (tmp_path / "k").exists()
 
 
@@ -186,19 +213,19 @@ class _StopAfter(ChunkPairs):
 def test_a_stopped_judge_run_resumes_exactly(doom_data, tmp_path):
     pairs = load_pairs(doom_data, "train")
     cfg = config_for(doom_data, channels=8)
-    kw = dict(max_steps=6, batch_size=8, precision_mode="fp32", progress=False, save_every=0)
+    args = steps(6, batch_size=8, save_every_minutes=0)  # a checkpoint after every step
     torch.manual_seed(0)
     whole = Judge(cfg)
     start = {k: v.clone() for k, v in whole.state_dict().items()}
-    fit(whole, pairs, state_path=tmp_path / "whole.pt", **kw)
+    fit(whole, pairs, args, checkpoint=tmp_path / "whole", progress=False)
 
     stopped = Judge(cfg)
     stopped.load_state_dict(start)
     with pytest.raises(KeyboardInterrupt):
-        fit(stopped, _StopAfter(pairs, 4), state_path=tmp_path / "run.pt", **kw)
-    assert torch.load(tmp_path / "run.pt", weights_only=True)["step"] == 4
-    resumed = Judge(cfg)  # a new process: fresh weights, everything comes from the file
-    r = fit(resumed, pairs, state_path=tmp_path / "run.pt", resume=True, **kw)
+        fit(stopped, _StopAfter(pairs, 4), args, checkpoint=tmp_path / "run", progress=False)
+    assert torch.load(tmp_path / "run" / "train_state.pt", weights_only=False)["step"] == 4
+    resumed = Judge(cfg)  # a new process: fresh weights, everything comes from the checkpoint
+    r = fit(resumed, pairs, args, checkpoint=tmp_path / "run", resume=True, progress=False)
     assert r["steps"] == 6
     for k, v in whole.state_dict().items():
         torch.testing.assert_close(resumed.state_dict()[k], v, rtol=0, atol=0, msg=k)
@@ -208,10 +235,13 @@ def test_a_stopped_judge_run_resumes_exactly(doom_data, tmp_path):
 def test_train_judge_refuses_to_overwrite_a_stopped_run(doom_data, tmp_path):
     out = tmp_path / "judge"
     with pytest.raises(UserError, match="nothing to resume"):
-        train_judge(doom_data, out, minutes=None, max_steps=2, channels=8, progress=False, resume=True)
-    (tmp_path / "judge.train_state.pt").write_bytes(b"")
+        train_judge(doom_data, out, steps(2), channels=8, progress=False, resume=True)
+    out.mkdir()
+    (out / "train_state.pt").write_bytes(b"")
     with pytest.raises(UserError, match="pass --resume"):
-        train_judge(doom_data, out, minutes=None, max_steps=2, channels=8, progress=False)
-    (tmp_path / "judge.train_state.pt").unlink()
-    train_judge(doom_data, out, minutes=None, max_steps=2, batch_size=8, channels=8, progress=False)
-    assert not (tmp_path / "judge.train_state.pt").exists() and (out / "model.safetensors").is_file()
+        train_judge(doom_data, out, steps(2), channels=8, progress=False)
+    with pytest.raises(UserError, match="damaged"):  # a truncated state is named, not a raw torch error
+        train_judge(doom_data, out, steps(2), channels=8, progress=False, resume=True)
+    (out / "train_state.pt").unlink()
+    train_judge(doom_data, out, steps(2, batch_size=8), channels=8, progress=False)
+    assert sorted(p.name for p in out.iterdir()) == ["config.json", "model.safetensors", "report.json"]

@@ -113,7 +113,7 @@ def test_command_vector_steers_the_chunk_and_the_cache_is_exact():
     assert (a - b).abs().max() > 1e-3  # the vector alone changes what is drawn
     # the streaming sampler (KV cache) draws exactly what the full forward pass draws
     gens = [torch.Generator().manual_seed(b) for b in range(2)]
-    streamed = s.step([[], []], gens, commands=meaning).latents
+    streamed = s.step([[], []], gens, command_vectors=meaning).latents
     assert torch.allclose(streamed, a, atol=1e-4), (streamed - a).abs().max()
 
 
@@ -157,7 +157,7 @@ def test_no_text_loss_teaches_an_empty_chunk():
 def test_training_batches_hide_tokens_and_swap_in_paraphrases(doom_latent_data):
     from model.tokenizer import load_tokenizer
     from tv2tv_env.data.training_data import LatentWindows
-    from tv2tv_env.cli.train_world import DEFAULT_TOKENIZER, DEFAULT_VAE
+    from tv2tv_cli.train_world import DEFAULT_TOKENIZER, DEFAULT_VAE
 
     tok = load_tokenizer(DEFAULT_TOKENIZER)
     ds = LatentWindows(doom_latent_data, DEFAULT_VAE, tok, 3, "all", commands=True)
@@ -185,20 +185,20 @@ def test_commands_are_read_by_words_by_meaning_or_not_at_all(tiny_run):
     from tv2tv_env.games.doom import PHRASES
     from tv2tv_env.world import WorldModel
 
-    world = WorldModel(tiny_run, precision_mode="fp32")
+    world = WorldModel(tiny_run, precision="fp32")
     enc = shared_encoder()
     assert world.model.config.command_dim == 384  # `tv2tv train` gives TV2TV the prior by default
-    ids, vec, how, text = world.read_command("Turn  LEFT")
+    ids, vec, how, text = world.interpret_command("Turn  LEFT")
     assert how == "words" and text == "turn left" and ids == world.encode_text("turn left") and vec.shape == (384,)
-    ids, vec, how, text = world.read_command("spin left")  # "spin" was never recorded
+    ids, vec, how, text = world.interpret_command("spin left")  # "spin" was never recorded
     assert how == "nearest" and text in PHRASES["turn_left"]  # a recorded wording, as in training
     assert ids == world.encode_text(text) and torch.allclose(vec, enc.encode([text])[0])
     world.unknown_words = "meaning"  # the other reading: the typed command's vector, tokens hidden
-    ids, vec, how, text = world.read_command("spin left")
+    ids, vec, how, text = world.interpret_command("spin left")
     assert how == "meaning" and ids == [] and torch.allclose(vec, enc.encode(["spin left"])[0])
     world.unknown_words = "nearest"
-    assert world.read_command("what is the weather")[2] == "unplaced"
-    assert world.read_command("") == (None, None, "thought", "")
+    assert world.interpret_command("what is the weather")[2] == "unplaced"
+    assert world.interpret_command("") == (None, None, "thought", "")
     with pytest.raises(UserError, match="unknown_words"):
         WorldModel(tiny_run, unknown_words="guess")
 

@@ -157,7 +157,7 @@ def test_contexts_leave_out_episodes_not_encoded_yet(cached, tmp_path):
 
 
 def test_cli_encode(cached, capsys):
-    from tv2tv_env.cli import main
+    from tv2tv_cli import main
 
     data, vae_dir, _ = cached
     assert main(["encode", "--data", str(data), "--vae", str(vae_dir), "--device", "cpu", "--quiet"]) == 0

@@ -1,28 +1,40 @@
 """The layout shows the flow: imports run only downward, layer by layer, and never in a circle.
 
-Bottom to top: model/ (tensors and token streams) <- errors and commands <- games/ (cards and
-engines) <- paraphrase (the language prior's words) <- data/ (recordings, latents, training
-windows) <- the world and what it draws (world, conditioning, render, strip) <- the Gymnasium
-envs <- bench/ <- agents/ <- cli/ (the top floor, the one place that wires data to training).
-Every import counts, those inside functions too: a lazy import upward is still an upward one.
+Bottom to top: model/ (tensors and token streams) <- errors and commands (and the spaces made
+of them) <- training/ (the one training loop) <- games/ (cards and engines) <- paraphrase (the
+language prior's words) <- data/ (recordings, latents, training windows) <- the world and what it
+draws (world, conditioning, render, strip) <- distillation, which trains against a loaded world
+<- the Gymnasium envs <- bench/ <- agents/ <- tv2tv_cli/ (the top floor, the one place that wires
+data to training). Every import counts, those inside functions too: a lazy import upward is
+still an upward one.
 """
 import ast
+import subprocess
+import sys
 from pathlib import Path
 
+import pytest
+
 ROOT = Path(__file__).resolve().parents[1]
-PACKAGES = ("model", "tv2tv_env", "agents")
+PACKAGES = ("model", "tv2tv_env", "agents", "tv2tv_cli")
 LAYERS = [  # prefixes, lowest first; a module belongs to the layer of its longest matching prefix
     ["model"],
-    ["tv2tv_env.errors", "tv2tv_env.commands"],
+    ["tv2tv_env.errors", "tv2tv_env.commands", "tv2tv_env.spaces"],
+    ["tv2tv_env.training"],  # the loop: model and errors only (bench/judge.py trains with it)
     ["tv2tv_env.games"],
     ["tv2tv_env.paraphrase"],
     ["tv2tv_env.data"],
     ["tv2tv_env.world", "tv2tv_env.conditioning", "tv2tv_env.render", "tv2tv_env.strip"],
+    ["tv2tv_env.training.distill"],  # trains a student against a loaded WorldModel
     ["tv2tv_env", "tv2tv_env.env", "tv2tv_env.vector_env", "tv2tv_env.wrappers", "tv2tv_env.real_env"],
     ["tv2tv_env.bench"],
     ["agents"],
-    ["tv2tv_env.cli"],
+    ["tv2tv_cli"],
 ]
+# Modules a user imports to play the real engine or read a game: they must not load torch
+# (seconds of start-up and hundreds of MB for nothing).
+LIGHT_MODULES = ["tv2tv_env", "tv2tv_env.real_env", "tv2tv_env.spaces", "tv2tv_env.commands",
+                 *sorted(f"tv2tv_env.games.{p.stem}" for p in (ROOT / "tv2tv_env" / "games").glob("*_card.py"))]
 
 
 def module_name(path: Path) -> str:
@@ -70,18 +82,13 @@ def graph():
     return {name: imports_of(name, path, known) for name, path in known.items()}
 
 
-def test_imports_run_only_downward():
-    upward = [f"{m} (layer {layer(m)}) imports {t} (layer {layer(t)})"
-              for m, targets in graph().items() for t in sorted(targets) if layer(t) > layer(m)]
-    assert not upward, "\n".join(upward)
-
-
-def test_no_import_cycle():
-    g, state, cycles = graph(), {}, []
+def cycles_of(g: dict[str, set[str]]) -> list[str]:
+    """Every cycle a depth-first walk of `g` meets, as "a -> b -> a"."""
+    state, cycles = {}, []
 
     def visit(m, stack):
         state[m] = "open"
-        for t in sorted(g[m]):
+        for t in sorted(g.get(m, ())):
             if state.get(t) == "open":
                 cycles.append(" -> ".join(stack[stack.index(t):] + [t]))
             elif t not in state:
@@ -91,10 +98,65 @@ def test_no_import_cycle():
     for m in sorted(g):
         if m not in state:
             visit(m, [m])
+    return cycles
+
+
+def collapsed(g: dict[str, set[str]], unit) -> dict[str, set[str]]:
+    """The import graph between units (`unit(module)`: its package, ...), self-imports dropped."""
+    out = {}
+    for m, targets in g.items():
+        out.setdefault(unit(m), set()).update(unit(t) for t in targets if unit(t) != unit(m))
+    return out
+
+
+def top_package(m: str) -> str:
+    return m.split(".")[0]
+
+
+def subpackage(m: str) -> str:
+    """The package a module sits in (tv2tv_env.games.doom -> tv2tv_env.games); a module right
+    under a top package is its own unit, since the top package's __init__ imports its subpackages."""
+    package = m if (ROOT / Path(*m.split(".")) / "__init__.py").is_file() else m.rpartition(".")[0]
+    return package if "." in package else m
+
+
+def test_imports_run_only_downward():
+    upward = [f"{m} (layer {layer(m)}) imports {t} (layer {layer(t)})"
+              for m, targets in graph().items() for t in sorted(targets) if layer(t) > layer(m)]
+    assert not upward, "\n".join(upward)
+
+
+def test_no_import_cycle_between_modules():
+    cycles = cycles_of(graph())
     assert not cycles, "\n".join(cycles)
+
+
+def test_no_import_cycle_between_packages_or_subpackages():
+    g = graph()
+    for unit in (top_package, subpackage):
+        cycles = cycles_of(collapsed(g, unit))
+        assert not cycles, f"{unit.__name__}:\n" + "\n".join(cycles)
+
+
+def test_the_cycle_checks_can_fail():
+    """The checks above find what they look for: a made-up graph with a cycle two packages deep."""
+    g = {"tv2tv_env.games.doom": {"tv2tv_env.data.record"}, "tv2tv_env.data.record": {"tv2tv_env.games"},
+         "tv2tv_env.games": set()}
+    assert not cycles_of(g)
+    assert cycles_of(collapsed(g, subpackage)) == ["tv2tv_env.data -> tv2tv_env.games -> tv2tv_env.data"]
+    assert cycles_of(collapsed({"model.x": {"agents.y"}, "agents.y": {"model.z"}}, top_package))
 
 
 def test_the_model_knows_no_game_and_no_file_of_recordings():
     for m, targets in graph().items():
-        if m.split(".")[0] == "model":
-            assert all(t.split(".")[0] == "model" for t in targets), (m, targets)
+        if top_package(m) == "model":
+            assert all(top_package(t) == "model" for t in targets), (m, targets)
+
+
+@pytest.mark.parametrize("module", LIGHT_MODULES)
+def test_light_modules_import_without_torch(module):
+    code = (f"import sys, {module}; "
+            "print(sorted({'torch', 'diffusers', 'transformers'} & set(sys.modules)))")
+    out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip() == "[]", f"`import {module}` loads {out.stdout.strip()}"

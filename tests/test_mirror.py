@@ -110,14 +110,14 @@ def test_mirrored_windows(mirrored_data, doom_latent_data):
 
 
 def test_train_with_mirror_records_it_and_resume_keeps_it(mirrored_data, tmp_path):
-    from tv2tv_env.cli.train_world import run_training
+    from conftest import train_world
 
     data, _ = mirrored_data
     run = tmp_path / "run"
-    out = run_training(data, run, config="tiny", max_steps=2, batch_size=4, eval_every=1000, samples=False,
-                       progress=False, mirror=0.5, language_prior=False)
+    out = train_world(data, run, config="tiny", max_steps=2, batch_size=4, eval_every=1000, samples=False,
+                      mirror=0.5, language_prior=False)
     assert out["mirror"] == 0.5
     assert json.loads((run / "sampling.json").read_text()) == {"balance_actions": 0.0, "mirror": 0.5}
     with pytest.raises(UserError, match="--mirror 0.5"):
-        run_training(data, run, config="tiny", max_steps=4, batch_size=4, eval_every=1000, samples=False,
-                     progress=False, resume=True, language_prior=False)
+        train_world(data, run, config="tiny", max_steps=4, batch_size=4, eval_every=1000, samples=False,
+                    resume=True, language_prior=False)

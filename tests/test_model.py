@@ -116,7 +116,7 @@ def test_kv_cache_streaming_equals_full_forward():
 
     s = StreamingSampler(model, SPECIAL, guidance=1.0, context_chunks=8)
     s.reset(lat[:, :-1], [t[:-1] for t in texts])
-    states = s._text_tokens([t[-1] for t in texts])
+    states = s._append_text_and_bof([t[-1] for t in texts])
     n = cfg.tokens_per_chunk
     kind = torch.full((B, n), NOISY)
     order = s.next_order[:, None].expand(B, n)

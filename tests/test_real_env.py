@@ -36,13 +36,13 @@ def test_the_real_engine_and_the_world_model_read_commands_alike(tiny_run):
     from tv2tv_env.games.doom import EVERYDAY_PHRASES, PHRASES, UNSEEN_PHRASES
     from tv2tv_env.world import WorldModel
 
-    world, parser = WorldModel(tiny_run, "doom"), CommandParser("doom")
+    world, parser = WorldModel(tiny_run, game="doom"), CommandParser("doom")
     commands = list(get_card("doom").off_topic) + [p for d in (PHRASES, UNSEEN_PHRASES, EVERYDAY_PHRASES) for ps in d.values()
                                     for p in ps]
     # "make me a sandwich and jump": off-topic as a whole, though "jump" alone lands near "move backward"
     commands += ["turn left and shoot", "spin left and fire your gun", "make me a sandwich and jump"]
     for text in commands:
-        _, _, how, wording = world.read_command(text)
+        _, _, how, wording = world.interpret_command(text)
         act, parsed_how = parser.parse(text)
         if how == "unplaced":
             assert act is None and parsed_how == "player", text

@@ -1,6 +1,8 @@
 """Recording from the real engines: shapes, text, determinism, splits, workers."""
 import json
 import os
+import subprocess
+import sys
 
 import numpy as np
 import pytest
@@ -10,7 +12,7 @@ from tv2tv_env.errors import UserError
 from tv2tv_env.games import make_game
 from tv2tv_env.games.doom import ACTION_NAMES as DOOM_ACTIONS
 from tv2tv_env.games.doom import BUTTON_NAMES, UNSEEN_PHRASES
-from tv2tv_env.data.record import heldout_indices, play_episode, record
+from tv2tv_env.data.record import TEST_WORKER_DIES, heldout_indices, play_episode, record
 
 
 @pytest.mark.parametrize("fixture", ["doom_data", "crafter_data"])
@@ -124,6 +126,64 @@ def test_heldout_indices():
     assert len(heldout_indices(2, 0.1, 0)) == 1
     assert len(heldout_indices(100, 0.1, 0)) == 10
     assert heldout_indices(50, 0.1, 3) == heldout_indices(50, 0.1, 3)
+    assert len(heldout_indices(8, 0.95, 0)) == 7  # short of 1: a train episode is kept
+    assert heldout_indices(8, 0.0, 0) == set()
+    with pytest.raises(UserError, match="not a fraction"):
+        heldout_indices(8, 1.5, 0)
+
+
+def test_heldout_one_holds_out_every_episode(tmp_path):
+    """--heldout 1.0 (fresh bench starts) holds out all episodes, not all but one."""
+    assert heldout_indices(8, 1.0, 60000) == set(range(8))
+    assert heldout_indices(1, 1.0, 0) == {0}
+    s = record("crafter", 2, 2, tmp_path / "d", seed=3, heldout=1.0, progress=False)
+    assert s["heldout"] == [0, 1]
+    _, rep = dataset.validate(tmp_path / "d")
+    assert [split for *_, split in rep.good] == ["heldout", "heldout"]
+
+
+def _record_cli(out, *args, dies=None, timeout=120):
+    """`tv2tv record` of Doom in a subprocess (so a hang fails the test instead of stalling it);
+    `dies` = "SEED:TIMES" makes the worker playing SEED SIGKILL itself mid-episode TIMES times."""
+    env = dict(os.environ, **({TEST_WORKER_DIES: dies} if dies else {}))
+    cmd = [sys.executable, "-m", "tv2tv_cli", "record", "--game", "doom", "--out", str(out), "--quiet", *args]
+    return subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=timeout)
+
+
+@pytest.mark.skipif(not os.path.isdir("/proc"), reason="reads the process table from /proc")
+def test_a_killed_worker_is_replaced_and_its_episode_recorded_again(tmp_path):
+    """A worker SIGKILLed in the middle of an episode (as by an engine segfault) neither stalls the
+    run nor costs an episode: a fresh worker records it again, whole, as one process would."""
+    before = _vizdoom_engines()
+    r = _record_cli(tmp_path / "d", "--episodes", "3", "--max-chunks", "4", "--workers", "2", "--seed", "100",
+                    dies="101:1")
+    assert r.returncode == 0, r.stderr
+    assert "episode 1 (seed 101): its worker killed by SIGKILL" in r.stderr
+    assert json.loads(r.stdout.splitlines()[-1])["chunks"] == 12
+    _, rep = dataset.validate(tmp_path / "d")
+    assert rep.bad == [] and rep.incomplete == [] and [n for n, *_ in rep.good] == [
+        "ep_000000.h5", "ep_000001.h5", "ep_000002.h5"]
+    game = make_game("doom")
+    try:
+        alone = play_episode(game, seed=101, max_chunks=4)
+    finally:
+        game.close()
+    again = dataset.read_episode(tmp_path / "d" / "episodes" / "ep_000001.h5")
+    assert np.array_equal(again.frames, alone.frames) and again.text == alone.text
+    assert _vizdoom_engines() - before == set()  # the dead worker's engine was killed with it
+
+
+def test_an_episode_whose_worker_always_dies_fails_the_run_naming_it(tmp_path):
+    """Past --retries the command exits 2 naming the lost episode and its seed; the other
+    episodes are still recorded and valid, and no unfinished file is left behind."""
+    r = _record_cli(tmp_path / "d", "--episodes", "3", "--max-chunks", "4", "--workers", "2", "--seed", "100",
+                    "--retries", "1", dies="101:99")
+    assert r.returncode == 2
+    assert "episode 1 (seed 101) could not be recorded" in r.stderr and "2 tries" in r.stderr
+    assert r.stderr.count("its worker killed by SIGKILL") == 2  # the first try and one retry
+    _, rep = dataset.validate(tmp_path / "d")
+    assert rep.bad == [] and rep.incomplete == []
+    assert [n for n, *_ in rep.good] == ["ep_000000.h5", "ep_000002.h5"]
 
 
 @pytest.mark.parametrize("kwargs, words", [

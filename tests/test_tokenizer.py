@@ -109,7 +109,7 @@ def test_small_vocab_refused():
 
 
 def test_cli_tokenizer(tmp_path, capsys):
-    from tv2tv_env.cli import main
+    from tv2tv_cli import main
 
     assert main(["tokenizer", "--game", "doom", "--out", str(tmp_path / "tok"), "--vocab-size", "400"]) == 0
     out = json.loads(capsys.readouterr().out.strip().splitlines()[-1])

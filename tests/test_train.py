@@ -12,10 +12,13 @@ import torch
 
 from model.config import get_config
 from model.tokenizer import load_tokenizer, special_ids
-from model.train import TrainArgs, find_checkpoint, train
 
-from conftest import SHIPPED
+from conftest import SHIPPED, train_world
 from tv2tv_env.errors import UserError
+from tv2tv_env.training.args import TrainArgs
+from tv2tv_env.training.loop import lr_at
+from tv2tv_env.training.world_model import run_checkpoint
+from tv2tv_env.training.world_model import train_world_model as train
 
 TOK = SHIPPED / "tokenizer"
 VAE = SHIPPED / "vae"
@@ -26,10 +29,8 @@ def read_metrics(run):
 
 
 def test_cli_train_tiny_loss_falls(doom_latent_data, tmp_path):
-    from tv2tv_env.cli.train_world import run_training
-
     run = tmp_path / "run"
-    res = run_training(doom_latent_data, run, config="tiny", max_steps=120, batch_size=8, eval_every=60, progress=False)
+    res = train_world(doom_latent_data, run, config="tiny", max_steps=120, batch_size=8, eval_every=60)
     assert res["step"] == 120 and (run / "ckpt" / "model" / "model.safetensors").exists()
     losses = [m["loss"] for m in read_metrics(run) if "loss" in m and "step" in m]
     assert sum(losses[-3:]) / 3 < 0.8 * sum(losses[:3]) / 3
@@ -37,12 +38,11 @@ def test_cli_train_tiny_loss_falls(doom_latent_data, tmp_path):
     assert sorted(p.name for p in (run / "samples").iterdir()) == ["step_000060.png", "step_000120.png"]
     assert (run / "vae" / "config.json").exists() and (run / "tokenizer" / "tokenizer.json").exists()
     with pytest.raises(UserError, match="--resume"):  # an existing run is never overwritten by accident
-        run_training(doom_latent_data, run, config="tiny", max_steps=10, progress=False)
+        train_world(doom_latent_data, run, config="tiny", max_steps=10)
     # the run says how its windows were drawn, and a resume that would draw them otherwise is refused
     assert json.loads((run / "sampling.json").read_text()) == {"balance_actions": 0.0, "mirror": 0.0}
     with pytest.raises(UserError, match="--balance-actions 0.0"):
-        run_training(doom_latent_data, run, config="tiny", max_steps=10, progress=False, resume=True,
-                     balance_actions=1.0)
+        train_world(doom_latent_data, run, config="tiny", max_steps=10, resume=True, balance_actions=1.0)
 
 
 def _setup(doom_latent_data, **cfg_kw):
@@ -67,7 +67,7 @@ def test_killed_run_resumes_exactly(doom_latent_data, tmp_path):
 
     res = train(cfg, fn, tmp_path / "b", special, args, on_step=kill_at_7, progress=False)
     assert res["stopped_by_signal"] and res["step"] == 7
-    assert find_checkpoint(tmp_path / "b") is not None
+    assert run_checkpoint(tmp_path / "b") is not None
     train(cfg, fn, tmp_path / "b", special, args, resume=True, progress=False)
     la = {m["step"]: m["loss"] for m in read_metrics(tmp_path / "a") if "loss" in m}
     lb = {m["step"]: m["loss"] for m in read_metrics(tmp_path / "b") if "loss" in m}
@@ -116,7 +116,7 @@ def test_a_run_continues_from_exported_weights_alone(doom_latent_data, tmp_path)
     train(cfg, fn, tmp_path / "a", special, replace(args, max_steps=8), progress=False)
     export = tmp_path / "export"
     root = Path(__file__).resolve().parents[1]
-    subprocess.run([sys.executable, "scripts/export_weights.py", str(tmp_path / "a"), str(export)], cwd=root,
+    subprocess.run([sys.executable, "-m", "tv2tv_cli", "export-weights", str(tmp_path / "a"), str(export)], cwd=root,
                    check=True, capture_output=True)
     progress = json.loads((export / "train_progress.json").read_text())
     assert progress["step"] == 8 and progress["finished"] and progress["conditioning"] == "text"
@@ -131,19 +131,20 @@ def test_a_run_continues_from_exported_weights_alone(doom_latent_data, tmp_path)
     train(cfg, fn, tmp_path / "c", special, args, progress=False, init_from=export)
     logged = [m for m in read_metrics(tmp_path / "c") if "loss" in m]
     assert [m["step"] for m in logged] == list(range(9, 17))
-    assert logged[0]["lr"] == pytest.approx(args.lr * 0.55 / args.warmup_steps)  # warm-up again, mid-cosine
+    warmup = max(1, min(args.warmup_steps, args.max_steps // 10))  # a warm-up is at most a tenth of the run
+    assert logged[0]["lr"] == pytest.approx(args.lr * 0.55 / warmup)  # warm-up again, mid-cosine
     assert logged[0]["loss"] < read_metrics(tmp_path / "a")[1]["loss"]  # not a fresh model
 
     other = replace(cfg, n_layers=cfg.n_layers + 1)
-    with pytest.raises(ValueError, match=r"another config \(n_layers"):
+    with pytest.raises(UserError, match=r"another config \(n_layers"):
         train(other, fn, tmp_path / "d", special, args, progress=False, init_from=export)
     # a field that only shapes the objective (the clean-copy flip) may change on the way; a resume may not
     flipped = replace(cfg, clean_flip=0.2)
     train(flipped, fn, tmp_path / "h", special, replace(args, max_steps=9), progress=False, init_from=export)
     assert json.loads((tmp_path / "h" / "config.json").read_text())["clean_flip"] == 0.2
-    with pytest.raises(ValueError, match=r"clean_flip 0.2 -> 0.0"):
+    with pytest.raises(UserError, match=r"clean_flip 0.2 -> 0.0"):
         train(cfg, fn, tmp_path / "h", special, args, progress=False, resume=True)
-    with pytest.raises(ValueError, match="export_weights"):
+    with pytest.raises(UserError, match="export-weights"):
         train(cfg, fn, tmp_path / "e", special, args, progress=False, init_from=tmp_path)
 
     # weights without a language prior may start a run that adds one: the same model, plus a zero projection
@@ -153,7 +154,7 @@ def test_a_run_continues_from_exported_weights_alone(doom_latent_data, tmp_path)
     assert not state["model"]["command_proj.weight"].any()
     for k, v in shipped.items():
         assert torch.equal(state["model"][k], v.float()), k
-    with pytest.raises(ValueError, match="another config"):  # but nothing else may change on the way
+    with pytest.raises(UserError, match="another config"):  # but nothing else may change on the way
         train(replace(with_prior, d_model=cfg.d_model * 2), fn, tmp_path / "g", special, args, progress=False,
               init_from=export)
 
@@ -198,7 +199,7 @@ def test_tiny_model_overfits_a_real_clip(doom_latent_data, tmp_path):
                                    for k, v in clip.items()}, str(overfit_dir), special,
                 replace(args), progress=False)
     assert res["loss_text"] < 0.1
-    model = TV2TVModel.from_pretrained(find_checkpoint(__import__("pathlib").Path(str(overfit_dir))) / "model").eval()
+    model = TV2TVModel.from_pretrained(run_checkpoint(overfit_dir) / "model").eval()
     vae = AutoencoderKL.from_pretrained(VAE, torch_dtype=torch.float32, low_cpu_mem_usage=False)
     K = cfg.window_chunks
     s = StreamingSampler(model, special, guidance=1.0)
@@ -255,20 +256,38 @@ def test_gradient_accumulation_equals_one_big_batch(tmp_path):
 
 
 def test_resuming_with_another_config_is_refused(doom_latent_data, tmp_path):
-    from tv2tv_env.errors import UserError
-    from tv2tv_env.cli.train_world import run_training
-
     run = tmp_path / "run"
-    run_training(doom_latent_data, run, config="tiny", max_steps=2, batch_size=4, samples=False, progress=False)
-    with pytest.raises(UserError, match="another config"):
-        run_training(doom_latent_data, run, config="small", max_steps=4, batch_size=4, resume=True,
-                     samples=False, progress=False)
+    train_world(doom_latent_data, run, config="tiny", max_steps=2, batch_size=4, samples=False)
+    with pytest.raises(UserError, match="another configuration"):
+        train_world(doom_latent_data, run, config="small", max_steps=4, batch_size=4, resume=True, samples=False)
 
 
 def test_warmup_cosine_schedule():
-    from model.schedule import warmup_cosine
+    a = TrainArgs(lr=2.0, warmup_steps=10, min_lr_ratio=0.05)
+    lrs = [lr_at(step / 100, step, a) for step in range(101)]
+    assert lrs[0] == pytest.approx(0.2)  # the first step: a tenth of the way up
+    assert max(lrs) == lrs[9] == pytest.approx(2.0 * (0.05 + 0.95 * 0.5 * (1 + np.cos(0.09 * np.pi))))
+    assert all(x >= y for x, y in zip(lrs[9:], lrs[10:]))  # after the warm-up, only down
+    assert lrs[-1] == pytest.approx(0.1) == lr_at(1.5, 500, a)  # the floor, also past the end
+    assert lr_at(0.5, 0, a) == pytest.approx(lr_at(0.5, 50, a) / 10)  # a new warm-up starts again from a tenth
 
-    lrs = [warmup_cosine(p, 2.0, warmup=0.1, floor=0.05) for p in np.linspace(0, 1, 101)]
-    assert lrs[0] == 0 and lrs[5] == pytest.approx(1.0) and max(lrs) == pytest.approx(2.0)  # ramp to the peak
-    assert all(a >= b for a, b in zip(lrs[10:], lrs[11:]))  # then only down
-    assert lrs[-1] == pytest.approx(0.1) == warmup_cosine(1.5, 2.0, warmup=0.1)  # floor, also past the end
+
+def test_a_damaged_training_state_is_named_not_a_raw_error(doom_latent_data, tmp_path):
+    """A truncated train_state.pt (a disk that filled up, a copy cut short) gives a UserError naming
+    the file; when the previous checkpoint (ckpt.old) survived, resume takes that instead."""
+    run = tmp_path / "run"
+    train_world(doom_latent_data, run, config="tiny", max_steps=2, batch_size=4, samples=False, eval_every=1000)
+    state = run / "ckpt" / "train_state.pt"
+    good = state.read_bytes()
+    state.write_bytes(good[: len(good) // 3])
+    with pytest.raises(UserError, match=r"train_state.pt is damaged"):
+        train_world(doom_latent_data, run, config="tiny", max_steps=4, batch_size=4, samples=False, resume=True)
+    state.write_bytes(b"not a torch file at all")
+    with pytest.raises(UserError, match=r"train_state.pt is damaged"):
+        train_world(doom_latent_data, run, config="tiny", max_steps=4, batch_size=4, samples=False, resume=True)
+    # a kill between the two renames of a checkpoint leaves only ckpt.old: resume goes on from it
+    state.write_bytes(good)
+    (run / "ckpt").rename(run / "ckpt.old")
+    res = train_world(doom_latent_data, run, config="tiny", max_steps=4, batch_size=4, samples=False, resume=True,
+                      eval_every=1000)
+    assert res["step"] == 4 and (run / "ckpt" / "train_state.pt").is_file() and not (run / "ckpt.old").exists()

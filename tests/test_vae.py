@@ -1,13 +1,21 @@
 """The frame VAE: shapes, a real training signal, save/load, PSNR."""
 import math
+from dataclasses import replace
 
 import pytest
 import torch
 
-from model.train_vae import train_vae
 from model.vae import VAEConfig, build_vae, decode, encode, psnr
+from tv2tv_env.errors import UserError
+from tv2tv_env.training.args import VAE_ARGS
+from tv2tv_env.training.vae import heldout_psnr, train_vae
 
 TINY = VAEConfig(block_out_channels=(16, 32), layers_per_block=1, latent_channels=4, norm_num_groups=8)
+
+
+def steps(n, **kw):
+    """The VAE's training settings for `n` steps on the CPU in fp32 (repeatable)."""
+    return replace(VAE_ARGS, max_steps=n, device="cpu", precision="fp32", **kw)
 
 
 def test_psnr():
@@ -34,10 +42,8 @@ def test_training_improves_and_reloads(doom_data, tmp_path):
     frames = torch.from_numpy(load_frames(doom_data, "all"))[:, ::2, ::2].contiguous()  # 32x32 for speed
     train, held = frames[:96], frames[96:128]
     out = tmp_path / "vae"
-    s = train_vae(train, held, out, TINY, max_steps=120, batch=16, lr=2e-3, device="cpu",
-                  precision_mode="fp32", eval_every=60, progress=False)
+    s = train_vae(train, held, out, TINY, steps(120, batch_size=16, lr=2e-3, eval_every=60), progress=False)
     vae0 = build_vae(TINY)
-    from model.train_vae import heldout_psnr
     assert s["heldout_psnr"] > heldout_psnr(vae0, held) + 3
     vae = AutoencoderKL.from_pretrained(out)
     assert abs(heldout_psnr(vae, held) - s["heldout_psnr"]) < 1e-3
@@ -45,19 +51,18 @@ def test_training_improves_and_reloads(doom_data, tmp_path):
     assert abs(z.mean().item()) < 0.2 and 0.7 < z.std().item() < 1.3  # calibrated latent scale
 
     # --init: training goes on from that VAE, in its shape (the cfg passed is not used), not from scratch
-    s0 = train_vae(train, held, tmp_path / "same", VAEConfig(), max_steps=0, device="cpu", precision_mode="fp32",
-                   progress=False, init=out)
+    s0 = train_vae(train, held, tmp_path / "same", VAEConfig(), steps(0), init=out, progress=False)
     assert s0["init"] == str(out) and s0["config"]["latent_channels"] == TINY.latent_channels
     assert abs(s0["heldout_psnr"] - s["heldout_psnr"]) < 0.1
-    s1 = train_vae(train, held, tmp_path / "tuned", VAEConfig(), max_steps=20, batch=16, lr=2e-4, device="cpu",
-                   precision_mode="fp32", progress=False, init=out)
+    s1 = train_vae(train, held, tmp_path / "tuned", VAEConfig(), steps(20, batch_size=16, lr=2e-4), init=out,
+                   progress=False)
     assert s1["heldout_psnr"] > heldout_psnr(vae0, held) + 3
-    with pytest.raises(FileNotFoundError, match="config.json missing"):
-        train_vae(train, held, tmp_path / "x", TINY, max_steps=1, device="cpu", progress=False, init=tmp_path / "none")
+    with pytest.raises(UserError, match="config.json missing"):
+        train_vae(train, held, tmp_path / "x", TINY, steps(1), init=tmp_path / "none", progress=False)
 
 
 def test_train_vae_names_a_missing_init(doom_data, tmp_path, capsys):
-    from tv2tv_env.cli import main
+    from tv2tv_cli import main
 
     assert main(["train-vae", "--data", str(doom_data), "--out", str(tmp_path / "vae"), "--init",
                  str(tmp_path / "none"), "--quiet"]) == 2

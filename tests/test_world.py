@@ -7,7 +7,7 @@ from tv2tv_env.world import WorldModel
 
 
 def test_kv_cache_draws_the_same_chunk_as_recomputing(tiny_run):
-    world = WorldModel(tiny_run, precision_mode="fp32", cache="exact")  # a rebuild after a drop: exact
+    world = WorldModel(tiny_run, precision="fp32", cache="exact")  # a rebuild after a drop: exact
     world.reset([0, 1], ["", "a prompt"])
     world.step(["turn left", "shoot"], [torch.Generator().manual_seed(0), torch.Generator().manual_seed(1)])
     ids = [world.encode_text("move forward"), world.encode_text("strafe right and shoot")]
@@ -22,8 +22,8 @@ def test_rolling_cache_through_the_world(tiny_run):
     from tv2tv_env.errors import UserError
 
     with pytest.raises(UserError, match="rolling"):
-        WorldModel(tiny_run, precision_mode="fp32", cache="nearest")
-    worlds = {m: WorldModel(tiny_run, precision_mode="fp32", cache=m) for m in ("exact", "rolling")}
+        WorldModel(tiny_run, precision="fp32", cache="nearest")
+    worlds = {m: WorldModel(tiny_run, precision="fp32", cache=m) for m in ("exact", "rolling")}
     chunks = {}
     for mode, world in worlds.items():
         assert world.describe()["cache"] == mode
@@ -56,7 +56,7 @@ def test_speed_reports_every_figure(tiny_run, tiny_student):
         assert sum(parts.values()) == pytest.approx(b["step_ms"], abs=0.05)
         assert parts["text (thoughts, imagined events)"] == 0  # given commands: the model writes nothing
     # with imagined events the model writes after each command; the sampler gets its own methods back
-    world = WorldModel(tiny_run, precision_mode="fp32", imagined_events=True)
+    world = WorldModel(tiny_run, precision="fp32", imagined_events=True)
     b = breakdown(world, 1, 2)
     assert b["parts_ms"]["text (thoughts, imagined events)"] > 0
     assert not {"step", "_think", "rebuild", "_drop_oldest_chunk", "_run"} & set(vars(world.sampler))

@@ -17,7 +17,11 @@ language prior (the shipped model has one) a command with words recording never 
 read by its meaning: each clause as the recorded wording nearest to it by a frozen sentence
 encoder ("spin left" -> "rotate left"), and text the model cannot place ("what is the
 weather") lets the model decide the chunk. `info["read_as"]` says which, and `info["text"]`
-is the wording that drew the chunk (`WorldModel.read_command`).
+is the wording that drew the chunk (`WorldModel.interpret_command`).
+
+Options: those of the world (`WorldOptions` in world.py: checkpoint, device, guidance,
+sampling_steps, context_chunks, precision, temperature, unknown_words, imagined_events,
+contexts, cache, distilled), passed on to `WorldModel`, and the env's own (`ENV_OPTIONS`).
 
 For RL in imagination: `contexts=FILE` starts episodes from other real starts (many of them:
 `tv2tv contexts --split train --per-episode 8 --max-contexts 2000 --out FILE`), the episode
@@ -30,19 +34,36 @@ from __future__ import annotations
 import gymnasium as gym
 import numpy as np
 import torch
-from gymnasium import spaces
 
-from .commands import COMMAND_CHARSET, MAX_COMMAND_LENGTH
+from .games import DEFAULT_GAME, get_card
 from .render import Window, captioned
-from .world import DEFAULT_CACHE, WorldModel
+from .spaces import command_space, frame_space
+from .world import WorldModel, WorldOptions
+
+# What the single env takes itself; every other keyword goes to the world (`WorldOptions`).
+ENV_OPTIONS = ("render_mode", "render_scale", "captions", "end_threshold", "frames", "world")
+FRAMES = ("all", "last")  # what info["frames"] holds: every frame of a chunk, or only the observed one
 
 
-def command_space() -> spaces.Text:
-    return spaces.Text(max_length=MAX_COMMAND_LENGTH, min_length=0, charset=COMMAND_CHARSET)
+def load_world(world: WorldModel | None, game: str | None, world_options: dict, owner: str,
+               own_options=ENV_OPTIONS) -> WorldModel:
+    """The env's world: `world` as given (one loaded model shared by several envs), or a new one
+    of `world_options`; an unknown option is a TypeError naming it and listing the known ones."""
+    options = WorldOptions.from_kwargs({"game": game, **world_options}, owner, own_options)
+    if world is None:
+        return WorldModel(**vars(options))
+    if world_options:
+        raise TypeError(f"{owner} got world={world!r} and world options ({', '.join(world_options)}): a loaded "
+                        f"WorldModel has its options already; pass them to WorldModel(...) instead")
+    return world
 
 
-def frame_space(world: WorldModel) -> spaces.Box:
-    return spaces.Box(0, 255, world.frame_shape, np.uint8)
+def check_frames(frames: str) -> bool:
+    """Whether only the last frame of a chunk is decoded (frames="last")."""
+    if frames not in FRAMES:
+        raise ValueError(f"frames={frames!r}: 'all' (every frame of a chunk in info['frames']) or 'last' "
+                         f"(only the observation is decoded: faster)")
+    return frames == "last"
 
 
 def torch_generator(rng: np.random.Generator) -> torch.Generator:
@@ -51,25 +72,20 @@ def torch_generator(rng: np.random.Generator) -> torch.Generator:
 
 
 class TV2TVEnv(gym.Env):
-    metadata = {"render_modes": ["rgb_array", "human"], "render_fps": 16}
+    metadata = {"render_modes": ["rgb_array", "human"]}  # and render_fps, the game card's (set per env)
 
-    def __init__(self, game: str = "doom", checkpoint=None, device: str = "auto", guidance: float | None = None,
-                 sampling_steps: int | None = None, context_chunks: int | None = None, end_threshold: float = 0.5,
-                 render_mode: str | None = None, render_scale: int = 4, captions: bool = True,
-                 precision: str = "auto", unknown_words: str = "nearest", world: WorldModel | None = None,
-                 contexts=None, imagined_events: bool = False, frames: str = "all", cache: str = DEFAULT_CACHE,
-                 distilled=None):
+    def __init__(self, game: str | None = DEFAULT_GAME, render_mode: str | None = None, render_scale: int = 4,
+                 captions: bool = True, end_threshold: float = 0.5, frames: str = "all",
+                 world: WorldModel | None = None, **world_options):
+        """`game` and `world_options`: the world's options (`WorldOptions`); `world`: an already
+        loaded `WorldModel` to play instead (then no world options)."""
         if render_mode is not None and render_mode not in self.metadata["render_modes"]:
             raise ValueError(f"render_mode {render_mode!r} is not one of {self.metadata['render_modes']}")
-        if frames not in ("all", "last"):
-            raise ValueError(f"frames={frames!r}: 'all' (every frame of a chunk in info['frames']) or 'last' "
-                             f"(only the observation is decoded: faster)")
-        self.last_frame_only = frames == "last"
-        self.world = world or WorldModel(checkpoint, game, device, guidance, sampling_steps, context_chunks, precision,
-                                         unknown_words=unknown_words, contexts=contexts,
-                                         imagined_events=imagined_events, cache=cache, distilled=distilled)
+        self.last_frame_only = check_frames(frames)
+        self.world = load_world(world, game, world_options, "TV2TVEnv")
+        self.metadata = {**self.metadata, "render_fps": get_card(self.world.game).render_fps}
         self.action_space = command_space()
-        self.observation_space = frame_space(self.world)
+        self.observation_space = frame_space(self.world.frame_shape)
         self.end_threshold, self.render_mode = end_threshold, render_mode
         self.render_scale, self.captions = render_scale, captions
         self._window = None

@@ -23,11 +23,10 @@ from __future__ import annotations
 
 import gymnasium as gym
 import numpy as np
-from gymnasium import spaces
 
 from .commands import check_command, command_part, normalize_command
-from .env import command_space
-from .games import get_card, make_game
+from .games import DEFAULT_GAME, get_card, make_game
+from .spaces import command_space, frame_space
 
 class CommandParser:
     """Text -> one of the game's action ids, read as the world model reads it (`NearestWording`):
@@ -59,9 +58,9 @@ class RealGameEnv(gym.Env):
     `reset(seed=s)` starts the engine exactly as recording episode seed `s` did, so replaying
     a recorded episode's text from its seed gives back its frames."""
 
-    metadata = {"render_modes": ["rgb_array"], "render_fps": 16}
+    metadata = {"render_modes": ["rgb_array"]}  # and render_fps, the game card's (set per env)
 
-    def __init__(self, game: str | None = "doom", render_mode: str | None = None, checkpoint=None,
+    def __init__(self, game: str | None = DEFAULT_GAME, render_mode: str | None = None, checkpoint=None,
                  env_id: str | None = None, env_kwargs: dict | None = None, card=None, **engine_kwargs):
         """game: a game card's name. game=None (`TV2TV/RealWorld-v0`): the game of `checkpoint`
         (a world trained on a recorded Gymnasium env carries its card), or of Gymnasium `env_id`
@@ -71,10 +70,11 @@ class RealGameEnv(gym.Env):
         if game is None:
             game = real_game(checkpoint, env_id, env_kwargs, card)
         self.game, self.render_mode = game, render_mode
+        self.metadata = {**self.metadata, "render_fps": get_card(game).render_fps}
         self.source = make_game(game, **engine_kwargs)
         self.parser = CommandParser(game)
         self.action_space = command_space()
-        self.observation_space = spaces.Box(0, 255, (self.source.height, self.source.width, 3), np.uint8)
+        self.observation_space = frame_space((self.source.height, self.source.width, 3))
         self._frames = self._rng = self._player = None
 
     def reset(self, *, seed: int | None = None, options: dict | None = None):
@@ -116,11 +116,12 @@ def real_game(checkpoint=None, env_id=None, env_kwargs=None, card=None) -> str:
     import json
     from pathlib import Path
 
+    from . import games
     from .errors import UserError
     from .games import CARD_FILE, register_card_file
 
-    if (checkpoint is None) == (env_id is None):
-        raise UserError("TV2TV/RealWorld-v0 needs checkpoint=DIR (a world trained on a Gymnasium env) or "
+    if (checkpoint is None) == (env_id is None):  # (env_id here is the Gymnasium env's id, not games.env_id)
+        raise UserError(f"{games.env_id(None, real=True)} needs checkpoint=DIR (a world trained on a Gymnasium env) or "
                         "env_id=ID (any Gymnasium env, as `tv2tv record --env ID` records it)")
     if env_id is not None:
         from .data.record import env_card

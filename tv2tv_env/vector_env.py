@@ -21,33 +21,34 @@ from gymnasium.vector import AutoresetMode, VectorEnv
 from gymnasium.vector.utils import batch_space
 
 from .commands import check_command
-from .env import command_space, frame_space, torch_generator
+from .env import check_frames, load_world, torch_generator
+from .games import DEFAULT_GAME, get_card
 from .render import captioned
-from .world import DEFAULT_CACHE, WorldModel
+from .spaces import command_space, frame_space
+from .world import WorldModel
+
+# What the vector env takes itself; every other keyword goes to the world (`WorldOptions`).
+VECTOR_ENV_OPTIONS = ("num_envs", "render_mode", "end_threshold", "max_episode_steps", "frames", "world")
 
 
 class TV2TVVectorEnv(VectorEnv):
-    metadata = {"render_modes": ["rgb_array"], "render_fps": 16, "autoreset_mode": AutoresetMode.NEXT_STEP}
+    # and render_fps, the game card's (set per env)
+    metadata = {"render_modes": ["rgb_array"], "autoreset_mode": AutoresetMode.NEXT_STEP}
 
-    def __init__(self, num_envs: int = 8, game: str = "doom", checkpoint=None, device: str = "auto",
-                 guidance: float | None = None, sampling_steps: int | None = None, context_chunks: int | None = None,
-                 end_threshold: float = 0.5, max_episode_steps: int | None = None, render_mode: str | None = None,
-                 precision: str = "auto", unknown_words: str = "nearest", world: WorldModel | None = None,
-                 contexts=None, imagined_events: bool = False, frames: str = "all", cache: str = DEFAULT_CACHE,
-                 distilled=None):
+    def __init__(self, num_envs: int = 8, game: str | None = DEFAULT_GAME, render_mode: str | None = None,
+                 end_threshold: float = 0.5, max_episode_steps: int | None = None, frames: str = "all",
+                 world: WorldModel | None = None, **world_options):
+        """`game` and `world_options`: the world's options (`WorldOptions`); `world`: an already
+        loaded `WorldModel` to play instead (then no world options)."""
         if num_envs < 1:
             raise ValueError(f"num_envs must be at least 1, not {num_envs}")
         self.num_envs = num_envs
-        if frames not in ("all", "last"):
-            raise ValueError(f"frames={frames!r}: 'all' (every frame of a chunk in info['frames']) or 'last' "
-                             f"(only the observation is decoded: faster)")
-        self.last_frame_only = frames == "last"
-        self.world = world or WorldModel(checkpoint, game, device, guidance, sampling_steps, context_chunks, precision,
-                                         unknown_words=unknown_words, contexts=contexts,
-                                         imagined_events=imagined_events, cache=cache, distilled=distilled)
+        self.last_frame_only = check_frames(frames)
+        self.world = load_world(world, game, world_options, "TV2TVVectorEnv", VECTOR_ENV_OPTIONS)
+        self.metadata = {**self.metadata, "render_fps": get_card(self.world.game).render_fps}
         self.single_action_space = command_space()
         self.action_space = batch_space(self.single_action_space, num_envs)  # a tuple of strings
-        self.single_observation_space = frame_space(self.world)
+        self.single_observation_space = frame_space(self.world.frame_shape)
         self.observation_space = batch_space(self.single_observation_space, num_envs)
         self.end_threshold, self.max_episode_steps, self.render_mode = end_threshold, max_episode_steps, render_mode
         self._rngs = [None] * num_envs

@@ -14,8 +14,9 @@ from __future__ import annotations
 import contextlib
 import io
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from pathlib import Path
+from typing import NamedTuple
 
 import numpy as np
 import torch
@@ -29,7 +30,7 @@ from model.vae import decode, encode
 from .commands import EVENT_TAIL, MAX_COMMAND_LENGTH, check_command, normalize_command
 from .data.contexts import CONTEXT_FILE, load_contexts
 from .errors import UserError
-from .games import CARD_FILE, CARDS, DEFAULT_GAME, register_card_file
+from .games import CARD_FILE, CARDS, DEFAULT_GAME, env_id, register_card_file
 from .paraphrase import NearestWording
 
 CHECKPOINTS = Path(__file__).resolve().parents[1] / "checkpoints"
@@ -45,13 +46,13 @@ class CheckpointPaths:
     contexts: Path
 
 
-def resolve_checkpoint(checkpoint=None, game: str | None = "doom") -> CheckpointPaths:
+def resolve_checkpoint(checkpoint=None, game: str | None = DEFAULT_GAME) -> CheckpointPaths:
     """Find the parts of a checkpoint directory (either layout), or say what is missing. A world of
     a recorded Gymnasium env carries its game card (`card.json`): it is registered here."""
     if checkpoint is None:
         if game is None:
-            raise UserError("TV2TV/World-v0 plays a world you trained: pass checkpoint=RUN_DIR (a `tv2tv train` run "
-                            "or an exported checkpoint)")
+            raise UserError(f"{env_id(None)} plays a world you trained: pass checkpoint=RUN_DIR (a `tv2tv train` "
+                            "run or an exported checkpoint)")
         root = DEFAULT_CHECKPOINT.get(game)
         if root is None or not root.is_dir():
             raise UserError(f"no default {game} model ships with this version; train one (`tv2tv train`) and "
@@ -122,7 +123,16 @@ class ChunkBatch:
     thought: list  # True where the model wrote it
     reward: np.ndarray  # (B,) predicted reward
     end_prob: np.ndarray  # (B,) predicted probability that the episode ends
-    read_as: list  # how each command was read: "words", "nearest", "meaning", "unplaced" or "thought" (`read_command`)
+    read_as: list  # how each command was read (`CommandReading.read_as`)
+
+
+class CommandReading(NamedTuple):
+    """What the model reads for one command (`WorldModel.interpret_command`)."""
+
+    text_ids: list | None  # the chunk's token ids; None: the model writes them; []: hidden (read by meaning)
+    command_vector: object  # the language prior's sentence vector (a tensor), or None: made from text_ids
+    read_as: str  # "words", "nearest", "meaning", "unplaced" or "thought" (info["read_as"])
+    text: str  # the wording that drives the chunk: the nearest recorded one, or the command as typed
 
 
 # A command whose sentence vector is at most this similar (cosine) to every wording the model
@@ -132,16 +142,54 @@ class ChunkBatch:
 # "freeze" and "sidle right" fall below 0.4), off-topic text 0.18-0.64 ("dance" 0.48, "what is
 # the weather" 0.18), so 0.4 leaves out the clearly off-topic and lets the model try the rest.
 UNPLACED_SIMILARITY = 0.4
-# How a command with a word recording never used is read (`WorldModel.read_command`).
+# How a command with a word recording never used is read (`WorldModel.interpret_command`).
 UNKNOWN_WORDS = ("nearest", "meaning")
 
 
+@dataclass(frozen=True)
+class WorldOptions:
+    """How a checkpoint is loaded and sampled: the keyword arguments of `WorldModel(checkpoint,
+    **options)`, and those of `gymnasium.make("TV2TV/Doom-v0", **options)` and `make_vec` beside
+    the envs' own (render_mode, end_threshold, frames, ...). One list, so that a new option is
+    added once and reaches every env."""
+
+    checkpoint: str | Path | None = None  # a checkpoint or `tv2tv train` run directory; None: the shipped one
+    game: str | None = DEFAULT_GAME  # None: whichever game the checkpoint was trained on (TV2TV/World-v0)
+    device: str = "auto"  # "auto", "cpu", "cuda", ...
+    precision: str = "auto"  # "auto" (bf16 only where the device runs it natively), "fp32" or "bf16"
+    guidance: float | None = None  # classifier-free guidance scale; None: the checkpoint's
+    sampling_steps: int | None = None  # Euler steps per chunk; None: the checkpoint's
+    context_chunks: int | None = None  # chunks of context kept; None: the checkpoint's
+    temperature: float = 1.0  # of the text the model writes itself
+    unknown_words: str = "nearest"  # how a command with words recording never used is read (UNKNOWN_WORDS)
+    imagined_events: bool = False  # the model may write the events it expects after a command ("; an enemy dies")
+    contexts: str | Path | None = None  # a contexts file (`tv2tv contexts --out FILE`) to start from instead
+    cache: str = DEFAULT_CACHE  # "rolling" cuts the oldest chunk out of the KV cache; "exact" rebuilds it
+    distilled: str | Path | None = None  # a student directory (`tv2tv distill`) that draws each chunk
+
+    def __post_init__(self):
+        if self.cache not in CACHE_MODES:
+            raise UserError(f"cache={self.cache!r}; choose one of {', '.join(CACHE_MODES)}")
+        if self.unknown_words not in UNKNOWN_WORDS:
+            raise UserError(f"unknown_words={self.unknown_words!r}; choose one of {', '.join(UNKNOWN_WORDS)}")
+
+    @classmethod
+    def from_kwargs(cls, kwargs: dict, owner: str = "WorldModel", own_options=()) -> "WorldOptions":
+        """The options in `kwargs`; a TypeError naming any unknown one and listing the known ones
+        (`own_options`: the names `owner` takes itself, listed with them)."""
+        known = [f.name for f in fields(cls)]
+        unknown = sorted(set(kwargs) - set(known))
+        if unknown:
+            own = f"; and its own: {', '.join(own_options)}" if own_options else ""
+            raise TypeError(f"{owner} got unknown option(s) {', '.join(map(repr, unknown))}: the world options "
+                            f"are {', '.join(known)}{own}")
+        return cls(**kwargs)
+
+
 class WorldModel:
-    def __init__(self, checkpoint=None, game: str | None = "doom", device: str = "auto", guidance: float | None = None,
-                 sampling_steps: int | None = None, context_chunks: int | None = None, precision_mode: str = "auto",
-                 temperature: float = 1.0, unknown_words: str = "nearest", imagined_events: bool = False,
-                 contexts=None, cache: str = DEFAULT_CACHE, distilled=None):
-        """`distilled`: a student made by `tv2tv distill` (its `student/` directory) that draws
+    def __init__(self, checkpoint=None, **options):
+        """`options`: the fields of `WorldOptions` (a TypeError names any other).
+        `distilled`: a student made by `tv2tv distill` (its `student/` directory) that draws
         each chunk in its few steps without guidance; the checkpoint's model still reads the
         text, thinks and predicts reward and episode end (model/distill.py).
         `cache`: "rolling" (the default) cuts the oldest chunk out of the context's KV cache when
@@ -152,21 +200,17 @@ class WorldModel:
         reward and end heads read them there (model/sampler.py, "Events").
         `contexts`: a contexts file (`tv2tv contexts --out FILE`) to start episodes from
         instead of the checkpoint's own."""
-        if cache not in CACHE_MODES:
-            raise UserError(f"cache={cache!r}; choose one of {', '.join(CACHE_MODES)}")
-        if unknown_words not in UNKNOWN_WORDS:
-            raise UserError(f"unknown_words={unknown_words!r}; choose one of {', '.join(UNKNOWN_WORDS)}")
-        self.unknown_words = unknown_words
-        self.paths = resolve_checkpoint(checkpoint, game)
+        self.options = o = WorldOptions.from_kwargs({"checkpoint": checkpoint, **options})
+        self.unknown_words = o.unknown_words
+        self.paths = resolve_checkpoint(o.checkpoint, o.game)
         cfg = json.loads((self.paths.model / "config.json").read_text())
-        game = game or cfg.get("game") or DEFAULT_GAME  # game=None: whichever game the checkpoint was trained on
+        game = o.game or cfg.get("game") or DEFAULT_GAME  # game=None: whichever game the checkpoint was trained on
         if cfg.get("game", game) != game:
-            env_id = f"TV2TV/{cfg['game'].capitalize()}-v0" if cfg["game"] in CARDS else "TV2TV/World-v0"
             raise UserError(f"checkpoint {self.paths.root} was trained on {cfg['game']}, not {game}; use "
-                            f"{env_id} or another checkpoint")
+                            f"{env_id(cfg['game'])} or another checkpoint")
         self.game = game
-        self.device = precision.resolve_device(device)
-        self.dtype = precision.autocast_dtype(self.device, precision_mode)
+        self.device = precision.resolve_device(o.device)
+        self.dtype = precision.autocast_dtype(self.device, o.precision)
         with contextlib.redirect_stdout(io.StringIO()):  # huggingface_hub prints a line on every load
             self.model = TV2TVModel.from_pretrained(self.paths.model).float().to(self.device).eval()
         from diffusers import AutoencoderKL  # heavy import, only once a model is really loaded
@@ -177,19 +221,20 @@ class WorldModel:
         if len(self.tokenizer) > self.model.config.vocab_size:
             raise UserError(f"the tokenizer in {self.paths.tokenizer} has {len(self.tokenizer)} tokens but the model "
                             f"only {self.model.config.vocab_size}: they come from different runs")
-        self.contexts = load_contexts(contexts or self.paths.contexts)
+        contexts = o.contexts or self.paths.contexts
+        self.contexts = load_contexts(contexts)
         if self.contexts.game != game:
-            raise UserError(f"{contexts or self.paths.contexts} holds {self.contexts.game} contexts, not {game}")
+            raise UserError(f"{contexts} holds {self.contexts.game} contexts, not {game}")
         ctx_shape = self.contexts.latents.shape[2:]
         c = self.model.config
         want = (c.frames_per_chunk, c.latent_channels, c.latent_size, c.latent_size)
         if tuple(ctx_shape) != want:
-            raise UserError(f"{contexts or self.paths.contexts} holds latents shaped {tuple(ctx_shape)} but the model expects "
+            raise UserError(f"{contexts} holds latents shaped {tuple(ctx_shape)} but the model expects "
                             f"{want}; make the contexts again with this checkpoint's VAE")
         self.frame_shape = tuple(self.contexts.frames.shape[2:])  # (H, W, 3)
         self.frames_per_chunk = c.frames_per_chunk
         self.encoder = self.nearest = None
-        command_fn = None
+        command_fn = None  # token ids -> the language prior's command vectors
         if c.command_dim:  # the language prior: a frozen sentence encoder from a pinned package
             from model.command_encoder import EncoderFilesError, shared_encoder, token_command_fn
 
@@ -200,13 +245,14 @@ class WorldModel:
             self.nearest = NearestWording(game, self.encoder, UNPLACED_SIMILARITY)
             command_fn = token_command_fn(self.tokenizer, self.encoder)
         self.conditioning = c.conditioning  # how it was trained to read text (tv2tv_env/conditioning.py)
+        guidance = o.guidance
         if self.conditioning in ("prompt", "plan"):
             guidance = 1.0  # its chunks carry no text: the guided and unguided branches agree
-        student = self._load_student(distilled) if distilled is not None else None
-        self.sampler = StreamingSampler(self.model, special_ids(self.tokenizer), steps=sampling_steps,
-                                        guidance=guidance, context_chunks=context_chunks, temperature=temperature,
-                                        command_fn=command_fn, cache=cache, student=student,
-                                        event_openers=self.event_openers() if imagined_events else None)
+        student = self._load_student(o.distilled) if o.distilled is not None else None
+        self.sampler = StreamingSampler(self.model, special_ids(self.tokenizer), steps=o.sampling_steps,
+                                        guidance=guidance, context_chunks=o.context_chunks, temperature=o.temperature,
+                                        command_fn=command_fn, cache=o.cache, student=student,
+                                        event_openers=self.event_openers() if o.imagined_events else None)
         self._context_ids = [[self.encode_text(t) for t in row] for row in self.contexts.texts]
 
     def __len__(self):
@@ -237,8 +283,9 @@ class WorldModel:
     def encode_text(self, text: str) -> list[int]:
         return self.tokenizer.encode(normalize_command(text), add_special_tokens=False)
 
-    def read_command(self, command: str):
-        """How a (checked) command reaches the model: (token ids or None, vector or None, how, text).
+    def interpret_command(self, command: str) -> CommandReading:
+        """How a (checked) command reaches the model: its text ids, its command vector, how it
+        was read (`read_as`) and the wording that drives the chunk (`CommandReading`).
 
         - "thought": "" lets the model write the text itself;
         - "words": every word was recorded: its tokens (and, with a language prior, its vector);
@@ -249,23 +296,23 @@ class WorldModel:
           sentence vector is given, as training hides tokens;
         - "unplaced": its vector is far from every trained wording ("what is the weather"):
           the model decides the chunk, as for "" (a new word must not end the episode).
-        `text` is what drives the chunk (the nearest wording, or the command as typed).
         Without a language prior every non-empty command is read as "words"."""
         text = normalize_command(command)
+        model_decides = CommandReading(None, None, "unplaced", "")
         if not text:
-            return None, None, "thought", ""
+            return CommandReading(None, None, "thought", "")
         if self.encoder is None:
-            return self.encode_text(text), None, "words", text
-        vec = self.encoder.encode([text])[0]
+            return CommandReading(self.encode_text(text), None, "words", text)
+        vector = self.encoder.encode([text])[0]
         if self.nearest.known_words(text):
-            return self.encode_text(text), vec, "words", text
+            return CommandReading(self.encode_text(text), vector, "words", text)
         if self.unknown_words == "meaning":
-            return ([], vec, "meaning", text) if self.nearest.placed(vec) else (None, None, "unplaced", "")
-        read = self.nearest.read(text, vec)
+            return CommandReading([], vector, "meaning", text) if self.nearest.placed(vector) else model_decides
+        read = self.nearest.read(text, vector)
         if read is None:  # near no trained wording, or no clause places: the model decides
-            return None, None, "unplaced", ""
+            return model_decides
         wording = read[1]  # one of the game's actions, as the recorder words it
-        return self.encode_text(wording), self.encoder.encode([wording])[0], "nearest", wording
+        return CommandReading(self.encode_text(wording), self.encoder.encode([wording])[0], "nearest", wording)
 
     def describe(self) -> dict:
         c = self.model.config
@@ -312,26 +359,27 @@ class WorldModel:
         """One chunk for each stream (or each of `rows`); '' lets the model write the text.
         `last_frame_only`: decode only each chunk's last frame (what an env observes; the VAE
         decodes frames one by one: the same frame, up to rounding), a quarter of the decode's work."""
-        reads = [self.read_command(check_command(c)) for c in commands]
-        batch = self.step_tokens([r[0] for r in reads], generators, [r[1] for r in reads], rows, last_frame_only)
+        readings = [self.interpret_command(check_command(c)) for c in commands]
+        batch = self.step_text_ids([r.text_ids for r in readings], generators, [r.command_vector for r in readings],
+                                   rows, last_frame_only)
         # a command read by meaning drove the chunk as typed; the model's own text otherwise
-        batch.texts = [r[3] if r[2] == "meaning" else t for r, t in zip(reads, batch.texts)]
-        batch.read_as = [r[2] for r in reads]
+        batch.texts = [r.text if r.read_as == "meaning" else t for r, t in zip(readings, batch.texts)]
+        batch.read_as = [r.read_as for r in readings]
         return batch
 
     @torch.no_grad()
-    def step_tokens(self, ids: list, generators: list[torch.Generator], vectors: list | None = None,
-                    rows: list[int] | None = None, last_frame_only: bool = False) -> ChunkBatch:
+    def step_text_ids(self, text_ids: list, generators: list[torch.Generator], command_vectors: list | None = None,
+                      rows: list[int] | None = None, last_frame_only: bool = False) -> ChunkBatch:
         """`step` for text already in the model's terms: token ids per stream (None: the model
         writes them; []: a chunk with no text, as T2V's are) and, with a language prior, each
         command's vector (None: made from the ids). The benchmark drives baselines this way."""
         with precision.autocast(self.device, self.dtype):
-            res = self.sampler.step(ids, generators, rows=rows,
-                                    commands=vectors if self.encoder is not None else None)
+            res = self.sampler.step(text_ids, generators, rows=rows,
+                                    command_vectors=command_vectors if self.encoder is not None else None)
             lat = res.latents[:, -1:] if last_frame_only else res.latents
             frames = self.decode_latents(lat)
         return ChunkBatch(frames, [self.tokenizer.decode(t) for t in res.text_ids], list(res.thought),
-                          res.reward.cpu().numpy(), res.end_prob.cpu().numpy(), [None] * len(ids))
+                          res.reward.cpu().numpy(), res.end_prob.cpu().numpy(), [None] * len(text_ids))
 
     # --- real frames in, frames out (the benchmark starts from real held-out play) --------
     @property

@@ -37,6 +37,7 @@ from __future__ import annotations
 
 import json
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -414,6 +415,28 @@ def _mean(x) -> float:
 
 
 # --- the whole benchmark ----------------------------------------------------------------------
+@dataclass
+class BenchPlan:
+    """What every model is scored on, the same for all: the starts, the judge, the commands and
+    the sizes of the optional sections (0 leaves a section out)."""
+    judge: object
+    data: Path
+    ctx: StartContexts
+    card: object
+    action_names: list
+    phrases: dict
+    wordings: dict  # report key -> {action: its wordings}; "action" holds the recorded ones
+    readable: list  # probe actions the judge reads in real play
+    real_features: np.ndarray | None
+    chunks: int
+    seed: int
+    horizon: int
+    long_horizon: int
+    off_topic_steps: int
+    thought_steps: int
+    outcome_chunks: int
+
+
 def run_benchmark(checkpoint, data, judge_dir, out, baselines=(), episodes: int = 8, horizon: int = 16,
                   commands_file=None, chunks: int = 3, seed: int = 0, device: str = "auto", progress: bool = True,
                   contestants: list[Contestant] | None = None, long_horizon: int = 256, off_topic_steps: int = 200,
@@ -432,53 +455,16 @@ def run_benchmark(checkpoint, data, judge_dir, out, baselines=(), episodes: int 
     out.mkdir(parents=True, exist_ok=True)
     meta = read_meta(data)
     game = meta["game"]
-    action_names, phrases, unseen, recombined, everyday = game_vocabulary(game)
     card = get_card(game)
     skip_starts_after, skip_ids = starts_to_skip(card, skip_starts_after)
+    wordings = bench_wordings(game, commands_file)  # a bad --commands file fails before the long part
     judge = load_judge(judge_dir)
     if contestants is None:
-        contestants = []
-        for path in [checkpoint, *baselines]:
-            c = WorldContestant("", path, game, device, cache=cache)
-            c.name = NAMES[c.conditioning]
-            if c.name in [x.name for x in contestants]:  # e.g. two TV2TV models: tell them by directory
-                c.name = f"{c.name} ({Path(path).name})"
-            c.name = _unique(c.name, [x.name for x in contestants])
-            contestants.append(c)
-        if distilled is not None:
-            c = WorldContestant("", checkpoint, game, device, cache=cache, distilled=distilled)
-            n = c.world.sampler.student_steps
-            c.name = f"{NAMES[c.conditioning]}, distilled ({n} step{'s' if n != 1 else ''})"
-            contestants.insert(1, c)
-        contestants.append(CopyLastFrame())
+        contestants = default_contestants(checkpoint, baselines, game, device, cache, distilled)
     ctx_chunks = max([c.world.context_chunks for c in contestants if isinstance(c, WorldContestant)], default=1)
     ctx = load_starts(data, episodes, ctx_chunks, horizon, seed=seed, skip_after=skip_ids)
-    probe = list(card.probe)
-    seen = {a: phrases[a] for a in probe}
-    unseen_words = read_commands_file(commands_file, action_names) if commands_file else \
-        {a: unseen[a] for a in probe if a in unseen}
-    rephrased = {a: recombined[a] for a in probe if a in recombined}
-    everyday_words = {a: everyday[a] for a in probe if a in everyday}
-
-    # the judge, on the same real frames and on their VAE reconstructions
-    real_pred = judge_chunks(judge, ctx.last_frames, ctx.next_frames)
-    judge_info = {"heldout": evaluate_judge(judge, data, "heldout"),  # every held-out episode
-                  "on_bench_real_frames": float((real_pred == ctx.next_actions).mean())}
-    after = judge_info["heldout"].get("after_change", {})
-    judge_info["after_change"] = after.get("accuracy")
-    # the same, on real chunks right after each of the benchmark's own switches: each switch's ceiling
-    judge_info["after_switch"] = {f"{a}->{b}": after.get("per_switch", {}).get(f"{a}->{b}") for a, b in card.switches}
-    known = [v["accuracy"] for v in judge_info["after_switch"].values() if v]
-    judge_info["after_switch_mean"] = float(np.mean(known)) if known else None
-    judge_info["accuracy"] = judge_info["heldout"]["accuracy"]
-    judge_info["unreadable_probe"] = unreadable_actions(judge_info["heldout"].get("per_action", {}), probe)
-    readable = [a for a in probe if a not in judge_info["unreadable_probe"]]  # equal chunks per action
-    judge_info["trust_note"] = trust_note(judge_info["accuracy"])
     first_world = next((c for c in contestants if isinstance(c, WorldContestant)), None)
-    if first_world is not None:
-        recon = first_world.world.roundtrip(ctx.next_frames)
-        judge_info["on_vae_reconstructions"] = float((judge_chunks(judge, first_world.world.roundtrip(
-            ctx.last_frames[:, None])[:, 0], recon) == ctx.next_actions).mean())
+    judge_info = judge_ceilings(judge, data, ctx, card, first_world)
 
     report = {"game": game, "data": str(data), "frames_per_chunk": int(meta["frames_per_chunk"]),
               "heldout_starts": len(ctx), "horizon": horizon, "probe_chunks": chunks,
@@ -490,43 +476,120 @@ def run_benchmark(checkpoint, data, judge_dir, out, baselines=(), episodes: int 
     if long_horizon:
         report["long_horizon"] = {"chunks": long_horizon, "real_chunks": int(len(real_features)),
                                   "copy-last-frame": copy_frame_long_quality(judge, ctx, real_features, long_horizon)}
+    action_names, phrases, *_ = game_vocabulary(game)
+    plan = BenchPlan(judge=judge, data=data, ctx=ctx, card=card, action_names=action_names, phrases=phrases,
+                     wordings=wordings, readable=[a for a in card.probe if a not in judge_info["unreadable_probe"]],
+                     real_features=real_features, chunks=chunks, seed=seed, horizon=horizon,
+                     long_horizon=long_horizon, off_topic_steps=off_topic_steps, thought_steps=thought_steps,
+                     outcome_chunks=outcome_chunks)
     videos = {"real": ctx.next_frames[:1, :horizon]}
     for who in tqdm(contestants, desc="bench", unit="model", disable=not progress):
-        t0 = time.perf_counter()
-        r = {"info": who.info, "conditioning": who.conditioning}
-        r["action"] = action_accuracy(judge, who, ctx, seen, action_names, chunks, seed)
-        r["action"]["readable_accuracy"] = _mean([r["action"]["per_action"][a] for a in readable])
-        # the new-word lists are the card's (a Gymnasium env's generated card has none): measured where given
-        for key, wordings in [("action_unseen_wording", unseen_words), ("action_new_phrasing", rephrased),
-                              ("action_everyday_wording", everyday_words)]:
-            if wordings:
-                r[key] = action_accuracy(judge, who, ctx, wordings, action_names, chunks, seed)
-        if isinstance(who, WorldContestant):
-            if off_topic_steps:
-                r["off_topic"] = off_topic_ends(judge, who, ctx, list(card.off_topic), real_features, off_topic_steps, seed)
-            if thought_steps and who.conditioning == "text":
-                r["thoughts"] = empty_thoughts(who, ctx, thought_steps, seed)
-            if outcome_chunks:
-                r["reward_end"] = reward_end_agreement(who, data, outcome_chunks, seed)
-            if long_horizon and who.conditioning != "action_id":
-                r["long_rollout"] = long_rollout_quality(judge, who, ctx, real_features, long_horizon, seed)
-        r["intervention"] = intervention_accuracy(judge, who, ctx, list(card.switches), phrases, action_names, seed)
-        q = frame_quality(who, ctx, horizon, seed)
-        videos[who.name] = q.pop("video")
-        r["quality"] = q
-        r["seconds"] = round(time.perf_counter() - t0, 1)
-        if isinstance(who, WorldContestant) and who.seconds:
-            r["frames_per_s"] = round(who.frames / who.seconds, 1)
-        report["models"][who.name] = r
+        report["models"][who.name], videos[who.name] = score_contestant(who, plan)
+    write_report_files(report, videos, ctx.next_texts[0][:horizon], out)
+    return report
+
+
+def default_contestants(checkpoint, baselines, game: str, device: str, cache: str, distilled) -> list[Contestant]:
+    """The checkpoint, its distilled student (second, when given), each baseline and copy-last-frame,
+    each named by its conditioning; two of a kind are told apart by their directory."""
+    contestants = []
+    for path in [checkpoint, *baselines]:
+        c = WorldContestant("", path, game, device, cache=cache)
+        c.name = NAMES[c.conditioning]
+        if c.name in [x.name for x in contestants]:
+            c.name = f"{c.name} ({Path(path).name})"
+        c.name = _unique(c.name, [x.name for x in contestants])
+        contestants.append(c)
+    if distilled is not None:
+        c = WorldContestant("", checkpoint, game, device, cache=cache, distilled=distilled)
+        n = c.world.sampler.student_steps
+        c.name = f"{NAMES[c.conditioning]}, distilled ({n} step{'s' if n != 1 else ''})"
+        contestants.insert(1, c)
+    contestants.append(CopyLastFrame())
+    return contestants
+
+
+def bench_wordings(game: str, commands_file=None) -> dict:
+    """The probe actions' wordings per report key: the recorded ones, new words (the user's
+    `--commands FILE` or the card's), new phrasings and everyday words. A card without a list
+    (a Gymnasium env's generated card) leaves that key out."""
+    action_names, phrases, unseen, recombined, everyday = game_vocabulary(game)
+    probe = list(get_card(game).probe)
+    unseen_words = read_commands_file(commands_file, action_names) if commands_file else \
+        {a: unseen[a] for a in probe if a in unseen}
+    lists = {"action": {a: phrases[a] for a in probe}, "action_unseen_wording": unseen_words,
+             "action_new_phrasing": {a: recombined[a] for a in probe if a in recombined},
+             "action_everyday_wording": {a: everyday[a] for a in probe if a in everyday}}
+    return {k: v for k, v in lists.items() if v or k == "action"}
+
+
+def judge_ceilings(judge, data, ctx: StartContexts, card, first_world: WorldContestant | None) -> dict:
+    """The judge on every held-out episode, on the bench's own real chunks, after each of the
+    bench's switches in real play, and on VAE reconstructions of the real chunks (the ceiling for
+    any model drawing through that VAE): what each model's score is to be read against."""
+    real_pred = judge_chunks(judge, ctx.last_frames, ctx.next_frames)
+    info = {"heldout": evaluate_judge(judge, data, "heldout"),
+            "on_bench_real_frames": float((real_pred == ctx.next_actions).mean())}
+    after = info["heldout"].get("after_change", {})
+    info["after_change"] = after.get("accuracy")
+    info["after_switch"] = {f"{a}->{b}": after.get("per_switch", {}).get(f"{a}->{b}") for a, b in card.switches}
+    known = [v["accuracy"] for v in info["after_switch"].values() if v]
+    info["after_switch_mean"] = float(np.mean(known)) if known else None
+    info["accuracy"] = info["heldout"]["accuracy"]
+    info["unreadable_probe"] = unreadable_actions(info["heldout"].get("per_action", {}), list(card.probe))
+    info["trust_note"] = trust_note(info["accuracy"])
+    if first_world is not None:
+        recon = first_world.world.roundtrip(ctx.next_frames)
+        last = first_world.world.roundtrip(ctx.last_frames[:, None])[:, 0]
+        info["on_vae_reconstructions"] = float((judge_chunks(judge, last, recon) == ctx.next_actions).mean())
+    return info
+
+
+def score_contestant(who: Contestant, plan: BenchPlan) -> tuple[dict, np.ndarray]:
+    """One model's section of the report, and its first rollout for the video."""
+    judge, ctx, seed = plan.judge, plan.ctx, plan.seed
+    t0 = time.perf_counter()
+    r = {"info": who.info, "conditioning": who.conditioning}
+    for key, wordings in plan.wordings.items():
+        r[key] = action_accuracy(judge, who, ctx, wordings, plan.action_names, plan.chunks, seed)
+    r["action"]["readable_accuracy"] = _mean([r["action"]["per_action"][a] for a in plan.readable])
+    if isinstance(who, WorldContestant):
+        if plan.off_topic_steps:
+            r["off_topic"] = off_topic_ends(judge, who, ctx, list(plan.card.off_topic), plan.real_features,
+                                            plan.off_topic_steps, seed)
+        if plan.thought_steps and who.conditioning == "text":
+            r["thoughts"] = empty_thoughts(who, ctx, plan.thought_steps, seed)
+        if plan.outcome_chunks:
+            r["reward_end"] = reward_end_agreement(who, plan.data, plan.outcome_chunks, seed)
+        if plan.long_horizon and who.conditioning != "action_id":
+            r["long_rollout"] = long_rollout_quality(judge, who, ctx, plan.real_features, plan.long_horizon, seed)
+    r["intervention"] = intervention_accuracy(judge, who, ctx, list(plan.card.switches), plan.phrases,
+                                              plan.action_names, seed)
+    r["quality"] = frame_quality(who, ctx, plan.horizon, seed)
+    video = r["quality"].pop("video")
+    r["seconds"] = round(time.perf_counter() - t0, 1)
+    if isinstance(who, WorldContestant) and who.seconds:
+        r["frames_per_s"] = round(who.frames / who.seconds, 1)
+    return r, video
+
+
+def write_report_files(report: dict, videos: dict, texts: list[str], out: Path):
+    """report.json, report.md, the plots and rollouts.mp4 (the first start, each model side by side)."""
     (out / "report.json").write_text(json.dumps(report, indent=1, default=_json_default))
     (out / "report.md").write_text(report_markdown(report))
-
     plot_accuracy(report, out / "accuracy_per_action.png")
     plot_psnr(report, out / "psnr_vs_horizon.png")
-    if long_horizon:
+    if "long_horizon" in report:
         plot_long_frechet(report, out / "frechet_vs_horizon.png")
-    video_grid(videos, ctx.next_texts[0][:horizon], out / "rollouts.mp4")
-    return report
+    video_grid(videos, texts, out / "rollouts.mp4")
+
+
+def print_result(result: dict, out=None):
+    """A script's result: one JSON line on stdout and, given `out`, the same indented in that file."""
+    if out:
+        Path(out).parent.mkdir(parents=True, exist_ok=True)
+        Path(out).write_text(json.dumps(result, indent=1))
+    print(json.dumps(result))
 
 
 def _unique(name, taken):

@@ -96,7 +96,8 @@ class WorldContestant(Contestant):
     def __init__(self, name: str, checkpoint, game: str | None = None, device: str = "auto",
                  guidance: float | None = None, cache: str = DEFAULT_CACHE, distilled=None):
         self.name = name
-        self.world = WorldModel(checkpoint, game, device, guidance=guidance, cache=cache, distilled=distilled)
+        self.world = WorldModel(checkpoint, game=game, device=device, guidance=guidance, cache=cache,
+                                distilled=distilled)
         self.conditioning = self.world.conditioning
         self.sep = self.world.tokenizer.encode(PLAN_SEPARATOR, add_special_tokens=False)  # as in training
         self.info = _run_info(self.world)
@@ -107,7 +108,7 @@ class WorldContestant(Contestant):
         w, B, H = self.world, len(ctx), len(texts[0])
         t0 = time.perf_counter()
         ctx_ids = [[w.encode_text(t) for t in row] for row in ctx.texts]
-        reads = [[w.read_command(t) for t in row] for row in texts]  # as the env reads a command
+        reads = [[w.interpret_command(t) for t in row] for row in texts]  # as the env reads a command
         step_ids = [[r[0] if self.conditioning == "text" else w.encode_text(t) for r, t in zip(rr, row)]
                     for rr, row in zip(reads, texts)]
         ctx_ids, step_ids, prompts = commanded_inputs(self.conditioning, ctx_ids, step_ids, ctx.actions, actions,
@@ -144,7 +145,7 @@ class WorldContestant(Contestant):
 
     def _step(self, ids, gens, vecs, h) -> np.ndarray:
         """One chunk for every stream, recorded in `trace`; returns its frames (B, F, H, W, 3)."""
-        res = self.world.step_tokens(ids, gens, vecs)
+        res = self.world.step_text_ids(ids, gens, vecs)
         self.trace["end_prob"][:, h] = res.end_prob
         self.trace["reward"][:, h] = res.reward
         for b, t in enumerate(res.texts):
@@ -176,7 +177,7 @@ def _run_info(world: WorldModel) -> dict:
     if args.is_file():
         a = json.loads(args.read_text())
         info.update(batch_size=a.get("batch_size"), max_minutes=a.get("max_minutes"))
-    progress = world.paths.model / "train_progress.json"  # exported weights (scripts/export_weights.py)
+    progress = world.paths.model / "train_progress.json"  # exported weights (`tv2tv export-weights`)
     if progress.is_file():
         p = json.loads(progress.read_text())
         info.update(steps=p.get("step"), train_minutes=round(p.get("elapsed_s", 0) / 60, 1))

@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import json
 import math
-import os
 import sys
 import time
 from dataclasses import asdict, dataclass, field
@@ -34,12 +33,14 @@ from tqdm import tqdm
 
 from model import precision
 from model.atomic import atomic_dir
-from model.schedule import warmup_cosine
 
 from ..data.dataset import BadEpisode, iter_episodes, read_episode, read_meta
 from ..errors import UserError
 from ..games import get_card
 from ..games.mirror import mirror_permutation
+from ..training.args import JUDGE_ARGS, TrainArgs
+from ..training.loop import STATE_FILE, Task
+from ..training.loop import fit as fit_task
 from . import metrics
 
 TRUST_THRESHOLD = 0.85
@@ -284,77 +285,48 @@ def mirror(x: torch.Tensor, y: torch.Tensor, perm: np.ndarray, rows: np.ndarray)
     return x, y
 
 
-def _save_state(path: Path, judge: Judge, opt, step: int, elapsed: float, rng, losses: list):
-    """The training state, written to a temporary file and renamed: a kill never leaves half a file."""
-    tmp = path.with_name(path.name + ".tmp")
-    torch.save({"config": asdict(judge.cfg), "judge": judge.state_dict(), "opt": opt.state_dict(), "step": step,
-                "elapsed": elapsed, "rng": rng.bit_generator.state, "losses": losses}, tmp)
-    os.replace(tmp, path)
+class JudgeTask(Task):
+    """The judge as a training task (tv2tv_env/training/loop.py runs it): random batches of real
+    chunk pairs, mirrored left-right half of the time with the labels swapped."""
+    name = "train judge"
+
+    def __init__(self, judge: "Judge", pairs: "ChunkPairs", batch_size: int, augment: bool):
+        self.model, self.pairs, self.augment = judge, pairs, augment
+        self.batch_size = min(batch_size, len(pairs))
+        self.loss_fn = F.binary_cross_entropy_with_logits if judge.cfg.multi_label else F.cross_entropy
+        self.perm = judge.mirror_perm.cpu().numpy()
+
+    def loss(self, net, step, gen, rows):
+        rng = np.random.default_rng(int(torch.randint(2**62, (1,), generator=gen)))
+        x, y = self.pairs.batch(rng.integers(len(self.pairs), size=self.batch_size)[rows])
+        if self.augment:
+            x, y = mirror(x, y, self.perm, np.flatnonzero(rng.random(len(x)) < 0.5))
+        return self.loss_fn(net(x.to(self.device)).float(), y.to(self.device)), {}
+
+    def config(self):
+        return asdict(self.model.cfg)
+
+    def save_weights(self, weights, directory):
+        save_judge_files(weights, directory)
 
 
-def fit(judge: Judge, pairs: ChunkPairs, max_steps: int | None = None, minutes: float | None = None,
-        batch_size: int = 64, lr: float = 2e-3, seed: int = 0, precision_mode: str = "auto",
-        progress: bool = True, augment: bool = True, state_path=None, save_every: float = 120.0,
-        resume: bool = False) -> dict:
-    """Train `judge` in place on random batches of `pairs` until `max_steps` or `minutes`
-    (whichever comes first; the learning-rate schedule follows whichever is further along).
-    With `state_path`, the weights, optimizer, step, time spent and random state are saved
-    there every `save_every` seconds and at the end; `resume` continues from that file as if
-    the run had never stopped (same batches, same schedule). Returns {"steps", "seconds",
-    "loss_start", "loss_end", "dtype"}: losses are means over the first and last 10 steps."""
-    if max_steps is None and minutes is None:
-        raise ValueError("give max_steps or minutes")
-    dev = judge.device
-    dtype = precision.autocast_dtype(dev, precision_mode)
-    rng = np.random.default_rng(seed)
-    opt = torch.optim.AdamW(judge.parameters(), lr=lr, weight_decay=0.01)
-    loss_fn = F.binary_cross_entropy_with_logits if judge.cfg.multi_label else F.cross_entropy
-    perm = judge.mirror_perm.cpu().numpy()
-    budget = None if minutes is None else minutes * 60
-    losses, step, spent = [], 0, 0.0
-    if resume:
-        state = torch.load(state_path, map_location=dev, weights_only=True)
-        if state["config"] != asdict(judge.cfg):
-            raise UserError(f"{state_path} was saved by a judge of another configuration; train with the same "
-                            f"options as the stopped run, or delete the file to start afresh")
-        judge.load_state_dict(state["judge"])
-        opt.load_state_dict(state["opt"])
-        step, spent, losses = state["step"], state["elapsed"], state["losses"]
-        rng.bit_generator.state = state["rng"]
-    t0 = time.perf_counter() - spent  # time spent before a resume counts towards `minutes`
-    last_save = time.perf_counter()
-    bar = tqdm(total=max_steps, initial=step, desc="train judge", unit="step", disable=not progress, file=sys.stderr)
-    judge.train()
-    while True:
-        elapsed = time.perf_counter() - t0
-        done = max(step / max_steps if max_steps else 0.0, elapsed / budget if budget else 0.0)
-        if done >= 1:
-            break
-        for g in opt.param_groups:
-            g["lr"] = warmup_cosine(done, lr, warmup=0.03)
-        x, y = pairs.batch(rng.integers(len(pairs), size=min(batch_size, len(pairs))))
-        if augment:
-            x, y = mirror(x, y, perm, np.flatnonzero(rng.random(len(x)) < 0.5))
-        with precision.autocast(dev, dtype):
-            loss = loss_fn(judge(x.to(dev)).float(), y.to(dev))
-        opt.zero_grad(set_to_none=True)
-        loss.backward()
-        opt.step()
-        losses.append(loss.item())
-        step += 1
-        bar.update()
-        if step % 20 == 0:
-            bar.set_postfix(loss=f"{np.mean(losses[-20:]):.3f}")
-        if state_path is not None and time.perf_counter() - last_save >= save_every:
-            _save_state(Path(state_path), judge, opt, step, time.perf_counter() - t0, rng, losses)
-            last_save = time.perf_counter()
-    bar.close()
-    if state_path is not None:
-        _save_state(Path(state_path), judge, opt, step, time.perf_counter() - t0, rng, losses)
-    return {"steps": step, "seconds": round(time.perf_counter() - t0, 1),
-            "loss_start": float(np.mean(losses[:10])) if losses else math.nan,
-            "loss_end": float(np.mean(losses[-10:])) if losses else math.nan,
-            **precision.describe(dev, dtype)}
+def fit(judge: Judge, pairs: ChunkPairs, args: TrainArgs = JUDGE_ARGS, checkpoint=None, resume: bool = False,
+        progress: bool = True, augment: bool = True) -> dict:
+    """Train `judge` in place on random batches of `pairs` under `args` (until `max_steps` or
+    `max_minutes`, whichever comes first). With `checkpoint` (a directory), the weights and
+    training state are saved there every `save_every_minutes` and at the end, and `resume`
+    continues from it as if the run had never stopped (same batches, same schedule). Returns
+    {"steps", "seconds", "loss_start", "loss_end", "dtype", ...}: losses are means over the
+    first and last 10 steps."""
+    import tempfile
+
+    task = JudgeTask(judge, pairs, args.batch_size, augment)
+    with tempfile.TemporaryDirectory() as scratch:  # no checkpoint asked for: it lives and dies here
+        ckpt = Path(checkpoint) if checkpoint is not None else Path(scratch) / "judge"
+        r = fit_task(task, args, ckpt, ckpt.with_suffix(".metrics.jsonl"), resume=resume, progress=progress)
+    return {"steps": r["step"], "seconds": round(r["elapsed_s"], 1), "loss_start": r["loss_first"],
+            "loss_end": r["loss_last"], "stopped_by_signal": r["stopped_by_signal"],
+            **{k: r[k] for k in ("device", "dtype", "cpu_capability", "threads")}}
 
 
 def _score(cfg: JudgeConfig, true_actions, pred_actions, true_buttons=None, pred_buttons=None,
@@ -449,62 +421,66 @@ def evaluate_pairs(judge: Judge, pairs: ChunkPairs, max_samples: int = 4096, see
     return _score(judge.cfg, sub.actions, actions, true_buttons, buttons)
 
 
-def train_judge(data_dir, out_dir, minutes: float | None = 10.0, max_steps: int | None = None,
-                batch_size: int = 64, max_episodes: int | None = 120, seed: int = 0, device: str = "cpu",
-                channels: int = 32, lr: float = 2e-3, precision_mode: str = "auto", progress: bool = True,
-                eval_data=None, mirror_average: bool = True, resume: bool = False) -> dict:
+def train_judge(data_dir, out_dir, args: TrainArgs = JUDGE_ARGS, max_episodes: int | None = 120, channels: int = 32,
+                eval_data=None, mirror_average: bool = True, resume: bool = False, progress: bool = True) -> dict:
     """Train a judge on the "train" split of `data_dir` (at most `max_episodes` episodes in
     memory as uint8), evaluate it on every "heldout" episode of `eval_data` (default: the same
     directory), save it to `out_dir` (config.json, model.safetensors, report.json; written to a
     temporary directory and renamed). `eval_data` lets a judge learn from a recording of its
     own (recording is cheap, and the judge is data-limited) while it is measured on the held-out
     episodes of the world model's dataset, the ones the benchmark starts from.
-    `minutes` bounds the training loop only (loading and evaluation come on top).
-    The training state is saved every two minutes beside `out_dir` (OUT.train_state.pt, deleted
-    once the judge is saved); `resume` continues a stopped run from it.
-    Returns the report."""
+    `args.max_minutes` bounds the training loop only (loading and evaluation come on top).
+    While it trains, `out_dir` is its checkpoint (the weights so far and train_state.pt, every
+    `args.save_every_minutes`); `resume` continues a stopped run from it; the finished judge
+    replaces it. Returns the report."""
     t0 = time.perf_counter()
-    torch.manual_seed(seed)
+    torch.manual_seed(args.seed)
     out_dir = Path(out_dir)
-    state_path = out_dir.with_name(out_dir.name + ".train_state.pt")
-    if state_path.exists() and not resume:
-        raise UserError(f"{state_path} holds a stopped judge training run; pass --resume to continue it, or delete "
-                        f"the file to start afresh")
-    if resume and not state_path.exists():
-        raise UserError(f"nothing to resume: {state_path} does not exist")
+    stopped_run = (out_dir / STATE_FILE).exists()
+    if stopped_run and not resume:
+        raise UserError(f"{out_dir / STATE_FILE} holds a stopped judge training run; pass --resume to continue it, "
+                        f"or delete {out_dir} to start afresh")
+    if resume and not stopped_run:
+        raise UserError(f"nothing to resume: {out_dir / STATE_FILE} does not exist")
     eval_data = data_dir if eval_data is None else eval_data
     if not _listing(eval_data, "heldout"):  # fail before the long part, not after
         raise UserError(f"no usable heldout episodes in {eval_data}: the judge's accuracy must be measured on "
                         f"held-out play (record with --heldout > 0)")
     cfg = config_for(data_dir, channels)
     cfg.mirror_average = mirror_average
-    judge = Judge(cfg).to(precision.resolve_device(device))
+    judge = Judge(cfg).to(precision.resolve_device(args.device))
     _check_dataset(judge, eval_data)
-    pairs = load_pairs(data_dir, "train", max_episodes, seed, progress)
-    train = fit(judge, pairs, max_steps, minutes, batch_size, lr, seed, precision_mode, progress,
-                state_path=state_path, resume=resume)
+    pairs = load_pairs(data_dir, "train", max_episodes, args.seed, progress)
+    train = fit(judge, pairs, args, checkpoint=out_dir, resume=resume, progress=progress)
+    if train["stopped_by_signal"]:
+        raise UserError(f"stopped by a signal at step {train['steps']}; `--resume` continues it from {out_dir}")
     heldout = evaluate_judge(judge, eval_data, "heldout", progress=progress)
-    train_eval = evaluate_pairs(judge, pairs, seed=seed)
+    train_eval = evaluate_pairs(judge, pairs, seed=args.seed)
     report = {"data": str(data_dir), "eval_data": str(eval_data), "train_episodes": pairs.episodes,
               "train_samples": len(pairs), "heldout_episodes": heldout["episodes"], "heldout_samples": heldout["samples"],
               "accuracy": heldout["accuracy"], "trust_note": heldout["trust_note"],
-              "train_accuracy": train_eval["accuracy"], "training": {**train, "batch_size": batch_size, "lr": lr,
-                                                                     "seed": seed, "max_episodes": max_episodes},
+              "train_accuracy": train_eval["accuracy"],
+              "training": {**train, "batch_size": args.batch_size, "lr": args.lr, "seed": args.seed,
+                           "max_episodes": max_episodes},
               "heldout": heldout, "seconds_total": round(time.perf_counter() - t0, 1)}
-    save_judge(judge, out_dir, report)
-    state_path.unlink()
+    save_judge(judge, out_dir, report)  # the finished judge alone: no training state
     return report
 
 
 # --- saving and loading ---------------------------------------------------------------------
 def save_judge(judge: Judge, out_dir, report: dict | None = None):
+    with atomic_dir(Path(out_dir)) as tmp:
+        save_judge_files(judge, tmp, report)
+
+
+def save_judge_files(judge: Judge, directory: Path, report: dict | None = None):
+    """config.json, model.safetensors (and report.json) into `directory`."""
     from safetensors.torch import save_file
 
-    with atomic_dir(Path(out_dir)) as tmp:
-        (tmp / CONFIG_FILE).write_text(json.dumps(asdict(judge.cfg), indent=2))
-        save_file({k: v.detach().cpu().contiguous() for k, v in judge.state_dict().items()}, tmp / WEIGHTS_FILE)
-        if report is not None:
-            (tmp / REPORT_FILE).write_text(json.dumps(report, indent=2))
+    (directory / CONFIG_FILE).write_text(json.dumps(asdict(judge.cfg), indent=2))
+    save_file({k: v.detach().cpu().contiguous() for k, v in judge.state_dict().items()}, directory / WEIGHTS_FILE)
+    if report is not None:
+        (directory / REPORT_FILE).write_text(json.dumps(report, indent=2))
 
 
 def load_judge(path, device: str = "cpu") -> Judge:

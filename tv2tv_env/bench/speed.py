@@ -23,6 +23,7 @@ from model import precision
 from model.sampler import sample_without_cache
 from model.vae import decode
 
+from ..games import DEFAULT_GAME
 from ..world import WorldModel
 
 GOAL = {"one_stream_real_time_fps": 16, "one_stream_min_fps": 8, "h100_one_stream_fps": 100, "h100_batched_fps": 2000}
@@ -144,13 +145,13 @@ def _figures(seconds: float, num_envs: int, frames_per_chunk: int) -> dict:
             "frames_per_s_per_stream": round(frames_per_chunk / seconds, 1)}
 
 
-def run_speed(checkpoint=None, game: str = "doom", device: str = "auto", precisions=("auto", "fp32"),
+def run_speed(checkpoint=None, game: str = DEFAULT_GAME, device: str = "auto", precisions=("auto", "fp32"),
               num_envs=(1, 8, 32), repeats: int = 6, no_cache: bool = True, breakdown_envs=(),
               rolling: bool = True, distilled=None) -> dict:
     out = {"benchmark": "speed", "goal": GOAL, "results": []}
     seen = set()
     for prec in precisions:
-        world = WorldModel(checkpoint, game, device, precision_mode=prec, cache="exact")  # the rolling cache: below
+        world = WorldModel(checkpoint, game=game, device=device, precision=prec, cache="exact")  # the rolling cache: below
         if world.dtype in seen:  # "auto" is fp32 on this machine: measure it once
             continue
         seen.add(world.dtype)

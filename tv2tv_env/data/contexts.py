@@ -12,17 +12,21 @@ held-out episodes, so a user needs neither the dataset nor the engine to play.
 """
 from __future__ import annotations
 
-import os
+import zipfile
+import zlib
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
+
+from model.atomic import atomic_file
 
 from ..errors import UserError
 from .dataset import iter_episodes, log, read_meta
 from .latents import cache_dir, read_latent_episode
 
 CONTEXT_FILE = "contexts.npz"
+CONTEXT_KEYS = ("latents", "frames", "texts", "source", "game")
 
 
 @dataclass
@@ -80,25 +84,33 @@ def make_contexts(data_dir, vae_dir, chunks: int = 4, per_episode: int = 2, max_
 def save_contexts(ctx: Contexts, path) -> Path:
     """Write atomically (a temporary file, then rename)."""
     path = Path(path)
-    tmp = path.with_name(path.name + ".tmp")
-    with open(tmp, "wb") as f:
+    with atomic_file(path) as tmp, open(tmp, "wb") as f:
         np.savez_compressed(f, latents=ctx.latents, frames=ctx.frames, texts=ctx.texts, source=ctx.source,
                             game=np.array(ctx.game))
-    os.replace(tmp, path)
     return path
 
 
 def load_contexts(path) -> Contexts:
+    """Read a contexts file; a missing, truncated, foreign or incomplete one is a UserError that
+    names the file and the command that makes it again."""
     path = Path(path)
+    remake = f"`tv2tv contexts --data DATA --checkpoint {path.parent}` (real chunks the env starts from)"
     if not path.is_file():
-        raise UserError(f"no start contexts at {path}; make them with "
-                        f"`tv2tv contexts --data DATA --checkpoint {path.parent}` (real chunks the env starts from)")
+        raise UserError(f"no start contexts at {path}; make them with {remake}")
+    # np.load would read any other file as a pickle or a lone array: check for the zip first
+    if not zipfile.is_zipfile(path):
+        raise UserError(f"{path} is not an npz archive of start contexts (truncated, or another kind of file); "
+                        f"make it again with {remake}")
     try:
         with np.load(path, allow_pickle=False) as z:
+            missing = [k for k in CONTEXT_KEYS if k not in z.files]
+            if missing:
+                raise UserError(f"{path} lacks {', '.join(missing)} (has {', '.join(z.files) or 'nothing'}); "
+                                f"make it again with {remake}")
             ctx = Contexts(z["latents"], z["frames"], z["texts"], z["source"], str(z["game"]))
-    except (OSError, ValueError, KeyError) as e:
-        raise UserError(f"{path} is not a readable contexts file ({e}); make it again with `tv2tv contexts`") from None
+    except (OSError, ValueError, EOFError, zipfile.BadZipFile, zlib.error) as e:  # a damaged member
+        raise UserError(f"{path} is not a readable contexts file ({e}); make it again with {remake}") from None
     if ctx.latents.ndim != 6 or len(ctx.frames) != len(ctx) or ctx.texts.shape != ctx.latents.shape[:2]:
         raise UserError(f"{path} has inconsistent shapes (latents {ctx.latents.shape}, frames {ctx.frames.shape}, "
-                        f"texts {ctx.texts.shape}); make it again with `tv2tv contexts`")
+                        f"texts {ctx.texts.shape}); make it again with {remake}")
     return ctx

@@ -35,6 +35,8 @@ from typing import Iterator
 import h5py
 import numpy as np
 
+from model.atomic import atomic_file
+
 from ..errors import UserError
 
 FORMAT_VERSION = 1
@@ -137,9 +139,8 @@ def prepare_output(root, game) -> tuple[dict, int]:
 
 
 def _atomic_write_text(path: Path, text: str):
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text(text)
-    os.replace(tmp, path)
+    with atomic_file(path) as tmp:
+        tmp.write_text(text)
 
 
 # --- writing --------------------------------------------------------------------------------
@@ -167,10 +168,9 @@ def _canonical(ep: Episode) -> Episode:
 def write_episode(root, index: int, ep: Episode, compression="gzip") -> Path:
     """Write an episode atomically: to `ep_NNNNNN.h5.tmp`, then rename."""
     path = Path(root) / EPISODE_DIR / f"ep_{index:06d}.h5"
-    tmp = path.with_name(path.name + ".tmp")
     ep = _canonical(ep)  # the checksums are over exactly what is stored
     T, F, H, W, _ = ep.frames.shape
-    with h5py.File(tmp, "w") as f:
+    with atomic_file(path) as tmp, h5py.File(tmp, "w") as f:
         f.create_dataset("start_frame", data=ep.start_frame, dtype=np.uint8)
         f.create_dataset("frames", data=ep.frames, dtype=np.uint8, chunks=(1, F, H, W, 3),
                          compression=compression, fletcher32=True)
@@ -182,7 +182,6 @@ def write_episode(root, index: int, ep: Episode, compression="gzip") -> Path:
                      num_chunks=T, episode=index, checksums=json.dumps(_checksums(ep)))
         for k, v in attrs.items():
             f.attrs[k] = v
-    os.replace(tmp, path)
     return path
 
 

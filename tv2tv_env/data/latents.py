@@ -26,7 +26,6 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
-import os
 import sys
 import time
 from dataclasses import dataclass
@@ -35,6 +34,8 @@ from typing import Iterator
 
 import h5py
 import numpy as np
+
+from model.atomic import atomic_file
 
 from ..errors import UserError
 from ..games.mirror import check_mirror_symmetric
@@ -98,13 +99,11 @@ def _cached_ok(out: Path, signature: str) -> bool:
 
 
 def _write_cached(out: Path, start: np.ndarray, chunks: np.ndarray, source: str, signature: str):
-    tmp = out.with_name(out.name + ".tmp")
-    with h5py.File(tmp, "w") as f:
+    with atomic_file(out) as tmp, h5py.File(tmp, "w") as f:
         f.create_dataset("start", data=start.astype(np.float16))
         f.create_dataset("chunks", data=chunks.astype(np.float16))
         f.attrs.update({"format": CACHE_FORMAT, "source": source, "source_frames": signature,
                         "num_chunks": len(chunks)})
-    os.replace(tmp, out)
 
 
 # --- encoding -------------------------------------------------------------------------------
@@ -145,9 +144,8 @@ def encode_dataset(data_dir, vae_dir, batch: int | None = None, progress: bool =
     latent_shape = list(probe.shape[1:])
     info = {"format": CACHE_FORMAT, "key": key, "vae": str(vae_dir), "latent_shape": latent_shape,
             "storage": "float16", "frames_per_chunk": F, "height": H, "width": W, "mirrored": mirror}
-    tmp = out_dir / (CACHE_META + ".tmp")
-    tmp.write_text(json.dumps(info, indent=2))
-    os.replace(tmp, out_dir / CACHE_META)
+    with atomic_file(out_dir / CACHE_META) as tmp:
+        tmp.write_text(json.dumps(info, indent=2))
 
     done = cached = skipped = frames_done = 0
     t0 = time.perf_counter()

@@ -18,7 +18,7 @@ from .crafter_card import CARD as CRAFTER
 from .doom_card import CARD as DOOM
 
 CARDS: dict[str, GameCard] = {card.name: card for card in [DOOM, CRAFTER]}
-DEFAULT_GAME = "doom"  # what `--game` defaults to; TV2TV/Doom-v0 is the shipped default model
+DEFAULT_GAME = "doom"  # every default game (`--game`, the envs, the agents); TV2TV/Doom-v0 is the shipped model
 # Cards of Gymnasium envs recorded with `tv2tv record --env` (gym_card.py): not built in, they
 # travel in their dataset's `dataset.json` and are registered here when it is read.
 _RECORDED: dict[str, GameCard] = {}
@@ -56,6 +56,16 @@ def get_card(name: str) -> GameCard:
     return card
 
 
+def env_id(game: str | None, real: bool = False) -> str:
+    """The Gymnasium id of a game's world, or with `real=True` of its real engine: `TV2TV/Doom-v0`,
+    `TV2TV/RealCrafter-v0` for a built-in card (a name in snake case becomes CamelCase:
+    "doom_take_cover" -> `TV2TV/DoomTakeCover-v0`); `TV2TV/World-v0` / `TV2TV/RealWorld-v0` for
+    game=None or a game without a built-in card (a world trained on a recorded Gymnasium env,
+    whose card travels in its checkpoint). tv2tv_env/__init__.py registers exactly these ids."""
+    name = "".join(part.capitalize() for part in game.split("_")) if game in CARDS else "World"
+    return f"TV2TV/{'Real' if real else ''}{name}-v0"
+
+
 def make_game(name: str, **kwargs) -> GameSource:
     """Build a game's engine adapter by name; the frame size comes from its card unless given."""
     card = get_card(name)
@@ -65,6 +75,6 @@ def make_game(name: str, **kwargs) -> GameSource:
     return card.engine_class()(**{**sizes, **kwargs})
 
 
-__all__ = ["CARDS", "CARD_FILE", "DEFAULT_GAME", "GameCard", "check_card", "get_card", "register_card",
+__all__ = ["CARDS", "CARD_FILE", "DEFAULT_GAME", "GameCard", "check_card", "env_id", "get_card", "register_card",
            "register_card_file", "make_game",
            "GameSource", "Player", "Chunk"]

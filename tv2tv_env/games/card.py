@@ -27,7 +27,7 @@ class GameCard:
 
     name: str
     """The game's name: `--game NAME`, the `game` of recorded datasets and model configs, and
-    the env ids `TV2TV/<Name>-v0` and `TV2TV/Real<Name>-v0` (tv2tv_env/__init__.py)."""
+    the env ids `TV2TV/<Name>-v0` and `TV2TV/Real<Name>-v0` (`env_id` in games/__init__.py)."""
 
     engine: str
     """"module:Class" of the engine adapter (a `GameSource`), imported only by `engine_class()`;
@@ -115,6 +115,11 @@ class GameCard:
 
     frames_per_chunk: int = 4
     """Frames an action is held for, likewise."""
+
+    render_fps: int = 16
+    """Frames per second that play is shown at: the envs' `metadata["render_fps"]`, the play
+    window and the videos of agents and the bench. 16 shows a 4-frame chunk in a quarter second
+    (Doom records every second tic of 35 a second, so 17.5 would be its real speed)."""
 
     mirror_symmetric: bool = False
     """Whether a frame flipped left-right, with "left" and "right" swapped in its labels and text,
@@ -220,8 +225,8 @@ def check_card(card: GameCard) -> list[str]:
                      for ps in getattr(card, table).values() for p in ps if p in trained]
     problems += [f"off-topic text {t!r} is a recorded phrase" for t in card.off_topic if t in part_of]
 
-    if not (card.height > 0 and card.width > 0 and card.frames_per_chunk > 0):
-        problems.append("height, width and frames_per_chunk must be positive")
+    if not (card.height > 0 and card.width > 0 and card.frames_per_chunk > 0 and card.render_fps > 0):
+        problems.append("height, width, frames_per_chunk and render_fps must be positive")
     if ":" not in card.engine:
         problems.append(f"engine {card.engine!r} must be 'module:Class'")
     return problems

@@ -1,5 +1,6 @@
-"""`tv2tv train` and `contexts`: train a world model on a recording (the job itself is
-`train_world.run_training`), and take real start contexts for a checkpoint."""
+"""`tv2tv train`, `contexts` and `export-weights`: train a world model on a recording (the job
+itself is `train_world.run_training`), take real start contexts for a checkpoint, and export a
+run's weights for shipping."""
 from __future__ import annotations
 
 import json
@@ -8,32 +9,24 @@ import signal
 import sys
 
 
-
 def add_commands(sub):
     tr = sub.add_parser("train", help="train the TV2TV world model on a recorded dataset",
                         description="Train the MoT world model on a dataset's latent cache (run `tv2tv encode` "
                         "first). Writes RUN/ckpt (atomic), RUN/metrics.jsonl and RUN/samples. SIGTERM saves and "
-                        "exits; --resume continues exactly. Multi-GPU: torchrun --nproc-per-node N -m tv2tv_env.cli train ...")
+                        "exits; --resume continues exactly. Multi-GPU: torchrun --nproc-per-node N -m tv2tv_cli train ...")
     tr.add_argument("--data", required=True, help="dataset directory (with its latent cache)")
     tr.add_argument("--out", required=True, help="run directory")
     tr.add_argument("--config", default="small", help="tiny, small, base, or a JSON file (default small)")
-    from model.config import TrainArgs as T  # the defaults, declared once
+    from tv2tv_env.training.args import WORLD_MODEL_ARGS, add_train_flags
 
-    tr.add_argument("--max-steps", type=int, default=T.max_steps, help=f"(default {T.max_steps})")
-    tr.add_argument("--max-minutes", type=float, default=T.max_minutes,
-                    help="wall-clock budget (the LR schedule follows it)")
+    add_train_flags(tr, WORLD_MODEL_ARGS, ("max_steps", "max_minutes", "batch_size", "grad_accum", "lr", "eval_every",
+                                           "save_every_minutes", "seed", "device", "precision"))
     tr.add_argument("--resume", action="store_true", help="continue the run in --out from its checkpoint")
     tr.add_argument("--init-from", default=None, metavar="DIR",
-                    help="when --out has no checkpoint: continue from weights exported by scripts/export_weights.py "
+                    help="when --out has no checkpoint: continue from weights exported by `tv2tv export-weights` "
                     "(their step from DIR/train_progress.json, a fresh optimizer); for runs spanning machines")
-    tr.add_argument("--batch-size", type=int, default=T.batch_size, help=f"global batch in windows (default {T.batch_size})")
-    tr.add_argument("--grad-accum", type=int, default=T.grad_accum)
-    tr.add_argument("--lr", type=float, default=T.lr, help=f"peak learning rate (default {T.lr:g})")
     tr.add_argument("--vae", default=None, help="VAE directory (default: the shipped checkpoints/doom-small/vae)")
     tr.add_argument("--tokenizer", default=None, help="tokenizer directory (default: the shipped one)")
-    tr.add_argument("--device", default=T.device, help="auto (CUDA if present), cpu or cuda")
-    tr.add_argument("--eval-every", type=int, default=T.eval_every)
-    tr.add_argument("--seed", type=int, default=T.seed)
     tr.add_argument("--no-samples", action="store_true", help="do not draw sample rollouts")
     tr.add_argument("--conditioning", default="text", choices=["text", "prompt", "plan", "action_id"],
                     help="text: TV2TV (default); prompt (T2V), plan (Think2V), action_id: the benchmark's baselines")
@@ -71,17 +64,26 @@ def add_commands(sub):
     c.add_argument("--seed", type=int, default=0)
     c.set_defaults(func=cmd_contexts)
 
+    x = sub.add_parser("export-weights", help="a run's EMA weights in fp16 for shipping (and for --init-from)",
+                       description="Write OUT/config.json + model.safetensors (fp16) from a `tv2tv train` run's last "
+                       "checkpoint, and OUT/train_progress.json (step, time, target) that `tv2tv train --init-from "
+                       "OUT` continues from on another machine.")
+    x.add_argument("run", help="a `tv2tv train` run directory (or a model directory)")
+    x.add_argument("out", help="output directory")
+    x.set_defaults(func=cmd_export_weights)
+
 
 def cmd_train(a):
-    from .train_world import run_training
+    from tv2tv_env.training.args import WORLD_MODEL_ARGS, train_args_from
 
-    result = run_training(a.data, a.out, config=a.config, max_steps=a.max_steps, max_minutes=a.max_minutes,
-                          resume=a.resume, batch_size=a.batch_size, lr=a.lr, grad_accum=a.grad_accum, vae=a.vae,
-                          tokenizer=a.tokenizer, device=a.device, eval_every=a.eval_every, seed=a.seed,
-                          samples=not a.no_samples, progress=not a.quiet, conditioning=a.conditioning,
-                          init_from=a.init_from, balance_actions=a.balance_actions,
-                          language_prior=not a.no_language_prior, mirror=a.mirror,
-                          overrides={"clean_flip": a.clean_flip} if a.clean_flip else None)
+    from .train_world import WorldRecipe, run_training
+
+    recipe = WorldRecipe(config=a.config, conditioning=a.conditioning, vae=a.vae, tokenizer=a.tokenizer,
+                         balance_actions=a.balance_actions, mirror=a.mirror, language_prior=not a.no_language_prior,
+                         samples=not a.no_samples, init_from=a.init_from,
+                         overrides={"clean_flip": a.clean_flip} if a.clean_flip else None)
+    result = run_training(a.data, a.out, recipe, train_args_from(a, WORLD_MODEL_ARGS), resume=a.resume,
+                          progress=not a.quiet)
     if int(os.environ.get("RANK", 0)) == 0:  # under torchrun, one process reports
         print(json.dumps(result))
     if result["stopped_by_signal"]:  # saved, not finished: scripts must not go on as if it were
@@ -90,9 +92,17 @@ def cmd_train(a):
     return 0
 
 
+def cmd_export_weights(a):
+    from tv2tv_env.training.export import export_weights
+
+    info = export_weights(a.run, a.out)
+    print(json.dumps(info))
+    return 0
+
+
 def cmd_contexts(a):
-    from ..data.contexts import CONTEXT_FILE, make_contexts, save_contexts
-    from ..world import resolve_checkpoint
+    from tv2tv_env.data.contexts import CONTEXT_FILE, make_contexts, save_contexts
+    from tv2tv_env.world import resolve_checkpoint
 
     paths = resolve_checkpoint(a.checkpoint)
     ctx = make_contexts(a.data, paths.vae, a.chunks, per_episode=a.per_episode, max_contexts=a.max_contexts,

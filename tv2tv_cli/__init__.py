@@ -22,7 +22,7 @@ import argparse
 import logging
 import sys
 
-from ..errors import UserError
+from tv2tv_env.errors import UserError
 from . import bench, build_world, distill, play, prepare, recordings, rl_transfer, train
 
 COMMAND_MODULES = [recordings, prepare, train, bench, distill, play, build_world, rl_transfer]

@@ -1,31 +1,37 @@
-"""Export a run's EMA weights for shipping: fp16 safetensors in the Hugging Face layout.
+"""Export a world-model run's EMA weights for shipping: fp16 safetensors in the Hugging Face layout.
 
 fp16 halves the size and loads on every device (`TV2TVModel.from_pretrained(OUT)` returns fp16
 weights; call `.float()` on a CPU). Beside them goes `train_progress.json` (step, elapsed time,
 the run's target steps and conditioning): what `tv2tv train --init-from OUT` needs to continue
 an unfinished run on another machine, where only these weights were kept (no optimizer state).
+`tv2tv export-weights RUN OUT` runs it; `tv2tv build-world` does in its export stage.
 """
 from __future__ import annotations
 
 import json
 from pathlib import Path
 
-import torch
+from model.mot import TV2TVModel
 
-from .mot import TV2TVModel
-from .train import find_checkpoint
+from ..errors import UserError
+from .loop import load_state
+from .world_model import run_checkpoint
 
 
 def export_weights(run, out) -> dict:
     """RUN (a `tv2tv train` run, or a model directory) -> OUT/model.safetensors + config.json."""
     run, out = Path(run), Path(out)
-    ckpt = find_checkpoint(run)
-    model = TV2TVModel.from_pretrained(ckpt / "model" if ckpt else run).half()
+    ckpt = run_checkpoint(run)
+    source = ckpt / "model" if ckpt else run
+    if not (source / "model.safetensors").is_file():
+        raise UserError(f"{run} is neither a `tv2tv train` run (no ckpt/) nor a model directory (no "
+                        f"model.safetensors)")
+    model = TV2TVModel.from_pretrained(source).half()
     model.save_pretrained(out)
     info = {"out": str(out), "params": sum(p.numel() for p in model.parameters()),
             "mib": round((out / "model.safetensors").stat().st_size / 2**20, 2)}
     if ckpt:
-        state = torch.load(ckpt / "train_state.pt", map_location="cpu", weights_only=False)
+        state = load_state(ckpt, "cpu")
         progress = {"step": state["step"], "elapsed_s": round(state["elapsed"], 1),
                     "max_steps": state["args"]["max_steps"], "max_minutes": state["args"]["max_minutes"],
                     "conditioning": state["config"]["conditioning"]}

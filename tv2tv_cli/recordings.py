@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import json
 
-from ..errors import UserError
-from ..games import CARDS, get_card
+from tv2tv_env.errors import UserError
+from tv2tv_env.games import CARDS, get_card
 
 KNOWN_GAMES = ", ".join(CARDS)
 
@@ -28,11 +28,17 @@ def add_commands(sub):
     r.add_argument("--out", required=True, help="dataset directory (created; an existing one of the same game is appended to)")
     r.add_argument("--seed", type=int, default=0, help="episode i uses seed+i (default 0)")
     r.add_argument("--workers", type=int, default=1, help="parallel recording processes (default 1)")
+    r.add_argument("--retries", type=int, default=2,
+                   help="with --workers 2 or more: times an episode is recorded again on a fresh engine when its "
+                        "worker dies (an engine crash, a kill -9); past that the command records the rest, then "
+                        "exits 2 naming the lost episodes and seeds (default 2)")
     r.add_argument("--height", type=int, default=None, help="frame height (default: the game card's, 64)")
     r.add_argument("--width", type=int, default=None, help="frame width (default: the game card's, 64)")
     r.add_argument("--frames-per-chunk", type=int, default=None,
                    help="frames an action is held for (default: the game card's, 4)")
-    r.add_argument("--heldout", type=float, default=0.1, help="fraction of episodes held out (default 0.1)")
+    r.add_argument("--heldout", type=float, default=0.1,
+                   help="fraction of episodes held out, 0 to 1 (default 0.1): round(fraction x episodes), at least "
+                        "one and at most all but one when 2 or more episodes are recorded; 1.0 holds out all")
     r.add_argument("--scenario", action="append", help="Doom only: scenario(s), e.g. defend_the_center or freedoom2:MAP01")
     r.add_argument("--player", default=None, choices=["dodge", "hold"],
                    help="Doom only: the scripted player's style (default dodge, as data/doom was recorded; hold keeps "
@@ -81,7 +87,7 @@ def _record_game_kwargs(a) -> dict | None:
 
 
 def cmd_record(a):
-    from ..data.record import env_card, record
+    from tv2tv_env.data.record import env_card, record
 
     if (a.game is None) == (a.env is None):
         raise UserError("record needs exactly one of --game NAME (a built-in game card) and --env ID (any Gymnasium env)")
@@ -99,13 +105,13 @@ def cmd_record(a):
     summary = record(game, a.episodes, a.max_chunks, a.out, seed=a.seed, workers=a.workers,
                      height=a.height, width=a.width, frames_per_chunk=a.frames_per_chunk,
                      heldout=a.heldout, compression=a.compression, progress=not a.quiet,
-                     game_kwargs=game_kwargs)
+                     game_kwargs=game_kwargs, retries=a.retries)
     print(json.dumps(summary))
     return 0
 
 
 def cmd_validate(a):
-    from ..data.dataset import validate
+    from tv2tv_env.data.dataset import validate
 
     meta, rep = validate(a.dir)
     chunks = sum(n for _, n, _ in rep.good)
@@ -126,8 +132,8 @@ def cmd_validate(a):
 def cmd_strip(a):
     import numpy as np
 
-    from ..data.dataset import iter_episodes
-    from ..strip import frame_strip
+    from tv2tv_env.data.dataset import iter_episodes
+    from tv2tv_env.strip import frame_strip
 
     for path, ep in iter_episodes(a.dir, "all"):
         if a.episode is not None and ep.attrs.get("episode") != a.episode:
@@ -143,7 +149,7 @@ def cmd_strip(a):
 
 
 def cmd_export(a):
-    from ..data.export_minari import export_minari
+    from tv2tv_env.data.export_minari import export_minari
 
     summary = export_minari(a.minari, a.dataset_id, out=a.out)
     print(json.dumps(summary))

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from ..games import CARDS, DEFAULT_GAME
+from tv2tv_env.games import CARDS, DEFAULT_GAME
 
 
 
@@ -59,17 +59,15 @@ def add_commands(sub):
                    help="recording whose held-out split measures the judge (default: DATA); give the world model's "
                    "dataset when DATA is a recording made for the judge alone")
     j.add_argument("--out", required=True, help="judge directory (config.json, model.safetensors, report.json)")
-    j.add_argument("--minutes", type=float, default=10.0)
     j.add_argument("--max-episodes", type=int, default=120, help="training episodes held in memory")
     j.add_argument("--channels", type=int, default=32)
-    j.add_argument("--batch-size", type=int, default=64)
-    j.add_argument("--lr", type=float, default=2e-3, help="peak learning rate (warmup, then cosine)")
     j.add_argument("--no-mirror-average", action="store_true",
                    help="read each pair once, not also mirrored left-right (half the cost, lower accuracy)")
     j.add_argument("--resume", action="store_true",
-                   help="continue a stopped run from OUT.train_state.pt (saved every two minutes)")
-    j.add_argument("--seed", type=int, default=0)
-    j.add_argument("--device", default="cpu")
+                   help="continue a stopped run from OUT (its train_state.pt, saved every two minutes)")
+    from tv2tv_env.training.args import JUDGE_ARGS, add_train_flags
+
+    add_train_flags(j, JUDGE_ARGS, ("max_minutes", "max_steps", "batch_size", "lr", "seed", "device", "precision"))
     j.add_argument("--quiet", action="store_true")
     j.set_defaults(func=cmd_train_judge)
 
@@ -94,8 +92,8 @@ def add_commands(sub):
 
 
 def cmd_bench(a):
-    from ..bench.benchmark import run_benchmark
-    from ..world import DEFAULT_CACHE, resolve_checkpoint
+    from tv2tv_env.bench.benchmark import run_benchmark
+    from tv2tv_env.world import DEFAULT_CACHE, resolve_checkpoint
 
     judge = a.judge or resolve_checkpoint(a.checkpoint).root / "judge"
     report = run_benchmark(a.checkpoint, a.data, judge, a.out, a.baselines, a.episodes, a.horizon, a.commands,
@@ -110,20 +108,19 @@ def cmd_bench(a):
 
 
 def cmd_train_judge(a):
-    from ..bench.judge import train_judge
+    from tv2tv_env.bench.judge import train_judge
+    from tv2tv_env.training.args import JUDGE_ARGS, train_args_from
 
-    report = train_judge(a.data, a.out, minutes=a.minutes, max_episodes=a.max_episodes, seed=a.seed,
-                         device=a.device, channels=a.channels, progress=not a.quiet, eval_data=a.eval_data,
-                         mirror_average=not a.no_mirror_average, batch_size=a.batch_size, lr=a.lr,
-                         resume=a.resume)
+    report = train_judge(a.data, a.out, train_args_from(a, JUDGE_ARGS), max_episodes=a.max_episodes,
+                         channels=a.channels, eval_data=a.eval_data, mirror_average=not a.no_mirror_average,
+                         resume=a.resume, progress=not a.quiet)
     print(json.dumps({k: report[k] for k in ("accuracy", "train_accuracy", "trust_note", "train_samples",
                                              "heldout_samples")}))
     return 0
 
 
-
 def cmd_speed(a):
-    from ..bench.speed import run_speed
+    from tv2tv_env.bench.speed import run_speed
 
     result = run_speed(a.checkpoint, a.game, a.device, a.precision, a.num_envs, a.repeats, not a.no_uncached,
                        a.breakdown, rolling=not a.no_rolling, distilled=a.distilled)

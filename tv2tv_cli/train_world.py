@@ -15,24 +15,26 @@ from __future__ import annotations
 import json
 import os
 import shutil
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import torch
 
+from model.atomic import atomic_file
 from model.config import get_config
 from model.tokenizer import load_tokenizer, special_ids
-from model.train import TrainArgs, find_checkpoint, train
 
-from ..conditioning import PLAN_SEPARATOR, condition_batch
-from ..data.contexts import CONTEXT_FILE, make_contexts, save_contexts
-from ..data.dataset import read_meta
-from ..data.training_data import LatentWindows
-from ..errors import UserError
-from ..games import CARD_FILE
-from ..strip import frame_strip
+from tv2tv_env.conditioning import PLAN_SEPARATOR, condition_batch
+from tv2tv_env.data.contexts import CONTEXT_FILE, make_contexts, save_contexts
+from tv2tv_env.data.dataset import read_meta
+from tv2tv_env.data.training_data import LatentWindows
+from tv2tv_env.errors import UserError
+from tv2tv_env.games import CARD_FILE
+from tv2tv_env.strip import frame_strip
+from tv2tv_env.training.args import WORLD_MODEL_ARGS, TrainArgs
+from tv2tv_env.training.world_model import run_checkpoint, train_world_model
 
-SHIPPED = Path(__file__).resolve().parents[2] / "checkpoints" / "doom-small"
+SHIPPED = Path(__file__).resolve().parents[1] / "checkpoints" / "doom-small"
 DEFAULT_VAE, DEFAULT_TOKENIZER = SHIPPED / "vae", SHIPPED / "tokenizer"  # the shipped ones, from any directory
 # The language prior's recipe (config fields; `overrides` win): a 384-d MiniLM vector per
 # chunk; a fifth of the chunks show only that vector, another fifth the vector of a paraphrase.
@@ -80,39 +82,44 @@ def make_sampler_strip(run: Path, vae_dir, held: LatentWindows, special: dict, c
     return sample
 
 
-_T = TrainArgs  # the defaults, declared once (model/config.py)
+@dataclass
+class WorldRecipe:
+    """What a world model is trained as and on, beside the loop's settings (TrainArgs)."""
+    config: str = "small"  # tiny, small, base, or a JSON file
+    conditioning: str = "text"  # text (TV2TV); prompt (T2V), plan (Think2V), action_id: the bench's baselines
+    vae: str | None = None  # default: the shipped one
+    tokenizer: str | None = None  # default: the shipped one
+    balance_actions: float = 0.0  # > 0: windows with rare actions drawn more (data/training_data.py)
+    mirror: float = 0.0  # > 0: that share of windows mirrored left-right (needs `tv2tv encode --mirror`)
+    language_prior: bool = True  # TV2TV only: each command also as a frozen sentence vector (LANGUAGE_PRIOR)
+    samples: bool = True  # draw held-out rollouts into RUN/samples while training
+    init_from: str | None = None  # exported weights to continue from when the run has no checkpoint
+    overrides: dict | None = None  # config fields to change (e.g. {"clean_flip": 0.1})
 
 
-def run_training(data, out, config="small", max_steps=_T.max_steps, max_minutes=_T.max_minutes, resume=False,
-                 batch_size=_T.batch_size, lr=_T.lr, grad_accum=_T.grad_accum, vae=DEFAULT_VAE,
-                 tokenizer=DEFAULT_TOKENIZER, device=_T.device, eval_every=_T.eval_every, seed=_T.seed, samples=True, progress=True, overrides: dict | None = None,
-                 conditioning: str = "text", init_from=None, balance_actions: float = 0.0,
-                 language_prior: bool = True, mirror: float = 0.0) -> dict:
-    """Train a world model; `conditioning` other than "text" trains a benchmark baseline
-    (see conditioning.py) with the same data, code and budget. `init_from`: exported weights
-    to continue from when the run has no checkpoint of its own (see model/train.py).
-    `balance_actions` > 0 samples windows with rare actions more (data/training_data.py).
-    `mirror` > 0: that share of windows mirrored left-right (needs `tv2tv encode --mirror`).
-    `language_prior` (TV2TV only): each chunk's command also as a frozen sentence vector
-    (model/command_encoder.py), with token hiding and paraphrases (`LANGUAGE_PRIOR`)."""
-    run = Path(out)
-    vae, tokenizer = vae or DEFAULT_VAE, tokenizer or DEFAULT_TOKENIZER
+def run_training(data, out, recipe: WorldRecipe = WorldRecipe(), args: TrainArgs = WORLD_MODEL_ARGS,
+                 resume: bool = False, progress: bool = True) -> dict:
+    """Train a world model on recording `data` into run directory `out`; a `recipe.conditioning`
+    other than "text" trains a benchmark baseline (see conditioning.py) with the same data, code and
+    budget."""
+    r, run = recipe, Path(out)
+    vae, tokenizer = r.vae or DEFAULT_VAE, r.tokenizer or DEFAULT_TOKENIZER
     meta = read_meta(data)
     if not Path(tokenizer, "tokenizer.json").exists():
         raise UserError(f"no tokenizer at {tokenizer}; make one with `tv2tv tokenizer --game {meta['game']} --out DIR`")
     tok = load_tokenizer(tokenizer)
     special = special_ids(tok)
-    prior = LANGUAGE_PRIOR if (language_prior and conditioning == "text") else {}
+    prior = LANGUAGE_PRIOR if (r.language_prior and r.conditioning == "text") else {}
     try:
-        cfg = get_config(config, vocab_size=len(tok), game=meta["game"], conditioning=conditioning,
-                         **{**prior, **(overrides or {})})
+        cfg = get_config(r.config, vocab_size=len(tok), game=meta["game"], conditioning=r.conditioning,
+                         **{**prior, **(r.overrides or {})})
     except (ValueError, TypeError) as e:
         raise UserError(str(e)) from None
     cfg = _fit_config_to_data(vae, cfg, meta)
-    if find_checkpoint(run) is not None and not resume:
+    if run_checkpoint(run) is not None and not resume:
         raise UserError(f"{run} already holds a checkpoint; pass --resume to continue it or choose another --out")
     # how windows are drawn is part of the run: a resume with another --balance-actions would not be exact
-    sampling, drawn = run / SAMPLING_FILE, {"balance_actions": balance_actions, "mirror": mirror}
+    sampling, drawn = run / SAMPLING_FILE, {"balance_actions": r.balance_actions, "mirror": r.mirror}
     if resume and sampling.is_file():
         was = {"mirror": 0.0, **json.loads(sampling.read_text())}  # runs before --mirror had none
         for key, value in drawn.items():
@@ -121,47 +128,46 @@ def run_training(data, out, config="small", max_steps=_T.max_steps, max_minutes=
                 raise UserError(f"{run} was trained with {flag} {was[key]}; resume it with the same value")
     rank = int(os.environ.get("RANK", 0))
     if "RANK" in os.environ and not torch.distributed.is_initialized():
-        backend = "nccl" if torch.cuda.is_available() and device != "cpu" else "gloo"
+        backend = "nccl" if torch.cuda.is_available() and args.device != "cpu" else "gloo"
         torch.distributed.init_process_group(backend)
     commands = cfg.command_dim > 0
     train_set = LatentWindows(data, vae, tok, cfg.window_chunks, "train", progress=progress and rank == 0,
-                              commands=commands, mirror=mirror > 0)
+                              commands=commands, mirror=r.mirror > 0)
     held = LatentWindows(data, vae, tok, cfg.window_chunks, "heldout", commands=commands)
     if rank == 0:
-        run.mkdir(parents=True, exist_ok=True)
-        sampling.write_text(json.dumps(drawn))
-        for src, name in [(vae, "vae"), (tokenizer, "tokenizer")]:
-            if not (run / name).exists():
-                shutil.copytree(src, run / name)
-        card = read_meta(data).get("card")
-        if card is not None:  # a recorded Gymnasium env: the world carries its words (games/gym_card.py)
-            tmp = run / (CARD_FILE + ".tmp")
-            tmp.write_text(json.dumps(card, indent=1))
-            os.replace(tmp, run / CARD_FILE)
-        if not (run / CONTEXT_FILE).exists():  # real starts for the env: the run is a playable checkpoint
-            save_contexts(make_contexts(data, vae), run / CONTEXT_FILE)
+        _prepare_run(run, data, vae, tokenizer, drawn)
     sep = tok.encode(PLAN_SEPARATOR, add_special_tokens=False)
-    eval_batches = [condition_batch(b, conditioning, sep) for b in held.fixed_batches(min(batch_size, 32), 4)]
-    batch_fn = train_set.batch_fn(batch_size, seed, balance=balance_actions, text_hide=cfg.text_hide,
-                                  paraphrase=cfg.paraphrase, mirror=mirror)
-    if conditioning != "text":
-        batch_fn = lambda step, f=batch_fn: condition_batch(f(step), conditioning, sep)  # noqa: E731
+    eval_batches = [condition_batch(b, r.conditioning, sep) for b in held.fixed_batches(min(args.batch_size, 32), 4)]
+    batch_fn = train_set.batch_fn(args.batch_size, args.seed, balance=r.balance_actions, text_hide=cfg.text_hide,
+                                  paraphrase=cfg.paraphrase, mirror=r.mirror)
+    if r.conditioning != "text":
+        batch_fn = lambda step, f=batch_fn: condition_batch(f(step), r.conditioning, sep)  # noqa: E731
     sample_fn = None
-    if samples and rank == 0 and conditioning == "text":
+    if r.samples and rank == 0 and r.conditioning == "text":
         e, s = held.index[0]
         captions = [tok.decode(t) for t in held.texts[e][s:s + cfg.window_chunks]]
         from model.command_encoder import token_command_fn
 
         command_fn = token_command_fn(tok) if cfg.command_dim else None
         sample_fn = make_sampler_strip(run, vae, held, special, captions, command_fn)
-    args = TrainArgs(max_steps=max_steps, max_minutes=max_minutes, batch_size=batch_size, grad_accum=grad_accum,
-                     lr=lr, eval_every=eval_every, seed=seed, device=device,
-                     warmup_steps=min(200, max(1, max_steps // 10)))
-    try:
-        result = train(cfg, batch_fn, run, special, args, resume=resume, init_from=init_from,
-                       eval_batches=eval_batches, sample_fn=sample_fn, progress=progress)
-    except ValueError as e:  # a checkpoint of another config, a batch size that does not split
-        raise UserError(str(e)) from None
-    result.update(train_windows=len(train_set), heldout_windows=len(held), config=config, conditioning=conditioning,
-                  balance_actions=balance_actions, mirror=mirror, language_prior=bool(cfg.command_dim))
+    result = train_world_model(cfg, batch_fn, run, special, args, resume=resume, init_from=r.init_from,
+                               eval_batches=eval_batches, sample_fn=sample_fn, progress=progress)
+    result.update(train_windows=len(train_set), heldout_windows=len(held), config=r.config,
+                  conditioning=r.conditioning, balance_actions=r.balance_actions, mirror=r.mirror,
+                  language_prior=bool(cfg.command_dim))
     return result
+
+
+def _prepare_run(run: Path, data, vae, tokenizer, drawn: dict):
+    """What a run directory needs to be a playable checkpoint besides its weights."""
+    run.mkdir(parents=True, exist_ok=True)
+    (run / SAMPLING_FILE).write_text(json.dumps(drawn))
+    for src, name in [(vae, "vae"), (tokenizer, "tokenizer")]:
+        if not (run / name).exists():
+            shutil.copytree(src, run / name)
+    card = read_meta(data).get("card")
+    if card is not None:  # a recorded Gymnasium env: the world carries its words (games/gym_card.py)
+        with atomic_file(run / CARD_FILE) as tmp:
+            tmp.write_text(json.dumps(card, indent=1))
+    if not (run / CONTEXT_FILE).exists():  # real starts for the env: the run is a playable checkpoint
+        save_contexts(make_contexts(data, vae), run / CONTEXT_FILE)

@@ -10,7 +10,8 @@ from pathlib import Path
 import gymnasium as gym
 import numpy as np
 
-from ..strip import frame_strip
+from tv2tv_env.games import DEFAULT_GAME, env_id
+from tv2tv_env.strip import frame_strip
 
 
 def add_commands(sub):
@@ -50,7 +51,7 @@ def cmd_demo(a):
 
     out = Path(a.out)
     out.mkdir(parents=True, exist_ok=True)
-    env = ChunkLog(gym.make("TV2TV/Doom-v0", checkpoint=a.checkpoint, device=a.device))
+    env = ChunkLog(gym.make(env_id(DEFAULT_GAME), checkpoint=a.checkpoint, device=a.device))
     if not a.headless and display_available():
         print("demo: opening the play window (H for help, Esc to quit)")
         summary = play(env, seed=a.seed)

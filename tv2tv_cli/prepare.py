@@ -6,8 +6,8 @@ import json
 import sys
 from pathlib import Path
 
-from ..errors import UserError
-from ..games import CARDS
+from tv2tv_env.errors import UserError
+from tv2tv_env.games import CARDS
 
 KNOWN_GAMES = ", ".join(CARDS)
 
@@ -19,17 +19,15 @@ def add_commands(sub):
                        "writes OUT (config.json + safetensors) and OUT.metrics.jsonl; reports held-out PSNR.")
     t.add_argument("--data", required=True, help="dataset directory from `tv2tv record`")
     t.add_argument("--out", required=True, help="output directory for the VAE")
-    t.add_argument("--max-steps", type=int, default=20000)
-    t.add_argument("--max-minutes", type=float, default=None, help="stop after this many minutes (cosine LR follows)")
-    t.add_argument("--batch", type=int, default=64)
-    t.add_argument("--lr", type=float, default=1e-3)
+    from tv2tv_env.training.args import VAE_ARGS, add_train_flags
+
+    add_train_flags(t, VAE_ARGS)
     t.add_argument("--latent-channels", type=int, default=8)
     t.add_argument("--init", default=None, metavar="DIR",
                    help="start from this VAE (its weights and shape; --latent-channels is then ignored), e.g. the "
                         "game's VAE before its recording changed; a lower --lr (3e-4) suits fine-tuning")
     t.add_argument("--max-frames", type=int, default=None, help="use at most this many training frames")
-    t.add_argument("--eval-every", type=int, default=500)
-    t.add_argument("--device", default="auto", help="auto (CUDA if present), cpu or cuda")
+    t.add_argument("--resume", action="store_true", help="continue a stopped run from OUT (its train_state.pt)")
     t.add_argument("--quiet", action="store_true")
     t.set_defaults(func=cmd_train_vae)
 
@@ -62,31 +60,27 @@ def add_commands(sub):
 def cmd_train_vae(a):
     import torch
 
-    from model.train_vae import check_init, train_vae
     from model.vae import VAEConfig
-
-    from ..data.dataset import load_frames, read_meta
+    from tv2tv_env.data.dataset import load_frames, read_meta
+    from tv2tv_env.training.args import VAE_ARGS, train_args_from
+    from tv2tv_env.training.vae import check_init, train_vae
 
     meta = read_meta(a.data)
     if a.init:  # before minutes of loading frames
-        try:
-            check_init(a.init)
-        except FileNotFoundError as e:
-            raise UserError(str(e)) from None
+        check_init(a.init)
     train = torch.from_numpy(load_frames(a.data, "train", a.max_frames))
     held = torch.from_numpy(load_frames(a.data, "heldout", 4096))
     print(f"train-vae: {len(train)} train frames, {len(held)} held-out frames of {meta['game']}", file=sys.stderr)
-    summary = train_vae(train, held, a.out, VAEConfig(latent_channels=a.latent_channels), max_steps=a.max_steps,
-                        max_minutes=a.max_minutes, batch=a.batch, lr=a.lr, device=a.device,
-                        eval_every=a.eval_every, progress=not a.quiet, init=a.init)
+    summary = train_vae(train, held, a.out, VAEConfig(latent_channels=a.latent_channels), train_args_from(a, VAE_ARGS),
+                        init=a.init, resume=a.resume, progress=not a.quiet)
     summary["data"] = str(a.data)
     summary["game"] = meta["game"]
     print(json.dumps(summary))
-    return 0
+    return 0 if not summary["stopped_by_signal"] else 128 + 15
 
 
 def cmd_encode(a):
-    from ..data.latents import encode_dataset
+    from tv2tv_env.data.latents import encode_dataset
 
     summary = encode_dataset(a.data, a.vae, batch=a.batch, progress=not a.quiet, device=a.device,
                              precision_mode=a.precision, mirror=a.mirror)
@@ -100,8 +94,8 @@ def cmd_tokenizer(a):
 
     from model.tokenizer import special_ids, train_tokenizer
 
-    from ..data.dataset import iter_episodes, read_meta
-    from ..data.text_corpus import describer_corpus
+    from tv2tv_env.data.dataset import iter_episodes, read_meta
+    from tv2tv_env.data.text_corpus import describer_corpus
 
     recorded = []
     if a.data:

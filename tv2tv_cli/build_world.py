@@ -41,9 +41,10 @@ import sys
 import time
 from pathlib import Path
 
-from model.config import TrainArgs
+from model.atomic import atomic_file
+from tv2tv_env.training.args import WORLD_MODEL_ARGS
 
-from ..errors import UserError
+from tv2tv_env.errors import UserError
 
 STAGES = ["record", "vae", "tokenizer", "encode", "train", "export", "judge", "baselines", "bench", "card"]
 SHARES = {"vae": 0.25, "train": 0.35, "baselines": 0.30, "judge": 0.10}
@@ -51,8 +52,8 @@ BASELINE_NAMES = {"prompt": "T2V", "plan": "Think2V", "action_id": "action-id"}
 
 
 def add_commands(sub):
-    p = sub.add_parser("build-world", help="one command from a game (card, Gymnasium env id or recording) to a "
-                       "trained, judged and benchmarked world", description=__doc__,
+    p = sub.add_parser("build-world", help="one command from a game (card, env id or recording) to a trained, "
+                       "judged, benchmarked world", description=__doc__,
                        formatter_class=argparse.RawDescriptionHelpFormatter)
     add_arguments(p)
     p.set_defaults(func=cmd_build_world)
@@ -78,7 +79,7 @@ def add_arguments(p):
     p.add_argument("--seed", type=int, default=0, help="recording seed: episode i plays seed+i (default 0)")
     p.add_argument("--workers", type=int, default=2, help="recording processes (default 2)")
     p.add_argument("--config", default="small", help="model config: tiny, small, base or a JSON file (default small)")
-    p.add_argument("--batch-size", type=int, default=TrainArgs.batch_size, help="training windows per step (default %(default)s)")
+    p.add_argument("--batch-size", type=int, default=WORLD_MODEL_ARGS.batch_size, help="training windows per step (default %(default)s)")
     p.add_argument("--vae", default=None, metavar="DIR", help="use this VAE instead of training one")
     p.add_argument("--vae-episodes", type=int, default=0,
                    help="record this many episodes (seeds from 100000) for the VAE alone; 0: train it on the "
@@ -139,14 +140,13 @@ class Builder:
 
     def mark(self, stage, summary: dict, seconds: float):
         f = self.work / "done" / f"{stage}.json"
-        tmp = f.with_suffix(".tmp")
-        tmp.write_text(json.dumps({"seconds": round(seconds, 1), **summary}, indent=1, default=str))
-        os.replace(tmp, f)
+        with atomic_file(f) as tmp:
+            tmp.write_text(json.dumps({"seconds": round(seconds, 1), **summary}, indent=1, default=str))
 
     def tv2tv(self, stage, *args, ok_codes=(0,)) -> dict:
         """Run `tv2tv ARGS` in its own process, its output into WORK/logs/STAGE.log; return the
         last JSON object it printed ({} if none)."""
-        cmd = [sys.executable, "-m", "tv2tv_env.cli", *map(str, args)]
+        cmd = [sys.executable, "-m", "tv2tv_cli", *map(str, args)]
         log = self.work / "logs" / f"{stage}.log"
         with open(log, "a") as f:
             f.write(f"\n$ tv2tv {' '.join(map(str, args))}\n")
@@ -224,9 +224,9 @@ class Builder:
     def source_args(self):
         a = self.a
         if a.data:
-            from ..data.dataset import read_meta
+            from tv2tv_env.data.dataset import read_meta
 
-            from ..games import get_card
+            from tv2tv_env.games import get_card
 
             meta = read_meta(self.data)  # registers a recorded Gymnasium env's card
             if get_card(meta["game"]).env_id:  # not a built-in game: `record --game` cannot record more of it
@@ -259,11 +259,11 @@ class Builder:
                           "--max-steps", 10_000_000)
 
     def stage_export(self):
-        from model.export import export_weights
+        from tv2tv_env.training.export import export_weights
 
         info = export_weights(self.run, self.out / "model")
         shutil.copy(self.run / "contexts.npz", self.out / "contexts.npz")
-        from ..games import CARD_FILE
+        from tv2tv_env.games import CARD_FILE
 
         if (self.run / CARD_FILE).is_file():
             shutil.copy(self.run / CARD_FILE, self.out / CARD_FILE)
@@ -274,13 +274,13 @@ class Builder:
         if a.judge_episodes:  # seeds from 10000, as the shipped Doom judge had
             data = self.own_recording("judge", a.judge_episodes, 10_000, 0.05)
         out = self.out / "judge"
-        resume = ["--resume"] if out.with_suffix(".train_state.pt").is_file() else []
+        resume = ["--resume"] if (out / "train_state.pt").is_file() else []
         return self.tv2tv("judge", "train-judge", "--data", data, "--eval-data", self.data, "--out", out,
                           "--minutes", self.minutes["judge"], "--max-episodes", 2000, "--channels", a.judge_channels,
                           "--quiet", *resume)
 
     def game(self):
-        from ..data.dataset import read_meta
+        from tv2tv_env.data.dataset import read_meta
 
         return read_meta(self.data)["game"]
 
@@ -293,7 +293,7 @@ class Builder:
             run = self.work / cond
             s = self.tv2tv("baselines", *self.train_args(run, cond), "--max-steps", steps, "--max-minutes",
                            max(self.minutes["baselines"] / max(1, len(self.a.baselines)), 1.0))
-            from model.export import export_weights
+            from tv2tv_env.training.export import export_weights
 
             ship = self.work / "ship" / cond
             export_weights(run, ship / "model")
