@@ -61,6 +61,7 @@ def test_by_default_the_bench_skips_the_cards_unresponsive_actions(doom_latent_d
         benchmark.run_benchmark(None, doom_latent_data, JUDGE, tmp_path / "bench")
 
 
+@pytest.mark.slow
 def test_a_card_without_new_word_lists_is_benched_without_those_columns(doom_latent_data, tiny_run, tmp_path,
                                                                         monkeypatch):
     """A Gymnasium env's generated card has no new-word lists: `build-world --env` must still bench
@@ -163,6 +164,7 @@ def test_commands_file(tmp_path):
         read_commands_file(f, ACTION_NAMES)
 
 
+@pytest.mark.slow
 def test_bench_end_to_end_with_every_baseline(doom_latent_data, tiny_run, tiny_student, tmp_path):
     from conftest import train_world
 
@@ -242,6 +244,7 @@ def test_bench_end_to_end_with_every_baseline(doom_latent_data, tiny_run, tiny_s
         assert (out / f).stat().st_size > 1000
 
 
+@pytest.mark.slow
 def test_guidance_sweep_scores_as_the_bench_does(doom_latent_data, tiny_run, judge, tmp_path, monkeypatch):
     """scripts/sweep_guidance.py: one row per setting, each the bench's own action and
     intervention accuracy for that guidance (recomputed here from the same starts)."""

@@ -23,6 +23,7 @@ def built(tmp_path_factory):
     return out
 
 
+@pytest.mark.slow
 def test_every_stage_makes_its_part(built, capsys):
     for part in ["model/model.safetensors", "model/train_progress.json", "vae/config.json", "tokenizer/tokenizer.json",
                  "contexts.npz", "judge/model.safetensors", "bench/report.json", "bench/report.md", "README.md",
@@ -40,6 +41,7 @@ def test_every_stage_makes_its_part(built, capsys):
     assert "tv2tv build-world --game crafter" in card and "| train |" in card and "tv2tv bench" in card
 
 
+@pytest.mark.slow
 def test_a_second_run_skips_finished_stages_and_redoes_what_is_asked(built, capsys):
     before = (built / "model" / "model.safetensors").read_bytes()
     (built / "build" / "done" / "card.json").unlink()  # as if stopped before the last stage
@@ -51,6 +53,7 @@ def test_a_second_run_skips_finished_stages_and_redoes_what_is_asked(built, caps
     assert (built / "model" / "model.safetensors").read_bytes() == before
 
 
+@pytest.mark.slow
 def test_the_world_plays_through_the_checker(built):
     env = gym.make("TV2TV/World-v0", checkpoint=str(built))
     check_env(env.unwrapped, skip_render_check=True)

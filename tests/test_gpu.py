@@ -81,6 +81,7 @@ def tv2tv_train(data, run, max_steps: int, *extra) -> dict:
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 
+@pytest.mark.slow
 def test_a_cuda_training_run_stops_and_resumes_from_the_command_line(doom_latent_data, tmp_path):
     run = tmp_path / "run"
     first = tv2tv_train(doom_latent_data, run, 4)

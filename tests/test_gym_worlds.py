@@ -46,6 +46,7 @@ def world(request, tmp_path_factory):
     return env_id, name, data, run
 
 
+@pytest.mark.slow
 def test_recording_carries_the_card_the_frames_and_the_words(world):
     env_id, name, data, _ = world
     meta = read_meta(data)
@@ -67,6 +68,7 @@ def test_recording_carries_the_card_the_frames_and_the_words(world):
             {next(k for k, ps in card.phrases.items() if c in ps) for c in clauses}, (t, card.action_names[a])
 
 
+@pytest.mark.slow
 def test_the_trained_world_plays_through_gymnasium(world):
     env_id, name, _, run = world
     assert json.loads((run / "card.json").read_text())["env_id"] == env_id
@@ -81,6 +83,7 @@ def test_the_trained_world_plays_through_gymnasium(world):
     env.close()
 
 
+@pytest.mark.slow
 def test_the_real_env_of_a_trained_world_replays_its_recording(world):
     """TV2TV/RealWorld-v0: the env's real engine behind the same spaces, its card from the
     checkpoint; a recorded episode's text replayed from its seed gives back its frames."""

@@ -28,6 +28,7 @@ def read_metrics(run):
     return [json.loads(line) for line in open(run / "metrics.jsonl")]
 
 
+@pytest.mark.slow
 def test_cli_train_tiny_loss_falls(doom_latent_data, tmp_path):
     run = tmp_path / "run"
     res = train_world(doom_latent_data, run, config="tiny", max_steps=120, batch_size=8, eval_every=60)
@@ -176,6 +177,7 @@ def test_two_process_gloo_ddp_equals_one_process(tmp_path):
         assert torch.allclose(one[k], two[k], atol=2e-5), (k, (one[k] - two[k]).abs().max())
 
 
+@pytest.mark.slow
 def test_tiny_model_overfits_a_real_clip(doom_latent_data, tmp_path):
     """Teacher-forced: given the real context and text, the sampled chunk matches the real one."""
     from diffusers import AutoencoderKL

@@ -34,6 +34,7 @@ def test_encode_decode_shapes():
     assert decode(vae, z).shape == x.shape and decode(vae, z).dtype == torch.uint8
 
 
+@pytest.mark.slow
 def test_training_improves_and_reloads(doom_data, tmp_path):
     from diffusers import AutoencoderKL
 
