@@ -26,7 +26,7 @@ def built(tmp_path_factory):
 @pytest.mark.slow
 def test_every_stage_makes_its_part(built, capsys):
     for part in ["model/model.safetensors", "model/train_progress.json", "vae/config.json", "tokenizer/tokenizer.json",
-                 "contexts.npz", "judge/model.safetensors", "bench/report.json", "bench/report.md", "README.md",
+                 "contexts.npz", "judge/model.safetensors", "tiny_decoder/config.json", "bench/report.json", "bench/report.md", "README.md",
                  "build.json"]:
         assert (built / part).is_file(), part
     report = json.loads((built / "build.json").read_text())

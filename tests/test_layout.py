@@ -26,6 +26,7 @@ LAYERS = [  # prefixes, lowest first; a module belongs to the layer of its longe
     ["tv2tv_env.data"],
     ["tv2tv_env.world", "tv2tv_env.conditioning", "tv2tv_env.render", "tv2tv_env.strip"],
     ["tv2tv_env.training.distill"],  # trains a student against a loaded WorldModel
+    ["tv2tv_env.training.tiny_decoder"],  # reads recorded frames and their cached latents
     ["tv2tv_env", "tv2tv_env.env", "tv2tv_env.vector_env", "tv2tv_env.wrappers", "tv2tv_env.real_env"],
     ["tv2tv_env.bench"],
     ["agents"],
@@ -160,3 +161,24 @@ def test_light_modules_import_without_torch(module):
     out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=120)
     assert out.returncode == 0, out.stderr
     assert out.stdout.strip() == "[]", f"`import {module}` loads {out.stdout.strip()}"
+
+
+MAX_FUNCTION_LINES = 80
+LONG_ON_PURPOSE = "# long on purpose:"  # a comment on a function's first line that says why it may be longer
+
+
+def long_functions(source: str, name: str) -> list[str]:
+    lines = source.splitlines()
+    return [f"{name}:{n.lineno} {n.name} ({n.end_lineno - n.lineno + 1} lines)"
+            for n in ast.walk(ast.parse(source)) if isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef))
+            and n.end_lineno - n.lineno + 1 > MAX_FUNCTION_LINES and LONG_ON_PURPOSE not in lines[n.lineno - 1]]
+
+
+def test_no_function_is_longer_than_a_page():
+    """A function a newcomer reads in one go: at most 80 lines (scripts/ and the packages; not tests)."""
+    paths = [p for pkg in (*PACKAGES, "scripts") for p in (ROOT / pkg).rglob("*.py")]
+    long = [x for p in paths for x in long_functions(p.read_text(), str(p.relative_to(ROOT)))]
+    assert not long, "\n".join(long)
+    body = "\n".join(f"    x = {i}" for i in range(MAX_FUNCTION_LINES))
+    assert long_functions(f"def f():\n{body}\n", "t.py") == ["t.py:1 f (81 lines)"]  # the check can fail
+    assert not long_functions(f"def f():  {LONG_ON_PURPOSE} a table\n{body}\n", "t.py")

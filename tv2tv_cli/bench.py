@@ -5,11 +5,18 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+from tv2tv_env.errors import UserError
 from tv2tv_env.games import CARDS, DEFAULT_GAME
 
 
 
 def add_commands(sub):
+    add_bench(sub)
+    add_train_judge(sub)
+    add_speed(sub)
+
+
+def add_bench(sub):
     b = sub.add_parser("bench", help="controllability benchmark: TV2TV against baselines, judged on held-out play",
                        description="Roll out every model from the same real held-out starts under the same commands; "
                        "an inverse-dynamics judge trained on real frames reads what happened. Writes OUT/report.json, "
@@ -41,6 +48,10 @@ def add_commands(sub):
     b.add_argument("--distilled", default=None, metavar="DIR",
                    help="also bench the TV2TV model drawing with this student of `tv2tv distill` (RUN/student), "
                         "as one more row")
+    b.add_argument("--decoder", default="full", choices=["full", "auto", "tiny"],
+                   help="what draws every model's frames: full (the VAE decoder, the default: the same for every "
+                        "model and every earlier report), auto (each checkpoint's tiny decoder where it ships one), "
+                        "tiny")
     b.add_argument("--skip-starts-after", nargs="*", default=None, metavar="ACTION",
                    help="take no start whose context ends in one of these actions: states where the engine ignores "
                         "commands, so that every start can be steered (default: the card's unresponsive_actions, "
@@ -51,6 +62,8 @@ def add_commands(sub):
     b.add_argument("--quiet", action="store_true")
     b.set_defaults(func=cmd_bench)
 
+
+def add_train_judge(sub):
     j = sub.add_parser("train-judge", help="train the benchmark's inverse-dynamics judge on real frames",
                        description="Train the judge (which action happened between two chunks) on the held-in "
                        "episodes of DATA; report its accuracy on the held-out ones (of --eval-data if given).")
@@ -71,6 +84,8 @@ def add_commands(sub):
     j.add_argument("--quiet", action="store_true")
     j.set_defaults(func=cmd_train_judge)
 
+
+def add_speed(sub):
     sp = sub.add_parser("speed", help="measure generation speed (frames/s), one JSON object",
                         description="Generated frames per second through the env: one stream and the batched "
                         "vector env, with and without the KV cache, per precision. Prints one JSON object.")
@@ -87,6 +102,9 @@ def add_commands(sub):
     sp.add_argument("--no-rolling", action="store_true", help="skip the rolling-cache figures")
     sp.add_argument("--distilled", default=None, metavar="DIR",
                     help="also measure the envs drawing with this student of `tv2tv distill` (RUN/student)")
+    sp.add_argument("--judge", default=None, metavar="DIR",
+                    help="with --data: also the judge's accuracy on held-out chunks through each decoder")
+    sp.add_argument("--data", default=None, metavar="DIR", help="a recording whose held-out chunks --judge reads")
     sp.add_argument("--out", default=None, help="also write the JSON here")
     sp.set_defaults(func=cmd_speed)
 
@@ -100,7 +118,7 @@ def cmd_bench(a):
                            seed=a.seed, device=a.device, progress=not a.quiet, long_horizon=a.long_horizon,
                            off_topic_steps=a.off_topic_steps, thought_steps=a.thought_steps,
                            outcome_chunks=a.outcome_chunks, cache=a.cache or DEFAULT_CACHE, distilled=a.distilled,
-                           skip_starts_after=a.skip_starts_after)
+                           skip_starts_after=a.skip_starts_after, decoder=a.decoder)
     print((Path(a.out) / "report.md").read_text())
     print(f"tv2tv bench: wrote {a.out}/report.json, report.md, accuracy_per_action.png, psnr_vs_horizon.png"
           f"{', frechet_vs_horizon.png' if a.long_horizon else ''}, rollouts.mp4 ({len(report['models'])} models)")
@@ -122,8 +140,10 @@ def cmd_train_judge(a):
 def cmd_speed(a):
     from tv2tv_env.bench.speed import run_speed
 
+    if (a.judge is None) != (a.data is None):
+        raise UserError("--judge and --data go together: the judge reads the held-out chunks of DATA through each decoder")
     result = run_speed(a.checkpoint, a.game, a.device, a.precision, a.num_envs, a.repeats, not a.no_uncached,
-                       a.breakdown, rolling=not a.no_rolling, distilled=a.distilled)
+                       a.breakdown, rolling=not a.no_rolling, distilled=a.distilled, judge=a.judge, data=a.data)
     text = json.dumps(result, indent=1)
     if a.out:
         Path(a.out).write_text(text + "\n")

@@ -18,6 +18,8 @@ interruption and it goes on where it stopped):
                                   VAE: the Doom one draws Breakout's bricks as a band); --vae DIR reuses one
   tokenizer   OUT/tokenizer       tv2tv tokenizer on the describer's phrasings and the recorded text
   encode      WORK/data/latents   tv2tv encode (episodes already cached are skipped)
+  decoder     OUT/tiny_decoder    tv2tv train-tiny-decoder: the VAE decoder distilled into a fast one,
+                                  which the envs decode with
   train       WORK/run            tv2tv train, --train-minutes of it (resumes from its checkpoint)
   export      OUT/model           fp16 weights, start contexts, the game card
   judge       OUT/judge           tv2tv train-judge on real frames (of WORK/judge-data with --judge-episodes)
@@ -25,9 +27,10 @@ interruption and it goes on where it stopped):
   bench       OUT/bench           tv2tv bench against copy-last-frame and the baselines
   card        OUT/README.md       the model card and OUT/build.json (every stage's summary)
 
---minutes M shares M minutes of training among the VAE (25%), the world model (35%), the
-baselines (30%: they train to the world model's step, a time cap in case) and the judge (10%);
---vae-minutes, --train-minutes and --judge-minutes set one share by hand.
+--minutes M shares M minutes of training among the VAE (25%), the tiny decoder (5%), the world
+model (35%), the baselines (25%: they train to the world model's step, a time cap in case) and
+the judge (10%); --vae-minutes, --decoder-minutes, --train-minutes and --judge-minutes set one
+share by hand.
 """
 from __future__ import annotations
 
@@ -46,8 +49,8 @@ from tv2tv_env.training.args import WORLD_MODEL_ARGS
 
 from tv2tv_env.errors import UserError
 
-STAGES = ["record", "vae", "tokenizer", "encode", "train", "export", "judge", "baselines", "bench", "card"]
-SHARES = {"vae": 0.25, "train": 0.35, "baselines": 0.30, "judge": 0.10}
+STAGES = ["record", "vae", "tokenizer", "encode", "decoder", "train", "export", "judge", "baselines", "bench", "card"]
+SHARES = {"vae": 0.25, "decoder": 0.05, "train": 0.35, "baselines": 0.25, "judge": 0.10}
 BASELINE_NAMES = {"prompt": "T2V", "plan": "Think2V", "action_id": "action-id"}
 
 
@@ -72,6 +75,7 @@ def add_arguments(p):
     p.add_argument("--minutes", type=float, default=60.0, help="training minutes in all, shared among the stages "
                    "(default 60; see above)")
     p.add_argument("--vae-minutes", type=float, default=None)
+    p.add_argument("--decoder-minutes", type=float, default=None)
     p.add_argument("--train-minutes", type=float, default=None)
     p.add_argument("--judge-minutes", type=float, default=None)
     p.add_argument("--episodes", type=int, default=300, help="episodes to record (default 300)")
@@ -106,7 +110,7 @@ def add_arguments(p):
 
 
 def minutes_for(a) -> dict:
-    own = {"vae": a.vae_minutes, "train": a.train_minutes, "judge": a.judge_minutes}
+    own = {"vae": a.vae_minutes, "decoder": a.decoder_minutes, "train": a.train_minutes, "judge": a.judge_minutes}
     out = {k: (own.get(k) if own.get(k) is not None else round(a.minutes * share, 2)) for k, share in SHARES.items()}
     if a.vae:
         out["vae"] = 0.0
@@ -248,6 +252,12 @@ class Builder:
         return self.tv2tv("encode", "encode", "--data", self.data, "--vae", self.out / "vae", "--device",
                           self.a.device, "--quiet")
 
+    def stage_decoder(self):
+        resume = ["--resume"] if (self.out / "tiny_decoder" / "train_state.pt").is_file() else []
+        return self.tv2tv("decoder", "train-tiny-decoder", "--vae", self.out / "vae", "--data", self.data, "--out",
+                          self.out / "tiny_decoder", "--max-minutes", self.minutes["decoder"], "--device",
+                          self.a.device, "--quiet", *resume)
+
     def train_args(self, run, conditioning):
         resume = ["--resume"] if (run / "ckpt" / "train_state.pt").is_file() else []
         return ["train", "--data", self.data, "--out", run, "--config", self.a.config, "--batch-size",
@@ -332,8 +342,8 @@ def cpu_name() -> str:
 
 
 def short(summary: dict) -> str:
-    keys = ["episodes", "chunks", "heldout_psnr", "vocab_size", "frames", "step", "heldout_loss_flow",
-            "accuracy", "steps", "report", "card", "out"]
+    keys = ["episodes", "chunks", "heldout_psnr", "vocab_size", "frames", "step", "psnr_vs_full_decoder",
+            "heldout_loss_flow", "accuracy", "steps", "report", "card", "out"]
     parts = [f"{k} {summary[k]:.3g}" if isinstance(summary.get(k), float) else f"{k} {summary[k]}"
              for k in keys if k in summary]
     return ", ".join(parts) or "ok"
@@ -346,7 +356,7 @@ def model_card(b: Builder, stages: dict) -> str:
     hw = describe(dev, autocast_dtype(dev, "auto"))
     hw = (f"{hw.get('gpu', 'CUDA')}" if dev.type == "cuda" else f"{cpu_name()} ({hw['cpu_capability']}, "
           f"{os.cpu_count()} cores)") + f", {hw['dtype']}"
-    rec, vae, tr, judge = (stages.get(k) or {} for k in ("record", "vae", "train", "judge"))
+    rec, vae, tr, judge, dec = (stages.get(k) or {} for k in ("record", "vae", "train", "judge", "decoder"))
     bench = b.out / "bench" / "report.md"
     argv = shlex.join(b.a.argv) if getattr(b.a, "argv", None) else "build-world ..."
     lines = [
@@ -361,6 +371,9 @@ def model_card(b: Builder, stages: dict) -> str:
     lines += ["", f"- Data: {rec.get('episodes', '?')} episodes, {rec.get('chunks', '?')} chunks (`{b.data}`, 10% held out).",
               f"- VAE: held-out PSNR {vae.get('heldout_psnr', float('nan')):.2f} dB after {vae.get('step', '?')} steps."
               if "heldout_psnr" in vae else f"- VAE: {vae.get('from', '?')}.",
+              f"- Tiny decoder (the envs decode with it): held-out PSNR {dec.get('psnr_vs_full_decoder', float('nan')):.2f} dB "
+              f"against the VAE decoder, {dec.get('psnr_vs_real', float('nan')):.2f} dB against real frames (the VAE "
+              f"decoder: {dec.get('full_decoder_psnr_vs_real', float('nan')):.2f} dB).",
               f"- World model: config `{b.a.config}`, batch {b.a.batch_size}, {tr.get('step', '?')} steps in "
               f"{b.minutes['train']} minutes; held-out flow loss {tr.get('heldout_loss_flow', float('nan')):.4f}.",
               f"- Judge (inverse dynamics, real frames only): held-out accuracy {judge.get('accuracy', float('nan')):.1%}.",

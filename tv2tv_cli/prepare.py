@@ -31,6 +31,26 @@ def add_commands(sub):
     t.add_argument("--quiet", action="store_true")
     t.set_defaults(func=cmd_train_vae)
 
+    d = sub.add_parser("train-tiny-decoder", help="distil a checkpoint's VAE decoder into a tiny fast one",
+                       description="Train a tiny frame decoder (model/tiny_decoder.py) on the cached latents of DATA's "
+                       "train split to draw what CHECKPOINT's VAE decoder draws (and the real frames); writes OUT "
+                       "(default CHECKPOINT/tiny_decoder, which the envs then decode with) and reports its PSNR "
+                       "against the full decoder and the real frames on held-out latents.")
+    d.add_argument("--checkpoint", default=None, help="checkpoint or run directory: its vae/ is the teacher and "
+                   "CHECKPOINT/tiny_decoder the default --out")
+    d.add_argument("--vae", default=None, help="or the teacher VAE directory itself (then --out is needed)")
+    d.add_argument("--data", required=True, help="recording with a latent cache for that VAE (`tv2tv encode`)")
+    d.add_argument("--out", default=None, help="output directory (default CHECKPOINT/tiny_decoder)")
+    d.add_argument("--max-frames", type=int, default=32768, help="training frames held in memory (default 32768)")
+    d.add_argument("--width", type=int, default=128, help="channels at the latent's resolution (default 128)")
+    d.add_argument("--blocks", type=int, default=2, help="residual blocks there (default 2)")
+    from tv2tv_env.training.args import TINY_DECODER_ARGS
+
+    add_train_flags(d, TINY_DECODER_ARGS)
+    d.add_argument("--resume", action="store_true", help="continue a stopped run from OUT")
+    d.add_argument("--quiet", action="store_true")
+    d.set_defaults(func=cmd_train_tiny_decoder)
+
     e = sub.add_parser("encode", help="encode every recorded frame with a trained VAE (the latent cache)",
                        description="Encode every frame of a dataset once with a trained VAE and keep the latents in "
                        "DATA/latents/<key>/ (key: a hash of the VAE's files). Episodes already cached are skipped.")
@@ -77,6 +97,22 @@ def cmd_train_vae(a):
     summary["game"] = meta["game"]
     print(json.dumps(summary))
     return 0 if not summary["stopped_by_signal"] else 128 + 15
+
+
+def cmd_train_tiny_decoder(a):
+    from tv2tv_env.training.args import TINY_DECODER_ARGS, train_args_from
+    from tv2tv_env.training.tiny_decoder import train_tiny_decoder
+    from tv2tv_env.world import TINY_DECODER_DIR, resolve_checkpoint
+
+    if (a.checkpoint is None) == (a.vae is None) or (a.vae and not a.out):
+        raise UserError("give --checkpoint DIR, or --vae DIR and --out DIR")
+    vae = a.vae or resolve_checkpoint(a.checkpoint).vae
+    out = a.out or resolve_checkpoint(a.checkpoint).root / TINY_DECODER_DIR
+    summary = train_tiny_decoder(vae, a.data, out, train_args_from(a, TINY_DECODER_ARGS),
+                                 max_frames=a.max_frames, width=a.width, blocks=a.blocks, resume=a.resume,
+                                 progress=not a.quiet)
+    print(json.dumps({"out": str(out), **summary}))
+    return 0
 
 
 def cmd_encode(a):

@@ -8,10 +8,15 @@ A checkpoint is a directory in one of two layouts:
 
     CKPT/model/ CKPT/vae/ CKPT/tokenizer/ CKPT/contexts.npz        shipped (checkpoints/doom-small)
     RUN/ckpt/model/ RUN/vae/ RUN/tokenizer/ RUN/contexts.npz        a `tv2tv train` run directory
+
+and either may hold `tiny_decoder/` (`tv2tv train-tiny-decoder`): a few conv blocks distilled
+from the VAE's decoder that turn latents into frames at a fraction of its cost; frames are
+decoded with it where it is there (`decoder="auto"`), the full decoder stays `decoder="full"`.
 """
 from __future__ import annotations
 
 import contextlib
+import functools
 import io
 import json
 from dataclasses import dataclass, fields
@@ -24,6 +29,7 @@ import torch
 from model import precision
 from model.mot import TV2TVModel
 from model.sampler import CACHE_MODES, DEFAULT_CACHE, StreamingSampler
+from model.tiny_decoder import tiny_decode
 from model.tokenizer import load_tokenizer, special_ids
 from model.vae import decode, encode
 
@@ -32,6 +38,9 @@ from .data.contexts import CONTEXT_FILE, load_contexts
 from .errors import UserError
 from .games import CARD_FILE, CARDS, DEFAULT_GAME, env_id, register_card_file
 from .paraphrase import NearestWording
+
+DECODERS = ("auto", "tiny", "full")  # what turns latents into frames (WorldOptions.decoder)
+TINY_DECODER_DIR = "tiny_decoder"  # CKPT/tiny_decoder/: `tv2tv train-tiny-decoder`'s output
 
 CHECKPOINTS = Path(__file__).resolve().parents[1] / "checkpoints"
 # Each game card names its shipped model's directory under checkpoints/ (whether it ships is checked on load).
@@ -166,12 +175,15 @@ class WorldOptions:
     contexts: str | Path | None = None  # a contexts file (`tv2tv contexts --out FILE`) to start from instead
     cache: str = DEFAULT_CACHE  # "rolling" cuts the oldest chunk out of the KV cache; "exact" rebuilds it
     distilled: str | Path | None = None  # a student directory (`tv2tv distill`) that draws each chunk
+    decoder: str = "auto"  # latents -> frames: "tiny" (CKPT/tiny_decoder/), "full" (the VAE's), "auto": tiny where shipped
 
     def __post_init__(self):
         if self.cache not in CACHE_MODES:
             raise UserError(f"cache={self.cache!r}; choose one of {', '.join(CACHE_MODES)}")
         if self.unknown_words not in UNKNOWN_WORDS:
             raise UserError(f"unknown_words={self.unknown_words!r}; choose one of {', '.join(UNKNOWN_WORDS)}")
+        if self.decoder not in DECODERS:
+            raise UserError(f"decoder={self.decoder!r}; choose one of {', '.join(DECODERS)}")
 
     @classmethod
     def from_kwargs(cls, kwargs: dict, owner: str = "WorldModel", own_options=()) -> "WorldOptions":
@@ -184,6 +196,20 @@ class WorldOptions:
             raise TypeError(f"{owner} got unknown option(s) {', '.join(map(repr, unknown))}: the world options "
                             f"are {', '.join(known)}{own}")
         return cls(**kwargs)
+
+
+def load_tiny_decoder(path: Path, decoder: str, device):
+    """The tiny decoder at `path` (`tv2tv train-tiny-decoder`) for decoder "tiny", or "auto" where
+    there is one; None: decode with the full VAE decoder."""
+    if decoder == "full" or (decoder == "auto" and not (path / "config.json").is_file()):
+        return None
+    if not (path / "config.json").is_file():
+        raise UserError(f"decoder='tiny' but {path} holds no tiny decoder; train one with `tv2tv train-tiny-decoder "
+                        f"--checkpoint {path.parent} --data DATA`, or use decoder='full'")
+    from model.tiny_decoder import TinyDecoder
+
+    with contextlib.redirect_stdout(io.StringIO()):
+        return TinyDecoder.from_pretrained(path).float().to(device).eval()
 
 
 class WorldModel:
@@ -217,6 +243,7 @@ class WorldModel:
 
         self.vae = AutoencoderKL.from_pretrained(self.paths.vae, torch_dtype=torch.float32,
                                                  low_cpu_mem_usage=False).to(self.device).eval()
+        self.tiny_decoder = load_tiny_decoder(self.paths.root / TINY_DECODER_DIR, o.decoder, self.device)
         self.tokenizer = load_tokenizer(self.paths.tokenizer)
         if len(self.tokenizer) > self.model.config.vocab_size:
             raise UserError(f"the tokenizer in {self.paths.tokenizer} has {len(self.tokenizer)} tokens but the model "
@@ -320,6 +347,7 @@ class WorldModel:
                 "sampling_steps": self.sampler.steps, "guidance": self.sampler.guidance,
                 "context_chunks": self.sampler.context_chunks, "cache": self.sampler.cache,
                 "distilled_steps": self.sampler.student_steps,
+                "decoder": "tiny" if self.tiny_decoder is not None else "full",
                 **precision.describe(self.device, self.dtype)}
 
     # --- batched streams ------------------------------------------------------------------
@@ -417,8 +445,12 @@ class WorldModel:
     def decode_latents(self, latents: torch.Tensor, batch: int = 256) -> np.ndarray:
         """Latents (..., C, h, w) -> uint8 frames (..., H, W, 3)."""
         flat = latents.flatten(0, latents.dim() - 4)
+        if self.tiny_decoder is not None:
+            draw = functools.partial(tiny_decode, self.tiny_decoder)
+        else:
+            draw = functools.partial(decode, self.vae)
         with precision.autocast(self.device, self.dtype):
-            frames = torch.cat([decode(self.vae, flat[i:i + batch]) for i in range(0, len(flat), batch)])
+            frames = torch.cat([draw(flat[i:i + batch]) for i in range(0, len(flat), batch)])
         return frames.view(*latents.shape[:-3], *self.frame_shape).cpu().numpy()
 
     def roundtrip(self, frames: np.ndarray) -> np.ndarray:

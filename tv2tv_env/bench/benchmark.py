@@ -441,7 +441,7 @@ def run_benchmark(checkpoint, data, judge_dir, out, baselines=(), episodes: int 
                   commands_file=None, chunks: int = 3, seed: int = 0, device: str = "auto", progress: bool = True,
                   contestants: list[Contestant] | None = None, long_horizon: int = 256, off_topic_steps: int = 200,
                   thought_steps: int = 500, outcome_chunks: int = 256, cache: str = DEFAULT_CACHE,
-                  distilled=None, skip_starts_after=None) -> dict:
+                  distilled=None, skip_starts_after=None, decoder: str = "full") -> dict:
     """The whole benchmark into `out` (report.json, report.md, plots, rollouts.mp4). The long
     rollouts start from the same starts and are compared with real held-out play at large, so
     they need no real continuation of `long_horizon` chunks; `long_horizon=0`,
@@ -450,7 +450,9 @@ def run_benchmark(checkpoint, data, judge_dir, out, baselines=(), episodes: int 
     oldest context chunk ("exact" rebuild or "rolling"; model/sampler.py). `distilled`: a student
     of `tv2tv distill`; the checkpoint drawing with it is benched as one more model.
     `skip_starts_after`: action names after which no start is taken (`load_starts`); None: the
-    card's `unresponsive_actions`."""
+    card's `unresponsive_actions`. `decoder`: what turns every model's latents into frames ("full":
+    the VAE's, the same for every model and every earlier report; "auto": each checkpoint's tiny
+    decoder where it ships one)."""
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     meta = read_meta(data)
@@ -460,7 +462,7 @@ def run_benchmark(checkpoint, data, judge_dir, out, baselines=(), episodes: int 
     wordings = bench_wordings(game, commands_file)  # a bad --commands file fails before the long part
     judge = load_judge(judge_dir)
     if contestants is None:
-        contestants = default_contestants(checkpoint, baselines, game, device, cache, distilled)
+        contestants = default_contestants(checkpoint, baselines, game, device, cache, distilled, decoder)
     ctx_chunks = max([c.world.context_chunks for c in contestants if isinstance(c, WorldContestant)], default=1)
     ctx = load_starts(data, episodes, ctx_chunks, horizon, seed=seed, skip_after=skip_ids)
     first_world = next((c for c in contestants if isinstance(c, WorldContestant)), None)
@@ -489,19 +491,20 @@ def run_benchmark(checkpoint, data, judge_dir, out, baselines=(), episodes: int 
     return report
 
 
-def default_contestants(checkpoint, baselines, game: str, device: str, cache: str, distilled) -> list[Contestant]:
+def default_contestants(checkpoint, baselines, game: str, device: str, cache: str, distilled,
+                        decoder: str = "full") -> list[Contestant]:
     """The checkpoint, its distilled student (second, when given), each baseline and copy-last-frame,
     each named by its conditioning; two of a kind are told apart by their directory."""
     contestants = []
     for path in [checkpoint, *baselines]:
-        c = WorldContestant("", path, game, device, cache=cache)
+        c = WorldContestant("", path, game, device, cache=cache, decoder=decoder)
         c.name = NAMES[c.conditioning]
         if c.name in [x.name for x in contestants]:
             c.name = f"{c.name} ({Path(path).name})"
         c.name = _unique(c.name, [x.name for x in contestants])
         contestants.append(c)
     if distilled is not None:
-        c = WorldContestant("", checkpoint, game, device, cache=cache, distilled=distilled)
+        c = WorldContestant("", checkpoint, game, device, cache=cache, distilled=distilled, decoder=decoder)
         n = c.world.sampler.student_steps
         c.name = f"{NAMES[c.conditioning]}, distilled ({n} step{'s' if n != 1 else ''})"
         contestants.insert(1, c)

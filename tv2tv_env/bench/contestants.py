@@ -94,10 +94,10 @@ class WorldContestant(Contestant):
     (`tv2tv_env/conditioning.py`). `game`: the benchmark data's game (None: the checkpoint's)."""
 
     def __init__(self, name: str, checkpoint, game: str | None = None, device: str = "auto",
-                 guidance: float | None = None, cache: str = DEFAULT_CACHE, distilled=None):
+                 guidance: float | None = None, cache: str = DEFAULT_CACHE, distilled=None, decoder: str = "full"):
         self.name = name
         self.world = WorldModel(checkpoint, game=game, device=device, guidance=guidance, cache=cache,
-                                distilled=distilled)
+                                distilled=distilled, decoder=decoder)
         self.conditioning = self.world.conditioning
         self.sep = self.world.tokenizer.encode(PLAN_SEPARATOR, add_special_tokens=False)  # as in training
         self.info = _run_info(self.world)

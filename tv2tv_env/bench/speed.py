@@ -10,13 +10,17 @@ a step's time goes, part by part, for those stream counts. "Last frame only": th
 with `frames="last"` (only the observation decoded). "Rolling cache": the same envs with the
 sampler's rolling cache (model/sampler.py), and its speed-up over the exact cache.
 "Distilled" (`--distilled DIR`): the same envs drawing with a student of `tv2tv distill`, and
-its speed-up over the model's own steps with guidance.
+its speed-up over the model's own steps with guidance. "Decoders": each decoder's time a frame
+and, where the checkpoint ships a tiny decoder (`tv2tv train-tiny-decoder`, the envs' default
+then), its PSNR against the full decoder and the real frames, and the envs again decoding with
+the full decoder ("full_decoder", with its speed relative to the default).
 All figures come from one run on one machine, side by side, and print as one JSON object.
 """
 from __future__ import annotations
 
 import time
 
+import numpy as np
 import torch
 
 from model import precision
@@ -122,7 +126,7 @@ def measure_no_cache(world: WorldModel, num_envs: int, repeats: int) -> dict:
     def chunk():
         with precision.autocast(world.device, world.dtype):
             lat = sample_without_cache(world.sampler, ids, gens)
-            decode(world.vae, lat.flatten(0, 1))
+        world.decode_latents(lat)  # the world's decoder, as its envs decode
 
     return _figures(_timed(chunk, repeats), num_envs, world.frames_per_chunk)
 
@@ -139,6 +143,63 @@ def measure_variant(world: WorldModel, num_envs, repeats: int, r: dict, key: str
         r[key + suffix] = figures
 
 
+@torch.no_grad()
+def measure_decoders(world: WorldModel, repeats: int, batch: int = 32) -> dict:
+    """Each decoder's time a frame (`batch` frames a call, the 8-stream step's 32) and the tiny
+    decoder's PSNR against the full decoder and against the real frames of the checkpoint's start
+    contexts (held-out play), beside the full decoder's own PSNR against them."""
+    from model.tiny_decoder import tiny_decode
+    from model.vae import psnr
+
+    c = world.contexts
+    lat = torch.from_numpy(c.latents[:, -1].astype("float32")).flatten(0, 1)  # (N, C, h, w): each start's last chunk
+    real = torch.from_numpy(c.frames.reshape(-1, *c.frames.shape[-3:]))
+    z = lat[:batch].to(world.device)
+    with precision.autocast(world.device, world.dtype):
+        full_s = _timed(lambda: decode(world.vae, z), repeats)
+        full = torch.cat([decode(world.vae, lat[i:i + 256].to(world.device)).cpu() for i in range(0, len(lat), 256)])
+        out = {"frames_per_call": batch, "full_decoder_ms_per_frame": round(1000 * full_s / batch, 3),
+               "full_decoder_psnr_vs_real": round(psnr(full, real), 2), "frames_compared": len(lat)}
+        if world.tiny_decoder is not None:
+            tiny_s = _timed(lambda: tiny_decode(world.tiny_decoder, z), repeats)
+            tiny = torch.cat([tiny_decode(world.tiny_decoder, lat[i:i + 256]).cpu() for i in range(0, len(lat), 256)])
+            out.update(tiny_decoder_ms_per_frame=round(1000 * tiny_s / batch, 3),
+                       tiny_cost_share=round(tiny_s / full_s, 3),
+                       tiny_decoder_psnr_vs_full=round(psnr(tiny, full), 2),
+                       tiny_decoder_psnr_vs_real=round(psnr(tiny, real), 2))
+    return out
+
+
+@torch.no_grad()
+def judge_through_decoders(world: WorldModel, judge_dir, data, max_pairs: int = 1024) -> dict:
+    """The judge's action accuracy on held-out chunk pairs of `data`: on the real frames, and on
+    their VAE round trips decoded by the full decoder and by the tiny one (what each decoder keeps
+    of the cues the bench reads)."""
+    from .judge import load_judge, load_pairs
+
+    judge = load_judge(judge_dir)
+    pairs = load_pairs(data, "heldout")
+    pairs = pairs.subset(np.arange(min(max_pairs, len(pairs))))
+    used = np.unique(np.concatenate([pairs.rows - 1, pairs.rows]))  # only the chunks these pairs read
+    chunks = np.zeros_like(pairs.chunks)
+    chunks[used] = pairs.chunks[used]
+
+    def accuracy(c):
+        pred = np.concatenate([judge.predict_actions(c[r - 1], c[r]) for r in np.array_split(pairs.rows, 16)])
+        return round(float((pred == pairs.actions).mean()), 4)
+
+    latents = world.encode_frames(chunks[used])
+    out = {"pairs": len(pairs), "real": accuracy(chunks)}
+    tiny, world.tiny_decoder = world.tiny_decoder, None
+    chunks[used] = world.decode_latents(latents)
+    out["full_decoder"] = accuracy(chunks)
+    world.tiny_decoder = tiny
+    if tiny is not None:
+        chunks[used] = world.decode_latents(latents)
+        out["tiny_decoder"] = accuracy(chunks)
+    return out
+
+
 def _figures(seconds: float, num_envs: int, frames_per_chunk: int) -> dict:
     return {"num_envs": num_envs, "step_ms": round(1000 * seconds, 1),
             "frames_per_s": round(num_envs * frames_per_chunk / seconds, 1),
@@ -147,7 +208,8 @@ def _figures(seconds: float, num_envs: int, frames_per_chunk: int) -> dict:
 
 def run_speed(checkpoint=None, game: str = DEFAULT_GAME, device: str = "auto", precisions=("auto", "fp32"),
               num_envs=(1, 8, 32), repeats: int = 6, no_cache: bool = True, breakdown_envs=(),
-              rolling: bool = True, distilled=None) -> dict:
+              rolling: bool = True, distilled=None, judge=None, data=None) -> dict:
+    """`judge` and `data` (a judge directory and a recording): also the judge's accuracy through each decoder."""
     out = {"benchmark": "speed", "goal": GOAL, "results": []}
     seen = set()
     for prec in precisions:
@@ -175,6 +237,13 @@ def run_speed(checkpoint=None, game: str = DEFAULT_GAME, device: str = "auto", p
             measure_variant(world, num_envs, repeats, r, "distilled", "speedup_over_full_steps")
             r["distilled_steps"] = world.sampler.student_steps
             world.set_sampling(distilled=False)
+        r["decoders"] = measure_decoders(world, repeats)
+        if judge is not None and data is not None:
+            r["decoders"]["judge_accuracy"] = judge_through_decoders(world, judge, data)
+        if world.tiny_decoder is not None:  # the same envs decoding with the full VAE decoder
+            tiny, world.tiny_decoder = world.tiny_decoder, None
+            measure_variant(world, num_envs, repeats, r, "full_decoder", "speed_over_tiny_decoder")
+            world.tiny_decoder = tiny
         # one stream that also writes the events it expects after each command (imagined_events)
         world.set_sampling(imagined_events=True)
         r["imagined_events_one_stream"] = measure_env(world, 1, repeats)

@@ -90,3 +90,7 @@ JUDGE_ARGS = TrainArgs(max_steps=10**9, max_minutes=10.0, batch_size=64, lr=2e-3
 # distillation: a small learning rate from the teacher's weights
 DISTILL_ARGS = TrainArgs(max_steps=2000, batch_size=16, lr=1e-4, min_lr_ratio=0.1, warmup_steps=50, weight_decay=0.0,
                          beta2=0.999, clip=1.0, ema_decay=0.0, log_every=10, eval_every=200, save_every_minutes=2.0)
+# the tiny decoder: distilled from the VAE decoder, EMA weights, no weight decay
+TINY_DECODER_ARGS = TrainArgs(max_steps=100_000, max_minutes=20.0, batch_size=64, lr=2e-3, min_lr_ratio=0.05,
+                              warmup_steps=200, weight_decay=0.0, beta2=0.99, clip=1.0, ema_decay=0.999, log_every=50,
+                              eval_every=500, save_every_minutes=2.0)
