@@ -11,7 +11,8 @@ import tv2tv_env  # noqa: F401  (registers the envs)
 from tv2tv_cli.build_world import STAGES
 from tv2tv_cli import main
 
-TINY = ["--episodes", "10", "--max-chunks", "12", "--minutes", "1.5", "--config", "tiny", "--batch-size", "4",
+TINY = ["--episodes", "10", "--max-chunks", "12", "--minutes", "1.5", "--decoder-minutes", "0.05", "--config", "tiny",
+        "--batch-size", "4",
         "--bench-episodes", "1", "--long-horizon", "4",
         "--bench-args", "--off-topic-steps 4 --thought-steps 4 --outcome-chunks 4 --horizon 4"]
 

@@ -50,9 +50,10 @@ def test_shapes_range_and_cost():
     assert share < 0.1, share  # the bar: at most a tenth of the full decoder's cost
 
 
+@pytest.mark.slow
 def test_training_learns_the_vae_decoder_and_the_world_decodes_with_it(doom_latent_data, tiny_run, tmp_path):
     out = tmp_path / "tiny_decoder"
-    s = train_tiny_decoder(VAE, doom_latent_data, out, steps(150, batch_size=16, eval_every=1000), width=32,
+    s = train_tiny_decoder(VAE, doom_latent_data, out, steps(100, batch_size=16, eval_every=1000), width=32,
                            blocks=1, progress=False)
     assert sorted(p.name for p in out.iterdir()) == ["config.json", "diffusion_pytorch_model.safetensors",
                                                      "training.json"]  # no training state once finished

@@ -101,8 +101,8 @@ def find_checkpoint(ckpt: Path) -> Path | None:
 
 
 def load_state(ckpt: Path, device) -> dict:
-    """The training state of checkpoint directory `ckpt` (or its `.old` twin); a clear
-    UserError when it is damaged, naming the file and what to do."""
+    """The training state in checkpoint directory `ckpt`; a clear UserError when it is damaged,
+    naming the file and what to do."""
     path = Path(ckpt) / STATE_FILE
     try:
         state = torch.load(path, map_location=device, weights_only=False)
