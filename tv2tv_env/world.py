@@ -442,10 +442,11 @@ class WorldModel:
         return lat.view(*frames.shape[:-3], *lat.shape[1:])
 
     @torch.no_grad()
-    def decode_latents(self, latents: torch.Tensor, batch: int = 256) -> np.ndarray:
-        """Latents (..., C, h, w) -> uint8 frames (..., H, W, 3)."""
+    def decode_latents(self, latents: torch.Tensor, batch: int = 256, full: bool = False) -> np.ndarray:
+        """Latents (..., C, h, w) -> uint8 frames (..., H, W, 3), by the tiny decoder where there is
+        one, or by the VAE's own decoder (there is none, or `full`)."""
         flat = latents.flatten(0, latents.dim() - 4)
-        if self.tiny_decoder is not None:
+        if self.tiny_decoder is not None and not full:
             draw = functools.partial(tiny_decode, self.tiny_decoder)
         else:
             draw = functools.partial(decode, self.vae)

@@ -318,12 +318,9 @@ def fit(judge: Judge, pairs: ChunkPairs, args: TrainArgs = JUDGE_ARGS, checkpoin
     continues from it as if the run had never stopped (same batches, same schedule). Returns
     {"steps", "seconds", "loss_start", "loss_end", "dtype", ...}: losses are means over the
     first and last 10 steps."""
-    import tempfile
-
     task = JudgeTask(judge, pairs, args.batch_size, augment)
-    with tempfile.TemporaryDirectory() as scratch:  # no checkpoint asked for: it lives and dies here
-        ckpt = Path(checkpoint) if checkpoint is not None else Path(scratch) / "judge"
-        r = fit_task(task, args, ckpt, ckpt.with_suffix(".metrics.jsonl"), resume=resume, progress=progress)
+    metrics = None if checkpoint is None else Path(checkpoint).with_suffix(".metrics.jsonl")
+    r = fit_task(task, args, checkpoint, metrics, resume=resume, progress=progress)
     return {"steps": r["step"], "seconds": round(r["elapsed_s"], 1), "loss_start": r["loss_first"],
             "loss_end": r["loss_last"], "stopped_by_signal": r["stopped_by_signal"],
             **{k: r[k] for k in ("device", "dtype", "cpu_capability", "threads")}}

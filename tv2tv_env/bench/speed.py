@@ -157,16 +157,15 @@ def measure_decoders(world: WorldModel, repeats: int, batch: int = 32) -> dict:
     z = lat[:batch].to(world.device)
     with precision.autocast(world.device, world.dtype):
         full_s = _timed(lambda: decode(world.vae, z), repeats)
-        full = torch.cat([decode(world.vae, lat[i:i + 256].to(world.device)).cpu() for i in range(0, len(lat), 256)])
-        out = {"frames_per_call": batch, "full_decoder_ms_per_frame": round(1000 * full_s / batch, 3),
-               "full_decoder_psnr_vs_real": round(psnr(full, real), 2), "frames_compared": len(lat)}
-        if world.tiny_decoder is not None:
-            tiny_s = _timed(lambda: tiny_decode(world.tiny_decoder, z), repeats)
-            tiny = torch.cat([tiny_decode(world.tiny_decoder, lat[i:i + 256]).cpu() for i in range(0, len(lat), 256)])
-            out.update(tiny_decoder_ms_per_frame=round(1000 * tiny_s / batch, 3),
-                       tiny_cost_share=round(tiny_s / full_s, 3),
-                       tiny_decoder_psnr_vs_full=round(psnr(tiny, full), 2),
-                       tiny_decoder_psnr_vs_real=round(psnr(tiny, real), 2))
+        tiny_s = _timed(lambda: tiny_decode(world.tiny_decoder, z), repeats) if world.tiny_decoder is not None else None
+    full = torch.from_numpy(world.decode_latents(lat, full=True))
+    out = {"frames_per_call": batch, "full_decoder_ms_per_frame": round(1000 * full_s / batch, 3),
+           "full_decoder_psnr_vs_real": round(psnr(full, real), 2), "frames_compared": len(lat)}
+    if tiny_s is not None:
+        tiny = torch.from_numpy(world.decode_latents(lat))
+        out.update(tiny_decoder_ms_per_frame=round(1000 * tiny_s / batch, 3), tiny_cost_share=round(tiny_s / full_s, 3),
+                   tiny_decoder_psnr_vs_full=round(psnr(tiny, full), 2),
+                   tiny_decoder_psnr_vs_real=round(psnr(tiny, real), 2))
     return out
 
 
@@ -190,11 +189,9 @@ def judge_through_decoders(world: WorldModel, judge_dir, data, max_pairs: int = 
 
     latents = world.encode_frames(chunks[used])
     out = {"pairs": len(pairs), "real": accuracy(chunks)}
-    tiny, world.tiny_decoder = world.tiny_decoder, None
-    chunks[used] = world.decode_latents(latents)
+    chunks[used] = world.decode_latents(latents, full=True)
     out["full_decoder"] = accuracy(chunks)
-    world.tiny_decoder = tiny
-    if tiny is not None:
+    if world.tiny_decoder is not None:
         chunks[used] = world.decode_latents(latents)
         out["tiny_decoder"] = accuracy(chunks)
     return out

@@ -64,6 +64,7 @@ class Task:
     model: torch.nn.Module
     device: torch.device
     dtype: torch.dtype | None
+    weights: torch.nn.Module  # set by fit: what it evaluates and saves (the EMA of `model`, if any)
 
     def loss(self, net, step: int, gen: torch.Generator, rows: slice) -> tuple[torch.Tensor, dict]:
         """The loss of `rows` of step `step`'s global batch (all of it without accumulation or
@@ -147,6 +148,8 @@ class _Progress:
 
 def _restore(task: Task, model, ema, opt, ckpt: Path, resume: bool, dev, say: bool = True) -> _Progress:
     """Load the checkpoint to resume, or the task's starting weights; return where the run stands."""
+    if resume and ckpt is None:
+        raise ValueError("resume needs a checkpoint directory")
     found = find_checkpoint(ckpt) if resume else None
     if resume and found is None and say:
         print(f"{task.name}: no checkpoint in {ckpt}; starting from scratch")
@@ -223,10 +226,10 @@ def _save_checkpoint(ckpt: Path, task: Task, weights, model, ema, opt, run: _Pro
 
 def fit(task: Task, args: TrainArgs, ckpt, metrics, resume: bool = False, progress: bool = True,
         on_step=None) -> dict:
-    """Train `task` under `args`, checkpointing into directory `ckpt` and logging to `metrics`
-    (a .jsonl file). Returns the last logged metrics, the held-out figures and
-    {step, elapsed_s, stopped_by_signal, loss_first, loss_last, device, dtype}."""
-    ckpt, metrics = Path(ckpt), Path(metrics)
+    """Train `task` under `args`, checkpointing into directory `ckpt`, logging to `metrics` (.jsonl;
+    None for either: none). Returns the last logged metrics, the held-out figures and {step, elapsed_s,
+    stopped_by_signal, loss_first, loss_last, device, dtype}; then `task.weights` are the trained ones."""
+    ckpt, metrics = (None if p is None else Path(p) for p in (ckpt, metrics))
     ddp = dist.is_available() and dist.is_initialized()
     rank, world = (dist.get_rank(), dist.get_world_size()) if ddp else (0, 1)
     dev = _device(args.device, ddp)
@@ -235,12 +238,12 @@ def fit(task: Task, args: TrainArgs, ckpt, metrics, resume: bool = False, progre
     task.device, task.dtype = dev, precision.autocast_dtype(dev, args.precision)
     model = task.model.to(dev)
     ema = _frozen_copy(model) if args.ema_decay > 0 else None
-    weights = ema if ema is not None else model  # what is saved for inference and evaluated
+    task.weights = weights = ema if ema is not None else model  # what is saved for inference and evaluated
     opt = torch.optim.AdamW(_param_groups(model, args.weight_decay), lr=args.lr, betas=(0.9, args.beta2))
     run = _restore(task, model, ema, opt, ckpt, resume, dev, say=rank == 0)  # every process loads the same
     net = torch.nn.parallel.DistributedDataParallel(model) if ddp else model
     log = _MetricsLog(metrics if rank == 0 else None)
-    info = precision.describe(dev, task.dtype)
+    info, on_rank0_with_ckpt = precision.describe(dev, task.dtype), rank == 0 and ckpt is not None
     if run.step == 0:
         log.write({"event": "start", **info, "params": sum(p.numel() for p in model.parameters())})
 
@@ -284,13 +287,14 @@ def fit(task: Task, args: TrainArgs, ckpt, metrics, resume: bool = False, progre
                 on_step(run.step)
             if rank == 0 and args.eval_every and run.step % args.eval_every == 0:
                 evaluated = evaluate()
-            if rank == 0 and time.perf_counter() - last_save > 60 * args.save_every_minutes:
+            if on_rank0_with_ckpt and time.perf_counter() - last_save > 60 * args.save_every_minutes:
                 save()
                 last_save = time.perf_counter()
     bar.close()
     run.elapsed = time.perf_counter() - t_start
-    if rank == 0:
+    if on_rank0_with_ckpt:
         save()
+    if rank == 0:
         if evaluated["step"] != run.step:  # the figures of the last step, unless it was just evaluated
             evaluated = evaluate()
         result.update(evaluated["figures"])

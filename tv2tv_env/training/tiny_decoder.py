@@ -119,19 +119,14 @@ def train_tiny_decoder(vae_dir, data, out, args: TrainArgs = TINY_DECODER_ARGS, 
                           upscale=real.shape[1] // latents.shape[-1])
     task = TinyDecoderTask(decoder, latents, teacher, real, held, args.batch_size)
     result = fit(task, args, out, out.with_suffix(".metrics.jsonl"), resume=resume, progress=progress)
-    weights = decoder if args.ema_decay == 0 else _ema_of(out, decoder)
+    weights = task.weights  # the EMA
     summary = {"vae": str(vae_dir), "data": str(data), "train_frames": len(latents),
                "heldout_frames": len(h_lat), "step": result["step"], "minutes": round(result["elapsed_s"] / 60, 1),
                "params": sum(p.numel() for p in decoder.parameters()), "real_weight": REAL_WEIGHT,
-               **heldout_figures(weights, held), "device": result["device"], "dtype": result["dtype"],
-               "cpu_capability": result["cpu_capability"]}
+               **{k: result[k] for k in ("psnr_vs_full_decoder", "psnr_vs_real", "full_decoder_psnr_vs_real")},
+               "device": result["device"], "dtype": result["dtype"], "cpu_capability": result["cpu_capability"]}
     if not result["stopped_by_signal"]:  # finished: OUT keeps the decoder alone
         with atomic_dir(out) as tmp:
             weights.save_pretrained(tmp)
             (tmp / "training.json").write_text(json.dumps(summary, indent=2))
     return summary
-
-
-def _ema_of(ckpt: Path, decoder: TinyDecoder) -> TinyDecoder:
-    """The EMA weights the loop saved into the checkpoint directory."""
-    return TinyDecoder.from_pretrained(ckpt).to(decoder.device).eval()
