@@ -31,7 +31,8 @@ from .rl_transfer import make_env as transfer_env
 
 
 def make_env(checkpoint, episode_steps: int, seed: int):
-    return transfer_env("dream", DEFAULT_GAME, episode_steps, seed, checkpoint, imagined_events=False)
+    return transfer_env("dream", DEFAULT_GAME, episode_steps, seed,
+                        {"checkpoint": checkpoint, "imagined_events": False, "frames": "last"})
 
 
 def evaluate(env, policy, episodes: int, seed: int) -> float:

@@ -46,38 +46,52 @@ from tv2tv_env.games import CARDS, DEFAULT_GAME, env_id
 PPO_SETTINGS = {"n_epochs": 4, "learning_rate": 3e-4, "gamma": 0.99, "ent_coef": 0.01}  # and batch_size 64
 
 
-def make_env(world: str, game: str, episode_steps: int, seed: int, checkpoint=None, contexts=None,
-             imagined_events: bool = True):
-    """`world` "dream" (the world model) or "real" (the engine), as `DiscreteTextActions`.
-    In the dream the model writes the events it expects after each command by default: its
-    reward head finds kills from them (`tv2tv bench`, reward and end heads)."""
+def make_env(world: str, game: str, episode_steps: int, seed: int, dream: dict | None = None):
+    """`world` "dream" (the world model, made with the options `dream`: see `dream_options`) or
+    "real" (the engine), as `DiscreteTextActions`, episodes of `episode_steps` chunks at most."""
     import tv2tv_env  # noqa: F401  (registers the envs)
     from tv2tv_env import DiscreteTextActions
 
-    kwargs = dream_options(checkpoint, contexts, imagined_events) if world == "dream" else {}
+    kwargs = (dream or {"frames": "last"}) if world == "dream" else {}
     env = DiscreteTextActions(gym.make(env_id(game, real=world == "real"), max_episode_steps=episode_steps, **kwargs))
     env.reset(seed=seed)
     return env
 
 
-def dream_options(checkpoint, contexts, imagined_events: bool) -> dict:
+def dream_options(a) -> dict:
     """How the world model is made for RL, one env or a batch: a policy sees only the last
-    frame of a chunk, so only that one is decoded."""
-    return {"checkpoint": checkpoint, "contexts": contexts, "imagined_events": imagined_events, "frames": "last"}
+    frame of a chunk, so only that one is decoded. The model writes the events it expects after
+    each command unless --no-imagined-events; the game's other defaults (its card's
+    `world_defaults`: take_cover's episodes end on a written death) hold."""
+    options = {"checkpoint": a.checkpoint, "contexts": a.contexts, "frames": "last",
+               "imagined_events": not a.no_imagined_events}
+    if a.temperature is not None:
+        options["temperature"] = a.temperature
+    return options
 
 
 def episode_returns(env, policy, episodes: int, seed: int) -> np.ndarray:
     """The return of each of `episodes` episodes (seeds seed, seed+1, ...); policy(obs) -> action."""
-    out = []
+    return play_episodes(env, policy, episodes, seed)["returns"]
+
+
+def play_episodes(env, policy, episodes: int, seed: int) -> dict:
+    """Each of `episodes` episodes (seeds seed, seed+1, ...) played by policy(obs) -> action:
+    its return, its length in chunks, and in engine tics where the game reports them
+    (take_cover's `info["events"]["tic"]`; None elsewhere)."""
+    returns, chunks, tics = [], [], []
     for i in range(episodes):
-        obs, _ = env.reset(seed=seed + i)
-        done, ret = False, 0.0
+        obs, info = env.reset(seed=seed + i)
+        done, ret, n = False, 0.0, 0
         while not done:
-            obs, reward, terminated, truncated, _ = env.step(policy(obs))
-            ret += reward
+            obs, reward, terminated, truncated, info = env.step(policy(obs))
+            ret, n = ret + reward, n + 1
             done = terminated or truncated
-        out.append(ret)
-    return np.array(out)
+        returns.append(ret)
+        chunks.append(n)
+        tics.append(info.get("events", {}).get("tic"))
+    return {"returns": np.array(returns), "chunks": np.array(chunks),
+            "tics": np.array(tics, float) if all(t is not None for t in tics) else None}
 
 
 def eval_seed_of(seed: int) -> int:
@@ -85,16 +99,62 @@ def eval_seed_of(seed: int) -> int:
     return 1_000_000 + seed
 
 
-def random_returns(env, episodes: int, seed: int) -> np.ndarray:
-    """A uniform random policy's returns on the scoring episodes of `seed` (its commands drawn from `seed`)."""
+def random_policy(n_actions: int, seed: int):
+    """A uniform random policy over `n_actions` (its draws from `seed`): one obs or a batch."""
     rng = np.random.default_rng(seed)
-    return episode_returns(env, lambda o: int(rng.integers(env.action_space.n)), episodes, eval_seed_of(seed))
+    return lambda obs: (int(rng.integers(n_actions)) if np.ndim(obs) == 3
+                        else rng.integers(n_actions, size=len(obs)))
+
+
+def sb3_policy(model, deterministic: bool):
+    """A stable-baselines3 model as policy(obs) -> action (one obs or a batch)."""
+    def act(obs):
+        action = model.predict(obs, deterministic=deterministic)[0]
+        return int(action) if np.ndim(obs) == 3 else action
+    return act
+
+
+def dream_survival(a, policy, episodes: int) -> dict:
+    """Episode lengths in the world model under `policy`: `a.n_envs` batched sub-envs (seeds
+    a.seed + i), each playing episodes/n_envs whole episodes (counting only those, so that short
+    episodes are not favoured). A dream episode starts after its start context's real chunks
+    (the first chunks of an episode, for contexts made with --per-episode 1): its length is
+    counted from the episode's start, those chunks included, as a real episode's is."""
+    from .sb3_vec import WorldVecEnv
+
+    n = max(1, a.n_envs)
+    per_env = -(-episodes // n)
+    env = WorldVecEnv(gym.make_vec(env_id(a.game), num_envs=n, vectorization_mode="vector_entry_point",
+                                   max_episode_steps=a.episode_steps, **dream_options(a)))
+    env.seed(a.seed + 500_000)  # not the training envs' starts
+    played_before = env.venv.unwrapped.world.contexts.latents.shape[1]  # the start context's chunks
+    obs = env.reset()
+    lengths, steps = [[] for _ in range(n)], np.zeros(n, int)
+    while min(len(x) for x in lengths) < per_env:
+        obs, _, done, _ = env.step(np.asarray(policy(obs)).reshape(n))
+        steps += 1
+        for i in np.flatnonzero(done):
+            if len(lengths[i]) < per_env:
+                lengths[i].append(min(int(steps[i]) + played_before, a.episode_steps))  # the real cap
+            steps[i] = 0
+    env.close()
+    return {"chunks": mean_ci(np.array([x for row in lengths for x in row], float))}
 
 
 def mean_ci(x: np.ndarray) -> dict:
-    """Mean and its 95% confidence interval (normal approximation)."""
-    half = 1.96 * x.std(ddof=1) / np.sqrt(len(x)) if len(x) > 1 else float("nan")
-    return {"mean": float(x.mean()), "ci95": [float(x.mean() - half), float(x.mean() + half)], "n": int(len(x))}
+    """Mean, standard deviation and the mean's 95% confidence interval (normal approximation)."""
+    sd = float(x.std(ddof=1)) if len(x) > 1 else float("nan")
+    half = 1.96 * sd / np.sqrt(len(x)) if len(x) > 1 else float("nan")
+    return {"mean": float(x.mean()), "sd": sd, "ci95": [float(x.mean() - half), float(x.mean() + half)],
+            "n": int(len(x))}
+
+
+def survival(played: dict) -> dict:
+    """Episode lengths of `play_episodes`: in chunks, and in engine tics where there are any."""
+    out = {"chunks": mean_ci(played["chunks"].astype(float))}
+    if played["tics"] is not None:
+        out["tics"] = mean_ci(played["tics"])
+    return out
 
 
 def ratio_ci(a: np.ndarray, b: np.ndarray, seed: int, draws: int = 2000) -> dict:
@@ -112,7 +172,7 @@ def make_training_env(world: str, a):
     """What PPO collects from: one env as make_env gives it, or `a.n_envs` of them, sub-env i
     seeded with seed + i (the dream's as one batched world model, the engine's as copies)."""
     if a.n_envs == 1:
-        return make_env(world, a.game, a.episode_steps, a.seed, a.checkpoint, a.contexts, not a.no_imagined_events)
+        return make_env(world, a.game, a.episode_steps, a.seed, dream_options(a))
     if world == "real":
         from stable_baselines3.common.vec_env import DummyVecEnv
 
@@ -121,17 +181,21 @@ def make_training_env(world: str, a):
 
     return WorldVecEnv(gym.make_vec(env_id(a.game), num_envs=a.n_envs, vectorization_mode="vector_entry_point",
                                     max_episode_steps=a.episode_steps,
-                                    **dream_options(a.checkpoint, a.contexts, not a.no_imagined_events)))
+                                    **dream_options(a)))
 
 
 def train_and_track(world: str, a, real_env, eval_seed: int) -> dict:
-    """PPO for `a.steps` in `world`, scored on the real engine at every evaluation point."""
+    """PPO for `a.steps` in `world`, scored on the real engine at every evaluation point; the
+    policy saved as OUT/WORLD-policy (`agents.policy.load_agent` loads it as a text agent)."""
+    import torch
     from stable_baselines3 import PPO
+
+    from .policy import save_policy
 
     env = make_training_env(world, a)
     model = PPO("CnnPolicy", env, n_steps=a.n_steps // a.n_envs, batch_size=min(64, a.n_steps), seed=a.seed,
                 verbose=0, device="cpu", **PPO_SETTINGS)
-    act = lambda o: int(model.predict(o, deterministic=True)[0])  # noqa: E731
+    act = sb3_policy(model, deterministic=a.act == "deterministic")
     points = sorted({round(a.steps * k / a.evals) for k in range(a.evals + 1)})
     curve, train_s, done = [], 0.0, 0
     for target in points:
@@ -140,31 +204,51 @@ def train_and_track(world: str, a, real_env, eval_seed: int) -> dict:
             model.learn(total_timesteps=target - done, reset_num_timesteps=done == 0)
             train_s += time.perf_counter() - t0
             done = model.num_timesteps
-        returns = episode_returns(real_env, act, a.eval_episodes, eval_seed)
-        curve.append({"steps": done, **mean_ci(returns)})
+        torch.manual_seed(a.seed)  # a sampled policy draws with torch's global generator: the same draws each time
+        played = play_episodes(real_env, act, a.eval_episodes, eval_seed)
+        curve.append({"steps": done, **mean_ci(played["returns"]), "survival": survival(played)})
         print(f"rl-transfer: {world} policy after {done} steps ({train_s:.0f} s training): real return "
               f"{curve[-1]['mean']:.2f}", file=sys.stderr, flush=True)
-    model.save(Path(a.out) / world)
+    save_policy(model, Path(a.out) / f"{world}-policy", real_env.commands, real_env.observation_space.shape, a.game,
+                deterministic=a.act == "deterministic", trained_in=world, steps=done, seed=a.seed,
+                checkpoint=a.checkpoint, temperature=a.temperature)
+    out = {"curve": curve, "final_returns": played["returns"].tolist(), "final_chunks": played["chunks"].tolist(),
+           "trained_steps": done, "train_seconds": round(train_s, 1),
+           "steps_per_s": round(done / train_s, 1) if train_s else None}
+    if world == "dream" and a.dream_episodes:
+        out["in_dream"] = dream_survival(a, act, a.dream_episodes)
     env.close()
-    return {"curve": curve, "final_returns": returns.tolist(), "trained_steps": done,
-            "train_seconds": round(train_s, 1), "steps_per_s": round(done / train_s, 1) if train_s else None}
+    return out
 
 
 def report_markdown(r: dict) -> str:
     f = lambda m: f"{m['mean']:.2f} [{m['ci95'][0]:.2f}, {m['ci95'][1]:.2f}]"  # noqa: E731
-    rt = r["transfer_ratio"]
+    sd = lambda m: f"{m['mean']:.1f} ± {m['sd']:.1f} [{m['ci95'][0]:.1f}, {m['ci95'][1]:.1f}]"  # noqa: E731
+    worlds = [w for w in ("dream", "real") if w in r]
+    label = {"dream": "trained in the world model", "real": "trained on the real engine", "random": "random"}
     lines = [f"# tv2tv rl-transfer: {r['game']}", "",
-             f"PPO for {r['steps']} env steps in each world, episodes of {r['episode_steps']} chunks; real-engine "
-             f"return over {r['eval_episodes']} fixed episodes (mean [95% CI]).", "",
-             "| policy | real return | trained | steps/s in training |", "|---|---|---|---|",
-             f"| trained in the world model | {f(r['dream']['final'])} | {r['dream']['train_seconds']} s | "
-             f"{r['dream']['steps_per_s']} |",
-             f"| trained on the real engine | {f(r['real']['final'])} | {r['real']['train_seconds']} s | "
-             f"{r['real']['steps_per_s']} |",
-             f"| random | {f(r['random'])} | - | - |", "",
-             f"Transfer ratio (world model / real engine): **{rt['ratio']:.2f}** [{rt['ci95'][0]:.2f}, "
-             f"{rt['ci95'][1]:.2f}] (bootstrap over episodes).", ""]
-    return "\n".join(lines)
+             f"PPO for {r['steps']} env steps in each world, episodes of {r['episode_steps']} chunks at most; "
+             f"real-engine return over {r['eval_episodes']} fixed episodes (mean [95% CI]), each policy acting "
+             f"{r['act']}.", "",
+             "| policy | real return | survival, chunks (mean ± sd [95% CI]) | survival, tics | x random | "
+             "trained | steps/s in training |", "|---|---|---|---|---|---|---|"]
+    for key in [*worlds, "random"]:
+        final = r[key]["final"] if key != "random" else r["random"]
+        surv = final.get("survival", {})
+        tics = sd(surv["tics"]) if "tics" in surv else "-"
+        x_random = f"{r['ratio_to_random'][key]['ratio']:.2f}" if key in r.get("ratio_to_random", {}) else "-"
+        trained = (f"{r[key]['train_seconds']} s | {r[key]['steps_per_s']}" if key != "random" else "- | -")
+        lines.append(f"| {label[key]} | {f(final)} | {sd(surv['chunks']) if surv else '-'} | {tics} | {x_random} | "
+                     f"{trained} |")
+    if "transfer_ratio" in r:
+        rt = r["transfer_ratio"]
+        lines += ["", f"Transfer ratio (world model / real engine): **{rt['ratio']:.2f}** [{rt['ci95'][0]:.2f}, "
+                  f"{rt['ci95'][1]:.2f}] (bootstrap over episodes)."]
+    if "in_dream" in r.get("dream", {}):
+        lines += ["", f"In the dream ({r['dream_episodes']} episodes): the dream-trained policy survives "
+                  f"{sd(r['dream']['in_dream']['chunks'])} chunks, a random policy "
+                  f"{sd(r['random_in_dream']['chunks'])} (real: {sd(r['random']['survival']['chunks'])})."]
+    return "\n".join(lines) + "\n"
 
 
 def plot(r: dict, path: Path):
@@ -175,6 +259,8 @@ def plot(r: dict, path: Path):
 
     fig, ax = plt.subplots(figsize=(6, 4))
     for key, label in [("dream", "trained in the world model"), ("real", "trained on the real engine")]:
+        if key not in r:
+            continue
         c = r[key]["curve"]
         s, m = [p["steps"] for p in c], np.array([p["mean"] for p in c])
         lo, hi = np.array([p["ci95"][0] for p in c]), np.array([p["ci95"][1] for p in c])
@@ -204,16 +290,26 @@ def run(a) -> dict:
     out.mkdir(parents=True, exist_ok=True)
     eval_seed = eval_seed_of(a.seed)
     real_env = make_env("real", a.game, a.episode_steps, eval_seed)
-    random = random_returns(real_env, a.eval_episodes, a.seed)
+    played = play_episodes(real_env, random_policy(real_env.action_space.n, a.seed), a.eval_episodes, eval_seed)
     r = {"game": a.game, "steps": a.steps, "episode_steps": a.episode_steps, "eval_episodes": a.eval_episodes,
-         "seed": a.seed, "checkpoint": a.checkpoint, "contexts": a.contexts,
-         "imagined_events": not a.no_imagined_events, "ppo": {"n_steps": a.n_steps, "n_envs": a.n_envs, "batch_size": min(64, a.n_steps), **PPO_SETTINGS},
-         "commands": real_env.commands, "random": mean_ci(random)}
-    for world in ["dream", "real"]:
+         "seed": a.seed, "checkpoint": a.checkpoint, "contexts": a.contexts, "act": a.act,
+         "imagined_events": not a.no_imagined_events, "temperature": a.temperature,
+         "ppo": {"n_steps": a.n_steps, "n_envs": a.n_envs, "batch_size": min(64, a.n_steps), **PPO_SETTINGS},
+         "commands": real_env.commands, "random": {**mean_ci(played["returns"]), "survival": survival(played)},
+         "random_returns": played["returns"].tolist(), "random_chunks": played["chunks"].tolist()}
+    if a.dream_episodes:
+        r["dream_episodes"] = a.dream_episodes
+        r["random_in_dream"] = dream_survival(a, random_policy(real_env.action_space.n, a.seed), a.dream_episodes)
+    for world in ["dream"] + ([] if a.no_real else ["real"]):
         r[world] = train_and_track(world, a, real_env, eval_seed)
         r[world]["final"] = r[world]["curve"][-1]
     real_env.close()
-    r["transfer_ratio"] = ratio_ci(np.array(r["dream"]["final_returns"]), np.array(r["real"]["final_returns"]), a.seed)
+    random_returns = np.array(r["random_returns"])
+    if "real" in r:
+        r["transfer_ratio"] = ratio_ci(np.array(r["dream"]["final_returns"]), np.array(r["real"]["final_returns"]),
+                                       a.seed)
+    r["ratio_to_random"] = {w: ratio_ci(np.array(r[w]["final_returns"]), random_returns, a.seed)
+                            for w in ("dream", "real") if w in r}
     (out / "report.json").write_text(json.dumps(r, indent=1))
     (out / "report.md").write_text(report_markdown(r))
     plot(r, out / "return_vs_steps.png")
@@ -233,6 +329,15 @@ def add_arguments(p: argparse.ArgumentParser):
                    "default: the checkpoint's own)")
     p.add_argument("--no-imagined-events", action="store_true",
                    help="in the dream, do not let the model write the events it expects after each command")
+    p.add_argument("--act", default="deterministic", choices=["deterministic", "sampled"],
+                   help="how a trained policy acts when scored: its most likely command, or one drawn from it")
+    p.add_argument("--temperature", type=float, default=None,
+                   help="the dream's hardness: temperature of the text the model writes (its events: hits and "
+                        "deaths); default the world's 1.0")
+    p.add_argument("--dream-episodes", type=int, default=0,
+                   help="also score the dream-trained and a random policy in the dream, this many episodes "
+                        "(dream against real survival; default 0: not)")
+    p.add_argument("--no-real", action="store_true", help="do not train the engine's PPO (dream hardness sweeps)")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--out", default="runs/rl-transfer")
 
@@ -242,7 +347,8 @@ def main(argv=None):
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
     add_arguments(p)
     r = run(p.parse_args(argv))
-    print(json.dumps({k: r[k] for k in ["random", "transfer_ratio"]} | {w: r[w]["final"] for w in ["dream", "real"]}))
+    print(json.dumps({k: r[k] for k in ["random", "transfer_ratio", "ratio_to_random"] if k in r}
+                     | {w: r[w]["final"] for w in ["dream", "real"] if w in r}))
 
 
 if __name__ == "__main__":

@@ -63,11 +63,15 @@ def main(kind: str, make_agent, add_arguments=None, argv=None):
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--device", default="auto")
     p.add_argument("--video", default=None, help="write the captioned frames to this mp4")
+    p.add_argument("--real", action="store_true", help="play the game's real engine (TV2TV/Real<Game>-v0) instead "
+                   "of the world model, behind the same spaces")
     if add_arguments:
         add_arguments(p)
     a = p.parse_args(argv)
     import tv2tv_env  # noqa: F401  (registers the envs)
 
-    env = gym.make(env_id(a.game), checkpoint=a.checkpoint, device=a.device,
-                   render_mode="rgb_array")
+    if a.real:
+        env = gym.make(env_id(a.game, real=True), render_mode="rgb_array")
+    else:
+        env = gym.make(env_id(a.game), checkpoint=a.checkpoint, device=a.device, render_mode="rgb_array")
     print(json.dumps(run_agent(env, make_agent(a), a.steps, a.seed, a.video)))

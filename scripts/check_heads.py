@@ -10,6 +10,8 @@ the section of `tv2tv bench` alone (README, "Reward and episode-end heads agains
   (`WorldModel(imagined_events=True)`, the env's `imagined_events=True`);
 - "recorded_events": the recorded text with its events ("shoot; an enemy dies"), which no
   player can give: how much of the heads' knowledge sits in that text.
+`--end-from head text either` scores each way's episode end as the env can take it
+(`end_from`): the end head, the model's text saying the player died, or either.
 One JSON object on stdout (and in --out) with the bench's numbers for each, and seconds.
 """
 import argparse
@@ -29,18 +31,22 @@ def main():
     p.add_argument("--random-chunks", type=int, default=256, help="as the bench's --outcome-chunks")
     p.add_argument("--ways", nargs="+", default=["command", "imagined_events", "recorded_events"],
                    choices=["command", "imagined_events", "recorded_events"], help="which of the three (default all)")
+    p.add_argument("--end-from", nargs="+", default=["head"], choices=["head", "text", "either"],
+                   help="what ends an episode, as the env's end_from (default head; several: each scored)")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--out", default=None, help="also write the JSON here")
     a = p.parse_args()
     who = WorldContestant("TV2TV", a.checkpoint)
     result = {"checkpoint": a.checkpoint, "data": a.data}
     for way in a.ways:
-        who.world.set_sampling(imagined_events=way == "imagined_events")
-        t0 = time.perf_counter()
-        result[way] = reward_end_agreement(who, a.data, a.random_chunks, a.seed,
-                                           keep_events=way == "recorded_events")
-        result[way]["seconds"] = round(time.perf_counter() - t0, 1)
-        print(json.dumps({way: result[way]}), flush=True)
+        for end_from in a.end_from:
+            key = way if len(a.end_from) == 1 else f"{way}, end from {end_from}"
+            who.world.set_sampling(imagined_events=way == "imagined_events", end_from=end_from)
+            t0 = time.perf_counter()
+            result[key] = reward_end_agreement(who, a.data, a.random_chunks, a.seed,
+                                               keep_events=way == "recorded_events")
+            result[key]["seconds"] = round(time.perf_counter() - t0, 1)
+            print(json.dumps({key: result[key]}), flush=True)
     print_result(result, a.out)
 
 

@@ -7,7 +7,7 @@ mode alone when deterministic: the sampled figure says what the whole policy lea
     python scripts/rl_eval.py --run runs/rl-transfer [--episodes 64] [--seed 0] [--out FILE]
 
 Arguments:
-    --run        an rl-transfer output directory (dream.zip, real.zip, report.json)
+    --run        an rl-transfer output directory (dream-policy/, real-policy/, report.json)
     --episodes   real-engine episodes per policy and way (seeds 1,000,000 + seed + i, which no
                  training run starts from; rl-transfer's own evaluation uses the first 16)
     --seed       the seed of the rl-transfer run, and of the sampled commands
@@ -24,7 +24,8 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from agents.rl_transfer import episode_returns, eval_seed_of, make_env, mean_ci, random_returns, ratio_ci
+from agents.policy import POLICY_FILE
+from agents.rl_transfer import episode_returns, eval_seed_of, make_env, mean_ci, random_policy, ratio_ci
 
 
 def main():
@@ -44,7 +45,7 @@ def main():
     out = {"run": str(run), "game": setup["game"], "steps": setup["steps"], "episodes": a.episodes}
     returns = {}
     for name in ("dream", "real"):
-        model = PPO.load(run / f"{name}.zip", device="cpu")
+        model = PPO.load(run / f"{name}-policy" / POLICY_FILE, device="cpu")
         for way, deterministic in (("deterministic", True), ("sampled", False)):
             torch.manual_seed(a.seed)  # SB3 samples with torch's global generator
             r = episode_returns(env, lambda o: int(model.predict(o, deterministic=deterministic)[0]), a.episodes,
@@ -54,7 +55,7 @@ def main():
         first = [env.reset(seed=eval_seed + i)[0] for i in range(min(a.episodes, 16))]
         modes = model.predict(np.stack(first), deterministic=True)[0]
         out[f"{name}_mode"] = sorted({env.commands[int(m)] for m in modes})
-    out["random"] = mean_ci(random_returns(env, a.episodes, a.seed))
+    out["random"] = mean_ci(episode_returns(env, random_policy(env.action_space.n, a.seed), a.episodes, eval_seed))
     for way in ("deterministic", "sampled"):
         out[f"ratio_{way}"] = ratio_ci(returns["dream", way], returns["real", way], a.seed)
     env.close()

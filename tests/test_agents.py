@@ -96,17 +96,23 @@ def test_rl_transfer_scores_both_policies_on_the_real_engine(tiny_run, tmp_path,
     pytest.importorskip("stable_baselines3", reason="stable-baselines3 (extra `rl`) missing")
     import json
 
+    from agents.policy import load_agent
     from agents.rl_transfer import episode_returns, make_env
     from tv2tv_cli import main
 
     out = tmp_path / "transfer"
     assert main(["rl-transfer", "--checkpoint", str(tiny_run), "--steps", "16", "--n-steps", "8", "--episode-steps",
-                 "3", "--eval-episodes", "2", "--evals", "1", "--out", str(out)]) == 0
+                 "3", "--eval-episodes", "2", "--evals", "1", "--dream-episodes", "2", "--out", str(out)]) == 0
     r = json.loads((out / "report.json").read_text())
+    # survival in chunks beside the returns; in the dream too, counted from the episode's start
+    # (its start context's 4 real chunks and the imagined ones), cut at the real episodes' cap
+    assert r["random"]["survival"]["chunks"]["n"] == 2 and r["dream"]["in_dream"]["chunks"]["n"] == 2
+    assert r["random_in_dream"]["chunks"]["mean"] == 3 and "tics" not in r["random"]["survival"]
     for world in ["dream", "real"]:
         assert [p["steps"] for p in r[world]["curve"]] == [0, 16] and r[world]["trained_steps"] == 16
         assert len(r[world]["final_returns"]) == 2 and r[world]["steps_per_s"] > 0
-        assert (out / f"{world}.zip").is_file()
+        agent = load_agent(out / f"{world}-policy")  # a text agent: the same commands as the env's
+        assert agent.commands == r["commands"] and agent.deterministic
     # the random policy's returns are the real engine's: the same episodes played again give them back
     env = make_env("real", "doom", 3, 0)
     rng = np.random.default_rng(0)

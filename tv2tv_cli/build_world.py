@@ -103,6 +103,9 @@ def add_arguments(p):
                    help="baselines trained to the same step: prompt (T2V, default), plan (Think2V), action_id")
     p.add_argument("--bench-episodes", type=int, default=8, help="held-out episodes the bench starts from (default 8)")
     p.add_argument("--long-horizon", type=int, default=64, help="chunks of the bench's long rollouts (default 64)")
+    p.add_argument("--train-args", default="", metavar="ARGS",
+                   help="more `tv2tv train` arguments for the world model and its baselines, as one string "
+                        "(e.g. '--oversample-ends 4')")
     p.add_argument("--bench-args", default="", metavar="ARGS",
                    help="more `tv2tv bench` arguments, as one string (e.g. '--off-topic-steps 0')")
     p.add_argument("--device", default="auto", help="auto (CUDA if present), cpu or cuda")
@@ -262,7 +265,8 @@ class Builder:
         resume = ["--resume"] if (run / "ckpt" / "train_state.pt").is_file() else []
         return ["train", "--data", self.data, "--out", run, "--config", self.a.config, "--batch-size",
                 self.a.batch_size, "--vae", self.out / "vae", "--tokenizer", self.out / "tokenizer", "--device",
-                self.a.device, "--conditioning", conditioning, "--eval-every", 500, "--no-samples", "--quiet", *resume]
+                self.a.device, "--conditioning", conditioning, "--eval-every", 500, "--no-samples", "--quiet", *resume,
+                *shlex.split(self.a.train_args)]
 
     def stage_train(self):
         return self.tv2tv("train", *self.train_args(self.run, "text"), "--max-minutes", self.minutes["train"],

@@ -33,6 +33,9 @@ def add_commands(sub):
     tr.add_argument("--balance-actions", type=float, default=0.0, metavar="POWER",
                     help="draw windows with rare actions more: weight (1/action frequency)**POWER, averaged over "
                          "the window's chunks (1: actions about equally often; default 0: uniform epochs)")
+    tr.add_argument("--oversample-ends", type=float, default=1.0, metavar="W",
+                    help="draw windows that hold a real episode end (a death) W times as often, so the end head "
+                         "and the text of dying are seen more (default 1: off)")
     tr.add_argument("--clean-flip", type=float, default=0.0, metavar="P",
                     help="the paper's clean-copy flip against exposure bias: chance that a chunk's clean copy, "
                          "which later chunks see, is its noisy copy (default 0: off)")
@@ -79,7 +82,8 @@ def cmd_train(a):
     from .train_world import WorldRecipe, run_training
 
     recipe = WorldRecipe(config=a.config, conditioning=a.conditioning, vae=a.vae, tokenizer=a.tokenizer,
-                         balance_actions=a.balance_actions, mirror=a.mirror, language_prior=not a.no_language_prior,
+                         balance_actions=a.balance_actions, mirror=a.mirror, oversample_ends=a.oversample_ends,
+                         language_prior=not a.no_language_prior,
                          samples=not a.no_samples, init_from=a.init_from,
                          overrides={"clean_flip": a.clean_flip} if a.clean_flip else None)
     result = run_training(a.data, a.out, recipe, train_args_from(a, WORLD_MODEL_ARGS), resume=a.resume,

@@ -6,7 +6,8 @@ A run directory holds everything needed to use it:
     RUN/ckpt/train_state.pt   raw weights, optimizer, EMA, step (for --resume)
     RUN/vae/ RUN/tokenizer/   copies of the VAE and tokenizer the run was trained with
     RUN/contexts.npz     real start contexts from held-out episodes (what the env starts from)
-    RUN/sampling.json    how training windows are drawn ({"balance_actions": POWER, "mirror": P})
+    RUN/sampling.json    how training windows are drawn ({"balance_actions": POWER, "mirror": P,
+                         "oversample_ends": W})
     RUN/metrics.jsonl    one JSON object per logged step (loss, loss_flow, loss_text, lr, chunks_per_s...)
     RUN/samples/         held-out rollouts drawn as images during training
 """
@@ -91,6 +92,7 @@ class WorldRecipe:
     tokenizer: str | None = None  # default: the shipped one
     balance_actions: float = 0.0  # > 0: windows with rare actions drawn more (data/training_data.py)
     mirror: float = 0.0  # > 0: that share of windows mirrored left-right (needs `tv2tv encode --mirror`)
+    oversample_ends: float = 1.0  # > 1: windows holding a real episode end drawn that many times as often
     language_prior: bool = True  # TV2TV only: each command also as a frozen sentence vector (LANGUAGE_PRIOR)
     samples: bool = True  # draw held-out rollouts into RUN/samples while training
     init_from: str | None = None  # exported weights to continue from when the run has no checkpoint
@@ -119,9 +121,11 @@ def run_training(data, out, recipe: WorldRecipe = WorldRecipe(), args: TrainArgs
     if run_checkpoint(run) is not None and not resume:
         raise UserError(f"{run} already holds a checkpoint; pass --resume to continue it or choose another --out")
     # how windows are drawn is part of the run: a resume with another --balance-actions would not be exact
-    sampling, drawn = run / SAMPLING_FILE, {"balance_actions": r.balance_actions, "mirror": r.mirror}
+    sampling = run / SAMPLING_FILE
+    drawn = {"balance_actions": r.balance_actions, "mirror": r.mirror, "oversample_ends": r.oversample_ends}
     if resume and sampling.is_file():
-        was = {"mirror": 0.0, **json.loads(sampling.read_text())}  # runs before --mirror had none
+        # runs before --mirror and --oversample-ends had neither
+        was = {"mirror": 0.0, "oversample_ends": 1.0, **json.loads(sampling.read_text())}
         for key, value in drawn.items():
             if was[key] != value:
                 flag = "--" + key.replace("_", "-")
@@ -139,7 +143,7 @@ def run_training(data, out, recipe: WorldRecipe = WorldRecipe(), args: TrainArgs
     sep = tok.encode(PLAN_SEPARATOR, add_special_tokens=False)
     eval_batches = [condition_batch(b, r.conditioning, sep) for b in held.fixed_batches(min(args.batch_size, 32), 4)]
     batch_fn = train_set.batch_fn(args.batch_size, args.seed, balance=r.balance_actions, text_hide=cfg.text_hide,
-                                  paraphrase=cfg.paraphrase, mirror=r.mirror)
+                                  paraphrase=cfg.paraphrase, mirror=r.mirror, ends=r.oversample_ends)
     if r.conditioning != "text":
         batch_fn = lambda step, f=batch_fn: condition_batch(f(step), r.conditioning, sep)  # noqa: E731
     sample_fn = None
@@ -154,6 +158,7 @@ def run_training(data, out, recipe: WorldRecipe = WorldRecipe(), args: TrainArgs
                                eval_batches=eval_batches, sample_fn=sample_fn, progress=progress)
     result.update(train_windows=len(train_set), heldout_windows=len(held), config=r.config,
                   conditioning=r.conditioning, balance_actions=r.balance_actions, mirror=r.mirror,
+                  oversample_ends=r.oversample_ends,
                   language_prior=bool(cfg.command_dim))
     return result
 

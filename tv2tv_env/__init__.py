@@ -4,7 +4,8 @@ Importing the package registers the Gymnasium environments (one place, here):
 
     TV2TV/Doom-v0     the shipped default Doom model (checkpoints/doom-small)
     TV2TV/Crafter-v0  the shipped Crafter model (checkpoints/crafter-small)
-    TV2TV/RealDoom-v0, TV2TV/RealCrafter-v0  the real engines behind the same spaces
+    TV2TV/DoomTakeCover-v0  ViZDoom's take_cover (checkpoints/doom-takecover-small): dodge fireballs
+    TV2TV/RealDoom-v0, TV2TV/RealCrafter-v0, TV2TV/RealDoomTakeCover-v0  the real engines behind the same spaces
     TV2TV/RealWorld-v0  the real engine of a Gymnasium env (checkpoint=DIR or env_id=ID)
     TV2TV/World-v0    any world you trained (checkpoint=RUN_DIR), e.g. of a Gymnasium env
                       recorded with `tv2tv record --env ID`
@@ -24,10 +25,10 @@ __version__ = "0.1.0"
 
 MAX_EPISODE_STEPS = 400  # 100 s of play: long enough to explore, short enough for RL batches
 
-for _game in CARDS:  # one pair of ids per game card (tv2tv_env/games/__init__.py)
+for _game, _card in CARDS.items():  # one pair of ids per game card (tv2tv_env/games/__init__.py)
     register(id=env_id(_game), entry_point="tv2tv_env.env:TV2TVEnv",
              vector_entry_point="tv2tv_env.vector_env:TV2TVVectorEnv", max_episode_steps=MAX_EPISODE_STEPS,
-             kwargs={"game": _game})
+             kwargs={"game": _game, **_card.world_defaults})
     # the real engine behind the same spaces: a policy trained in the dream plays the game
     register(id=env_id(_game, real=True), entry_point="tv2tv_env.real_env:RealGameEnv",
              max_episode_steps=MAX_EPISODE_STEPS, kwargs={"game": _game})

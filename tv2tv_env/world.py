@@ -19,7 +19,7 @@ import contextlib
 import functools
 import io
 import json
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, fields, replace
 from pathlib import Path
 from typing import NamedTuple
 
@@ -36,7 +36,7 @@ from model.vae import decode, encode
 from .commands import EVENT_TAIL, MAX_COMMAND_LENGTH, check_command, normalize_command
 from .data.contexts import CONTEXT_FILE, load_contexts
 from .errors import UserError
-from .games import CARD_FILE, CARDS, DEFAULT_GAME, env_id, register_card_file
+from .games import CARD_FILE, CARDS, DEFAULT_GAME, env_id, get_card, register_card_file
 from .paraphrase import NearestWording
 
 DECODERS = ("auto", "tiny", "full")  # what turns latents into frames (WorldOptions.decoder)
@@ -135,6 +135,13 @@ class ChunkBatch:
     read_as: list  # how each command was read (`CommandReading.read_as`)
 
 
+def says_died(text: str, game: str) -> bool:
+    """Whether a chunk's text reports the player's death in the game's recorded words ("strafe
+    left; you are killed"): one of the card's "died" event phrases after the event tail."""
+    events = text.split(EVENT_TAIL[0], 1)[1] if EVENT_TAIL[0] in text else ""
+    return any(phrase in events for phrase in get_card(game).event_phrases.get("died", ()))
+
+
 class CommandReading(NamedTuple):
     """What the model reads for one command (`WorldModel.interpret_command`)."""
 
@@ -153,6 +160,9 @@ class CommandReading(NamedTuple):
 UNPLACED_SIMILARITY = 0.4
 # How a command with a word recording never used is read (`WorldModel.interpret_command`).
 UNKNOWN_WORDS = ("nearest", "meaning")
+# What ends an episode (`WorldOptions.end_from`): the end head's probability, the model's own text
+# saying the player died (one of the card's "died" event phrases), or either.
+END_FROM = ("head", "text", "either")
 
 
 @dataclass(frozen=True)
@@ -176,6 +186,7 @@ class WorldOptions:
     cache: str = DEFAULT_CACHE  # "rolling" cuts the oldest chunk out of the KV cache; "exact" rebuilds it
     distilled: str | Path | None = None  # a student directory (`tv2tv distill`) that draws each chunk
     decoder: str = "auto"  # latents -> frames: "tiny" (CKPT/tiny_decoder/), "full" (the VAE's), "auto": tiny where shipped
+    end_from: str = "head"  # what ends an episode (END_FROM): the end head, the model's text saying it died, either
 
     def __post_init__(self):
         if self.cache not in CACHE_MODES:
@@ -184,6 +195,8 @@ class WorldOptions:
             raise UserError(f"unknown_words={self.unknown_words!r}; choose one of {', '.join(UNKNOWN_WORDS)}")
         if self.decoder not in DECODERS:
             raise UserError(f"decoder={self.decoder!r}; choose one of {', '.join(DECODERS)}")
+        if self.end_from not in END_FROM:
+            raise UserError(f"end_from={self.end_from!r}; choose one of {', '.join(END_FROM)}")
 
     @classmethod
     def from_kwargs(cls, kwargs: dict, owner: str = "WorldModel", own_options=()) -> "WorldOptions":
@@ -406,8 +419,17 @@ class WorldModel:
                                     command_vectors=command_vectors if self.encoder is not None else None)
             lat = res.latents[:, -1:] if last_frame_only else res.latents
             frames = self.decode_latents(lat)
-        return ChunkBatch(frames, [self.tokenizer.decode(t) for t in res.text_ids], list(res.thought),
-                          res.reward.cpu().numpy(), res.end_prob.cpu().numpy(), [None] * len(text_ids))
+        texts = [self.tokenizer.decode(t) for t in res.text_ids]
+        return ChunkBatch(frames, texts, list(res.thought), res.reward.cpu().numpy(),
+                          self.end_probability(res.end_prob.cpu().numpy(), texts), [None] * len(text_ids))
+
+    def end_probability(self, head: np.ndarray, texts: list[str]) -> np.ndarray:
+        """The probability that each stream's episode ended in its chunk, as `end_from` says: the
+        end head's, 1 where the chunk's text says the player died (0 elsewhere), or the larger."""
+        if self.options.end_from == "head":
+            return head
+        said = np.array([says_died(t, self.game) for t in texts], np.float32)
+        return said if self.options.end_from == "text" else np.maximum(head, said)
 
     # --- real frames in, frames out (the benchmark starts from real held-out play) --------
     @property
@@ -415,9 +437,11 @@ class WorldModel:
         return self.sampler.context_chunks
 
     def set_sampling(self, guidance: float | None = None, steps: int | None = None,
-                     imagined_events: bool | None = None, cache: str | None = None, distilled=None):
-        """Change how chunks are drawn between rollouts (sweeps over guidance, Euler steps and
-        cache modes). A new cache mode applies from the next time the oldest chunk drops out.
+                     imagined_events: bool | None = None, cache: str | None = None, distilled=None,
+                     end_from: str | None = None, temperature: float | None = None):
+        """Change how chunks are drawn between rollouts (sweeps over guidance, Euler steps,
+        cache modes, what ends an episode and the temperature of the text the model writes).
+        A new cache mode applies from the next time the oldest chunk drops out.
         `distilled`: a student directory to draw with from now on, or False to draw with the
         model's own steps and guidance again."""
         if distilled is not None:
@@ -432,6 +456,11 @@ class WorldModel:
             self.sampler.steps = steps
         if imagined_events is not None:
             self.sampler.event_openers = self.event_openers() if imagined_events else None
+        if end_from is not None or temperature is not None:
+            self.options = replace(self.options, **{k: v for k, v in [("end_from", end_from),
+                                                                       ("temperature", temperature)] if v is not None})
+        if temperature is not None:
+            self.sampler.temperature = temperature
 
     @torch.no_grad()
     def encode_frames(self, frames: np.ndarray, batch: int = 256) -> torch.Tensor:

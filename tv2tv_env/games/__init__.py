@@ -16,8 +16,9 @@ from .base import Chunk, GameSource, Player
 from .card import CARD_FILE, GameCard, check_card
 from .crafter_card import CARD as CRAFTER
 from .doom_card import CARD as DOOM
+from .doom_take_cover_card import CARD as DOOM_TAKE_COVER
 
-CARDS: dict[str, GameCard] = {card.name: card for card in [DOOM, CRAFTER]}
+CARDS: dict[str, GameCard] = {card.name: card for card in [DOOM, CRAFTER, DOOM_TAKE_COVER]}
 DEFAULT_GAME = "doom"  # every default game (`--game`, the envs, the agents); TV2TV/Doom-v0 is the shipped model
 # Cards of Gymnasium envs recorded with `tv2tv record --env` (gym_card.py): not built in, they
 # travel in their dataset's `dataset.json` and are registered here when it is read.

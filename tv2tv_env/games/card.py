@@ -137,6 +137,11 @@ class GameCard:
     env_kwargs: Mapping[str, object] = field(default_factory=dict)
     """Keyword arguments of that `gymnasium.make` (JSON values)."""
 
+    world_defaults: Mapping[str, object] = field(default_factory=dict)
+    """Options the registered world env `TV2TV/<Name>-v0` is made with unless told otherwise
+    (`WorldOptions` and the env's own, e.g. `imagined_events`, `end_from`): how this game's
+    shipped model is meant to be played. tv2tv_env/__init__.py passes them."""
+
     def to_dict(self) -> dict:
         """The card as JSON values: what a dataset's `dataset.json` carries for a game that is
         not registered here (an env recorded with `tv2tv record --env`)."""

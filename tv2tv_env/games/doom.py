@@ -9,7 +9,9 @@ from frames alone in our measurements (MEASURED.md, "Recording"); `deadly_corrid
 was the hardest, since its walls block strafes and backward moves.
 
 Engine settings (also from MEASURED.md): 160x120 RGB rendered headless and box-filtered
-down, HUD off, weapon visible, skill 1, cheats on so that `give ammo` keeps the pistol
+down, HUD off, weapon visible, skill 1 for the default mix (`SCENARIOS`, as its data was recorded;
+any other scenario plays its own cfg's skill, as its authors and published results define it:
+take_cover's 4), cheats on so that `give ammo` keeps the pistol
 firing (every shoot command flashes), frame skip 2 (a 4-frame chunk is 8 tics, 0.23 s).
 
 Reward per chunk: +1 per kill, +0.1 per item picked up, -0.01 per point of damage taken,
@@ -34,6 +36,9 @@ _ENGINE_VARIABLES = ["HEALTH", "ARMOR", "SELECTED_WEAPON_AMMO", "KILLCOUNT", "IT
                      "DAMAGE_TAKEN", "POSITION_X", "POSITION_Y", "ANGLE", "DEAD"]
 
 SCENARIOS = ["defend_the_center", "freedoom2:MAP01"]
+# The default world's scenarios were recorded at skill 1 (MEASURED.md: an easier game shows more
+# of every action); every other scenario plays the skill its cfg sets unless `skill=` says otherwise.
+RECORDED_SKILL = {scenario: 1 for scenario in SCENARIOS}
 # Labels-buffer names that are not things to shoot at.
 _NOT_ENEMIES = {"DoomPlayer", "BulletPuff", "Blood", "ExplosiveBarrel", "TeleportFog", "ItemFog"}
 _MONSTERS = {"Zombieman", "ShotgunGuy", "ChaingunGuy", "DoomImp", "Demon", "Spectre", "LostSoul",
@@ -59,8 +64,14 @@ class DoomGame(GameSource):
     screen_width = 160  # engine resolution, used by the scripted player to aim
 
     def __init__(self, height=CARD.height, width=CARD.width, frames_per_chunk=CARD.frames_per_chunk, scenarios=None,
-                 frame_skip=2, ammo_every=300, player="dodge"):
+                 frame_skip=2, ammo_every=300, player="dodge", skill: int | None = None):
+        """skill: Doom's skill level 1-5 for every scenario; None: RECORDED_SKILL for the default
+        mix, the scenario cfg's own for any other (take_cover: 4)."""
         super().__init__(height, width, frames_per_chunk)
+        if skill is not None and not 1 <= int(skill) <= 5:
+            from ..errors import UserError
+            raise UserError(f"Doom skill {skill!r} is not one of 1-5")
+        self.skill = skill
         if player not in DoomPlayer.STYLES:
             from ..errors import UserError
             raise UserError(f"unknown Doom player style {player!r}; choose one of {', '.join(DoomPlayer.STYLES)}")
@@ -95,7 +106,9 @@ class DoomGame(GameSource):
             g.set_render_messages(False)
             g.set_sound_enabled(False)
             g.set_labels_buffer_enabled(True)  # lets the scripted player see what is where
-            g.set_doom_skill(1)
+            skill = self.skill if self.skill is not None else RECORDED_SKILL.get(scenario)
+            if skill is not None:  # else the cfg's own, which load_config has set
+                g.set_doom_skill(int(skill))
             g.add_game_args("+sv_cheats 1")
             g.set_available_buttons([getattr(vzd.Button, b) for b in _ENGINE_BUTTONS])
             g.set_available_game_variables([getattr(vzd.GameVariable, v) for v in _ENGINE_VARIABLES])
@@ -128,15 +141,16 @@ class DoomGame(GameSource):
                        for l in (state.labels or [])]
 
     def buttons(self, action):
-        out = np.zeros(len(BUTTON_NAMES), np.uint8)
-        for part in ACTION_NAMES[action].split("+"):
+        out = np.zeros(len(self.button_names), np.uint8)
+        for part in self.action_names[action].split("+"):
             if part != "idle":
-                out[BUTTON_NAMES.index(part)] = 1
+                out[self.button_names.index(part)] = 1
         return out
 
     def step_chunk(self, action):
         g = self.game
-        press = self.buttons(action).tolist()
+        parts = self.action_names[action].split("+")  # the engine's buttons are Doom's BUTTON_NAMES, in order
+        press = [int(b in parts) for b in BUTTON_NAMES]
         self._chunks += 1
         if self.ammo_every and self._chunks % self.ammo_every == 0:
             g.send_game_command("give ammo")
@@ -164,7 +178,7 @@ class DoomGame(GameSource):
 
     def _events(self, action, before, after, terminated):
         d = {n: float(after[i] - before[i]) for i, n in enumerate(VARIABLE_NAMES)}
-        parts = set(ACTION_NAMES[action].split("+"))
+        parts = set(self.action_names[action].split("+"))
         moved = float(np.hypot(d["x"], d["y"]))
         turned = (d["angle"] + 180.0) % 360.0 - 180.0
         return {
@@ -189,7 +203,7 @@ class DoomGame(GameSource):
 
     # --- text ---------------------------------------------------------------------------
     def describe(self, chunk, rng):
-        return describe_doom(ACTION_NAMES[chunk.action], chunk.events, rng)
+        return describe_doom(self.action_names[chunk.action], chunk.events, rng)
 
     def make_player(self, rng):
         return DoomPlayer(rng, style=self.player)

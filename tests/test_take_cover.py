@@ -1,0 +1,192 @@
+"""ViZDoom's take_cover as a world (issue 41): its card and engine, the real env at the scenario's
+own skill, a policy that runs unchanged in the dream and in the game, episodes that end on a
+death the model's text reports, and `load_agent`'s errors."""
+import json
+
+import gymnasium as gym
+import numpy as np
+import pytest
+
+import tv2tv_env  # noqa: F401  (registers the envs)
+from tv2tv_env.errors import UserError
+from tv2tv_env.games import get_card, make_game
+
+from conftest import SHIPPED, train_world
+
+GAME = "doom_take_cover"
+
+
+def test_take_cover_ids_are_registered_with_the_worlds_defaults():
+    spec = gym.spec("TV2TV/DoomTakeCover-v0")
+    assert spec.kwargs == {"game": GAME, "imagined_events": True, "end_from": "either"}
+    assert gym.spec("TV2TV/RealDoomTakeCover-v0").kwargs == {"game": GAME}
+
+
+def test_real_take_cover_plays_the_scenarios_own_skill():
+    """take_cover's cfg says skill 4; the default Doom mix stays at the skill it was recorded at."""
+    env = gym.make("TV2TV/RealDoom-v0", scenarios=["take_cover"])
+    env.reset(seed=0)
+    assert env.unwrapped.source.game.get_doom_skill() == 4
+    env.close()
+    env = gym.make("TV2TV/RealDoomTakeCover-v0")
+    env.reset(seed=0)
+    assert env.unwrapped.source.game.get_doom_skill() == 4
+    env.close()
+    doom = make_game("doom", scenarios=["defend_the_center"])
+    doom.reset(0)
+    assert doom.game.get_doom_skill() == 1
+    doom.close()
+    with pytest.raises(UserError, match="skill"):
+        make_game("doom", skill=7)
+
+
+def test_a_take_cover_life_is_told_with_its_health_and_ends_in_death():
+    game = make_game(GAME)
+    game.reset(3)
+    rng = np.random.default_rng(0)
+    chunks, texts = [], []
+    while not (chunks and chunks[-1].terminated):
+        chunks.append(game.step_chunk(0))  # standing still: the imps hit, sooner or later
+        texts.append(game.describe(chunks[-1], rng))
+        assert len(chunks) < 400
+    game.close()
+    assert [c.reward for c in chunks] == [1.0] * (len(chunks) - 1) + [0.0]  # return = chunks survived
+    assert chunks[-1].events["died"] and texts[-1].split("; ")[-1] in get_card(GAME).event_phrases["died"]
+    healths = [int(t.rsplit("health ", 1)[1]) for t in texts[:-1]]
+    assert healths[0] == 100 and healths == sorted(healths, reverse=True) and healths[-1] < 100
+    hit = [i for i in range(1, len(healths)) if healths[i] < healths[i - 1]]
+    assert hit and all(texts[i].split("; ")[1] in get_card(GAME).event_phrases["damage"] for i in hit)
+    tics = [c.events["tic"] for c in chunks]
+    assert tics == sorted(tics) and tics[-1] <= 8 * len(chunks) + 9
+
+
+@pytest.fixture(scope="module")
+def take_cover_world(tmp_path_factory):
+    """A tiny take_cover world: 3 recorded episodes, its own tokenizer, the shipped Doom VAE."""
+    from tv2tv_cli import main
+    from tv2tv_env.data.latents import cache_latents
+    from tv2tv_env.data.record import record
+
+    root = tmp_path_factory.mktemp("take_cover")
+    record(GAME, episodes=3, max_chunks=40, out=root / "data", seed=7, heldout=0.34, progress=False)
+    cache_latents(root / "data", SHIPPED / "vae", progress=False)
+    assert main(["tokenizer", "--game", GAME, "--data", str(root / "data"), "--out", str(root / "tok")]) == 0
+    train_world(root / "data", root / "run", config="tiny", max_steps=4, batch_size=2, eval_every=1000,
+                samples=False, tokenizer=str(root / "tok"), oversample_ends=4.0)
+    return root
+
+
+def test_a_policy_runs_unchanged_in_the_dream_and_in_the_game(take_cover_world, tmp_path):
+    pytest.importorskip("stable_baselines3", reason="stable-baselines3 (extra `rl`) missing")
+    from stable_baselines3 import PPO
+
+    from agents.policy import load_agent, save_policy
+    from tv2tv_env import DiscreteTextActions
+
+    real = DiscreteTextActions(gym.make("TV2TV/RealDoomTakeCover-v0"))
+    model = PPO("CnnPolicy", real, n_steps=8, batch_size=8, n_epochs=1, seed=0, device="cpu")
+    save_policy(model, tmp_path / "policy", real.commands, real.observation_space.shape, GAME, trained_in="real")
+    agent = load_agent(tmp_path / "policy", commands=real.commands)
+    dream = gym.make("TV2TV/DoomTakeCover-v0", checkpoint=take_cover_world / "run", max_episode_steps=3)
+    for env in (dream, real.env):  # the text env under the wrapper: the agent speaks commands
+        obs, info = env.reset(seed=1)
+        for _ in range(3):
+            command = agent.act(obs, info)
+            assert command in real.commands
+            obs, reward, terminated, truncated, info = env.step(command)
+            if terminated or truncated:
+                break
+    dream.close()
+    real.close()
+
+
+def test_the_world_ends_an_episode_on_a_recorded_death(take_cover_world):
+    """The recorded text of a death chunk, given as the chunk's text, ends the dream's episode
+    when the end comes from the text (end_from "text" or "either"), whatever the end head says."""
+    from tv2tv_env.data.dataset import iter_episodes
+    from tv2tv_env.world import says_died
+
+    death = next(str(ep.text[-1]) for _, ep in iter_episodes(take_cover_world / "data", "train")
+                 if bool(ep.terminated[-1]))
+    assert says_died(death, GAME) and not says_died("strafe left; health 40", GAME)
+    for end_from, ends in [("text", True), ("either", True)]:
+        env = gym.make("TV2TV/DoomTakeCover-v0", checkpoint=take_cover_world / "run", end_from=end_from)
+        env.reset(seed=0)
+        _, _, terminated, _, info = env.step("strafe left")
+        assert not terminated or says_died(info["text"], GAME)
+        env.reset(seed=0)
+        _, _, terminated, _, info = env.step(death)
+        assert terminated == ends and info["end_prob"] == 1.0
+        env.close()
+    with pytest.raises(UserError, match="end_from"):
+        gym.make("TV2TV/DoomTakeCover-v0", checkpoint=take_cover_world / "run", end_from="never")
+
+
+def test_oversampled_ends_draw_windows_with_a_death_more(take_cover_world):
+    from model.tokenizer import load_tokenizer
+    from tv2tv_env.data.training_data import LatentWindows
+
+    windows = LatentWindows(take_cover_world / "data", SHIPPED / "vae", load_tokenizer(take_cover_world / "tok"), 4)
+    has_end = np.array([bool(windows.terminated[e][s:s + 4].any()) for e, s in windows.index])
+    plain, more = windows.window_weights(0.0), windows.window_weights(0.0, ends=4.0)
+    assert has_end.any() and (~has_end).any()
+    assert more[has_end].sum() / plain[has_end].sum() > 2 and np.allclose(plain, 1 / len(plain))
+    with pytest.raises(UserError, match="oversample-ends"):
+        windows.batch_fn(2, ends=0.5)
+
+
+def test_load_agent_refuses_what_is_no_policy_naming_it(tmp_path):
+    pytest.importorskip("stable_baselines3", reason="stable-baselines3 (extra `rl`) missing")
+    from stable_baselines3 import PPO
+
+    from agents.policy import AGENT_FILE, POLICY_FILE, load_agent, save_policy
+    from tv2tv_env import DiscreteTextActions
+
+    with pytest.raises(UserError, match="no policy at .*nowhere"):
+        load_agent(tmp_path / "nowhere")
+    with pytest.raises(UserError, match="is not a policy"):
+        load_agent(SHIPPED)  # a world's checkpoint, not a policy
+    real = DiscreteTextActions(gym.make("TV2TV/RealDoomTakeCover-v0"))
+    model = PPO("CnnPolicy", real, n_steps=8, batch_size=8, n_epochs=1, seed=0, device="cpu")
+    good = save_policy(model, tmp_path / "good", real.commands, real.observation_space.shape, GAME)
+    real.close()
+    agent = load_agent(good)
+    assert agent.commands == ["stand still", "strafe left", "strafe right"] and not agent.deterministic
+    with pytest.raises(UserError, match="trained for the commands"):
+        load_agent(good, commands=["stand still", "turn left"])
+    with pytest.raises(UserError, match=r"observations shaped \(64, 64, 3\), not \(96, 96, 3\)"):
+        load_agent(good, observation_shape=(96, 96, 3))
+    with pytest.raises(UserError, match="trained on another env"):
+        agent.act(np.zeros((32, 32, 3), np.uint8), {})
+    bad = tmp_path / "bad"
+    bad.mkdir()
+    (bad / AGENT_FILE).write_text("{not json")
+    with pytest.raises(UserError, match="agent.json is damaged"):
+        load_agent(bad)
+    (bad / AGENT_FILE).write_text((good / AGENT_FILE).read_text())
+    (bad / POLICY_FILE).write_bytes(b"PK\x03\x04 truncated")
+    with pytest.raises(UserError, match="policy.zip is damaged"):
+        load_agent(bad)
+    info = json.loads((good / AGENT_FILE).read_text())
+    (bad / AGENT_FILE).write_text(json.dumps({**info, "commands": info["commands"][:2]}))
+    (bad / POLICY_FILE).write_bytes((good / POLICY_FILE).read_bytes())
+    with pytest.raises(UserError, match="does not match agent.json"):
+        load_agent(bad)
+
+
+def test_a_saved_policy_plays_the_real_game_into_a_video(tmp_path, capsys):
+    """`python -m agents.policy --policy DIR --game doom_take_cover --real --video OUT`."""
+    pytest.importorskip("stable_baselines3", reason="stable-baselines3 (extra `rl`) missing")
+    from stable_baselines3 import PPO
+
+    import agents.policy as policy
+    from tv2tv_env import DiscreteTextActions
+
+    real = DiscreteTextActions(gym.make("TV2TV/RealDoomTakeCover-v0"))
+    model = PPO("CnnPolicy", real, n_steps=8, batch_size=8, n_epochs=1, seed=0, device="cpu")
+    policy.save_policy(model, tmp_path / "policy", real.commands, real.observation_space.shape, GAME)
+    real.close()
+    policy.main(["--policy", str(tmp_path / "policy"), "--game", GAME, "--real", "--steps", "6", "--video",
+                 str(tmp_path / "real.mp4")])
+    report = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    assert report["steps"] == 6 and (tmp_path / "real.mp4").stat().st_size > 1000
