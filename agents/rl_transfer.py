@@ -26,9 +26,18 @@ Arguments:
     --no-imagined-events  the model does not write the events it expects (then its reward head
                       finds few kills: README, "Reward and episode-end heads")
 
-Writes OUT/report.json (real returns with 95% confidence intervals, the transfer ratio
-(a)/(b) with a bootstrap interval, wall time and steps/s of each training), OUT/report.md,
-OUT/return_vs_steps.png and the two policies (OUT/dream.zip, OUT/real.zip).
+    --act             how a trained policy is scored: its most likely command, or drawn from it
+    --temperature     the dream's hardness: the temperature of the text the model writes
+    --guidance        the dream's hardness: classifier-free guidance of the frames it draws
+    --death-odds      the dream's hardness: a factor on the odds of a death, written or from the end head
+    --dream-episodes  also score the dream-trained and a random policy in the dream
+    --no-real         skip the engine's PPO (a hardness sweep needs only the dream's)
+
+Writes OUT/report.json (real returns and survival in chunks and engine tics with sd and 95%
+confidence intervals, the transfer ratio (a)/(b) and each policy's ratio to random with
+bootstrap intervals, wall time and steps/s of each training), OUT/report.md,
+OUT/return_vs_steps.png and the two policies (OUT/dream-policy, OUT/real-policy:
+`agents.policy.load_agent` loads either as a text agent). On take_cover: docs/take_cover.md.
 """
 from __future__ import annotations
 
@@ -67,6 +76,10 @@ def dream_options(a) -> dict:
                "imagined_events": not a.no_imagined_events}
     if a.temperature is not None:
         options["temperature"] = a.temperature
+    if a.death_odds is not None:
+        options["death_odds"] = a.death_odds
+    if a.guidance is not None:
+        options["guidance"] = a.guidance
     return options
 
 
@@ -138,7 +151,8 @@ def dream_survival(a, policy, episodes: int) -> dict:
                 lengths[i].append(min(int(steps[i]) + played_before, a.episode_steps))  # the real cap
             steps[i] = 0
     env.close()
-    return {"chunks": mean_ci(np.array([x for row in lengths for x in row], float))}
+    flat = [x for row in lengths for x in row]
+    return {"chunks": mean_ci(np.array(flat, float)), "lengths": flat}
 
 
 def mean_ci(x: np.ndarray) -> dict:
@@ -193,6 +207,7 @@ def train_and_track(world: str, a, real_env, eval_seed: int) -> dict:
     from .policy import save_policy
 
     env = make_training_env(world, a)
+    dream_world = (env.venv if a.n_envs > 1 else env).unwrapped.world if world == "dream" else None
     model = PPO("CnnPolicy", env, n_steps=a.n_steps // a.n_envs, batch_size=min(64, a.n_steps), seed=a.seed,
                 verbose=0, device="cpu", **PPO_SETTINGS)
     act = sb3_policy(model, deterministic=a.act == "deterministic")
@@ -211,10 +226,12 @@ def train_and_track(world: str, a, real_env, eval_seed: int) -> dict:
               f"{curve[-1]['mean']:.2f}", file=sys.stderr, flush=True)
     save_policy(model, Path(a.out) / f"{world}-policy", real_env.commands, real_env.observation_space.shape, a.game,
                 deterministic=a.act == "deterministic", trained_in=world, steps=done, seed=a.seed,
-                checkpoint=a.checkpoint, temperature=a.temperature)
+                checkpoint=a.checkpoint, temperature=a.temperature, death_odds=a.death_odds, guidance=a.guidance)
     out = {"curve": curve, "final_returns": played["returns"].tolist(), "final_chunks": played["chunks"].tolist(),
            "trained_steps": done, "train_seconds": round(train_s, 1),
            "steps_per_s": round(done / train_s, 1) if train_s else None}
+    if dream_world is not None:
+        out["world"] = dream_world.describe()  # how the dream was sampled: its hardness, end_from, ...
     if world == "dream" and a.dream_episodes:
         out["in_dream"] = dream_survival(a, act, a.dream_episodes)
     env.close()
@@ -293,13 +310,16 @@ def run(a) -> dict:
     played = play_episodes(real_env, random_policy(real_env.action_space.n, a.seed), a.eval_episodes, eval_seed)
     r = {"game": a.game, "steps": a.steps, "episode_steps": a.episode_steps, "eval_episodes": a.eval_episodes,
          "seed": a.seed, "checkpoint": a.checkpoint, "contexts": a.contexts, "act": a.act,
-         "imagined_events": not a.no_imagined_events, "temperature": a.temperature,
+         "imagined_events": not a.no_imagined_events, "temperature": a.temperature, "death_odds": a.death_odds,
+         "guidance": a.guidance,
          "ppo": {"n_steps": a.n_steps, "n_envs": a.n_envs, "batch_size": min(64, a.n_steps), **PPO_SETTINGS},
          "commands": real_env.commands, "random": {**mean_ci(played["returns"]), "survival": survival(played)},
          "random_returns": played["returns"].tolist(), "random_chunks": played["chunks"].tolist()}
     if a.dream_episodes:
         r["dream_episodes"] = a.dream_episodes
         r["random_in_dream"] = dream_survival(a, random_policy(real_env.action_space.n, a.seed), a.dream_episodes)
+        print(f"rl-transfer: random policy survives {r['random_in_dream']['chunks']['mean']:.1f} chunks in the dream, "
+              f"{r['random']['survival']['chunks']['mean']:.1f} in the game", file=sys.stderr, flush=True)
     for world in ["dream"] + ([] if a.no_real else ["real"]):
         r[world] = train_and_track(world, a, real_env, eval_seed)
         r[world]["final"] = r[world]["curve"][-1]
@@ -334,6 +354,12 @@ def add_arguments(p: argparse.ArgumentParser):
     p.add_argument("--temperature", type=float, default=None,
                    help="the dream's hardness: temperature of the text the model writes (its events: hits and "
                         "deaths); default the world's 1.0")
+    p.add_argument("--guidance", type=float, default=None,
+                   help="the dream's hardness: classifier-free guidance of the frames it draws (a higher scale "
+                        "draws sharper, more numerous fireballs); default the checkpoint's")
+    p.add_argument("--death-odds", type=float, default=None,
+                   help="the dream's hardness: a factor on the odds that the model writes a death and that its end "
+                        "head calls one; default the world's (undoing the --oversample-ends it was trained with)")
     p.add_argument("--dream-episodes", type=int, default=0,
                    help="also score the dream-trained and a random policy in the dream, this many episodes "
                         "(dream against real survival; default 0: not)")

@@ -24,10 +24,11 @@ def atomic_dir(out: Path):
 
 @contextlib.contextmanager
 def atomic_file(out: Path):
-    """Yield `OUT.tmp` to write; on success it replaces OUT in one rename, on failure it is
-    removed: readers only ever see the old file or the whole new one."""
+    """Yield `OUT.PID.tmp` to write; on success it replaces OUT in one rename, on failure it is
+    removed: readers only ever see the old file or the whole new one. The process id keeps two
+    processes writing the same file from renaming each other's half-written one."""
     out = Path(out)
-    tmp = out.with_name(out.name + ".tmp")
+    tmp = out.with_name(f"{out.name}.{os.getpid()}.tmp")
     try:
         yield tmp
         os.replace(tmp, out)

@@ -28,7 +28,9 @@ Events (`event_openers`, off unless given): recorded text says what happened in 
 the player's command ("shoot; an enemy dies"), and the reward and end heads learned to read
 it there. With the token ids that open such a tail (";", " but"), a given command may be
 continued by the model: its first token is an opener or <bof>, and after an opener it writes
-the events it expects until <bof>, as a thought is written.
+the events it expects until <bof>, as a thought is written. `logit_bias` ({token id: b}) adds b
+to those tokens' logits wherever the model writes: the world scales the odds of writing a death
+with it (tv2tv_env/world.py, `death_odds`).
 
 A distilled student (`student=`, made by `tv2tv distill`, model/distill.py) draws step 2 in
 its few Euler steps without guidance, against the same cache and <bof> states; everything
@@ -80,6 +82,7 @@ class StreamingSampler:
     def __init__(self, model, special: dict, steps: int | None = None, guidance: float | None = None,
                  context_chunks: int | None = None, max_text_tokens: int = 24, temperature: float = 1.0,
                  command_fn=None, event_openers: list[int] | None = None, cache: str = DEFAULT_CACHE,
+                 logit_bias: dict[int, float] | None = None,
                  student=None):
         cfg = model.config
         self.student = student  # a distilled sampler (model/distill.py): draws in its few steps, no guidance
@@ -96,6 +99,7 @@ class StreamingSampler:
         self.guidance = cfg.guidance if guidance is None else guidance
         self.context_chunks = context_chunks or cfg.context_chunks
         self.max_text_tokens, self.temperature = max_text_tokens, temperature
+        self.logit_bias = logit_bias or {}  # token id -> added to its logit wherever the model writes
         self.scheduler = FlowMatchEulerDiscreteScheduler(num_train_timesteps=1000, shift=1.0)
         self.history = None
 
@@ -296,6 +300,8 @@ class StreamingSampler:
                     lg[self.event_openers + [bof]] = keep
                 elif i == 0:  # a thought is never empty: the first token cannot close it
                     lg[bof] = float("-inf")
+                for tok, bias in self.logit_bias.items():
+                    lg[tok] += bias
                 p = torch.softmax(lg / max(self.temperature, 1e-4), -1)
                 tok = int(torch.multinomial(p, 1, generator=generators[b]))
                 if tok == bof:

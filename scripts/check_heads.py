@@ -33,15 +33,18 @@ def main():
                    choices=["command", "imagined_events", "recorded_events"], help="which of the three (default all)")
     p.add_argument("--end-from", nargs="+", default=["head"], choices=["head", "text", "either"],
                    help="what ends an episode, as the env's end_from (default head; several: each scored)")
+    p.add_argument("--guidance", type=float, default=None,
+                   help="classifier-free guidance of the chunks drawn (default the checkpoint's; take_cover's env "
+                        "draws with 1.0)")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--out", default=None, help="also write the JSON here")
     a = p.parse_args()
     who = WorldContestant("TV2TV", a.checkpoint)
-    result = {"checkpoint": a.checkpoint, "data": a.data}
+    result = {"checkpoint": a.checkpoint, "data": a.data, "guidance": a.guidance}
     for way in a.ways:
         for end_from in a.end_from:
             key = way if len(a.end_from) == 1 else f"{way}, end from {end_from}"
-            who.world.set_sampling(imagined_events=way == "imagined_events", end_from=end_from)
+            who.world.set_sampling(imagined_events=way == "imagined_events", end_from=end_from, guidance=a.guidance)
             t0 = time.perf_counter()
             result[key] = reward_end_agreement(who, a.data, a.random_chunks, a.seed,
                                                keep_events=way == "recorded_events")

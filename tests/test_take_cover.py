@@ -78,15 +78,11 @@ def take_cover_world(tmp_path_factory):
 
 def test_a_policy_runs_unchanged_in_the_dream_and_in_the_game(take_cover_world, tmp_path):
     pytest.importorskip("stable_baselines3", reason="stable-baselines3 (extra `rl`) missing")
-    from stable_baselines3 import PPO
-
-    from agents.policy import load_agent, save_policy
+    from agents.policy import load_agent
     from tv2tv_env import DiscreteTextActions
 
     real = DiscreteTextActions(gym.make("TV2TV/RealDoomTakeCover-v0"))
-    model = PPO("CnnPolicy", real, n_steps=8, batch_size=8, n_epochs=1, seed=0, device="cpu")
-    save_policy(model, tmp_path / "policy", real.commands, real.observation_space.shape, GAME, trained_in="real")
-    agent = load_agent(tmp_path / "policy", commands=real.commands)
+    agent = load_agent(untrained_policy(tmp_path / "policy"), commands=real.commands)
     dream = gym.make("TV2TV/DoomTakeCover-v0", checkpoint=take_cover_world / "run", max_episode_steps=3)
     for env in (dream, real.env):  # the text env under the wrapper: the agent speaks commands
         obs, info = env.reset(seed=1)
@@ -137,19 +133,13 @@ def test_oversampled_ends_draw_windows_with_a_death_more(take_cover_world):
 
 def test_load_agent_refuses_what_is_no_policy_naming_it(tmp_path):
     pytest.importorskip("stable_baselines3", reason="stable-baselines3 (extra `rl`) missing")
-    from stable_baselines3 import PPO
-
-    from agents.policy import AGENT_FILE, POLICY_FILE, load_agent, save_policy
-    from tv2tv_env import DiscreteTextActions
+    from agents.policy import AGENT_FILE, POLICY_FILE, load_agent
 
     with pytest.raises(UserError, match="no policy at .*nowhere"):
         load_agent(tmp_path / "nowhere")
     with pytest.raises(UserError, match="is not a policy"):
         load_agent(SHIPPED)  # a world's checkpoint, not a policy
-    real = DiscreteTextActions(gym.make("TV2TV/RealDoomTakeCover-v0"))
-    model = PPO("CnnPolicy", real, n_steps=8, batch_size=8, n_epochs=1, seed=0, device="cpu")
-    good = save_policy(model, tmp_path / "good", real.commands, real.observation_space.shape, GAME)
-    real.close()
+    good = untrained_policy(tmp_path / "good")
     agent = load_agent(good)
     assert agent.commands == ["stand still", "strafe left", "strafe right"] and not agent.deterministic
     with pytest.raises(UserError, match="trained for the commands"):
@@ -177,16 +167,74 @@ def test_load_agent_refuses_what_is_no_policy_naming_it(tmp_path):
 def test_a_saved_policy_plays_the_real_game_into_a_video(tmp_path, capsys):
     """`python -m agents.policy --policy DIR --game doom_take_cover --real --video OUT`."""
     pytest.importorskip("stable_baselines3", reason="stable-baselines3 (extra `rl`) missing")
-    from stable_baselines3 import PPO
-
     import agents.policy as policy
-    from tv2tv_env import DiscreteTextActions
 
-    real = DiscreteTextActions(gym.make("TV2TV/RealDoomTakeCover-v0"))
-    model = PPO("CnnPolicy", real, n_steps=8, batch_size=8, n_epochs=1, seed=0, device="cpu")
-    policy.save_policy(model, tmp_path / "policy", real.commands, real.observation_space.shape, GAME)
-    real.close()
+    untrained_policy(tmp_path / "policy")
     policy.main(["--policy", str(tmp_path / "policy"), "--game", GAME, "--real", "--steps", "6", "--video",
                  str(tmp_path / "real.mp4")])
     report = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
     assert report["steps"] == 6 and (tmp_path / "real.mp4").stat().st_size > 1000
+
+
+def untrained_policy(path):
+    """A PPO policy over take_cover's commands, saved at `path` untrained: it acts, at random."""
+    from stable_baselines3 import PPO
+
+    from agents.policy import save_policy
+    from tv2tv_env import DiscreteTextActions
+
+    real = DiscreteTextActions(gym.make("TV2TV/RealDoomTakeCover-v0"))
+    model = PPO("CnnPolicy", real, n_steps=8, batch_size=8, n_epochs=1, seed=0, device="cpu")
+    save_policy(model, path, real.commands, real.observation_space.shape, GAME)
+    real.close()
+    return path
+
+
+def test_dream_vs_real_starts_the_dream_from_the_real_episode(take_cover_world, tmp_path, capsys):
+    """`python -m agents.dream_vs_real`: the dream starts from the real episode's first chunks
+    and both play on side by side into one video."""
+    pytest.importorskip("stable_baselines3", reason="stable-baselines3 (extra `rl`) missing")
+    from agents import dream_vs_real
+
+    dream_vs_real.main(["--policy", str(untrained_policy(tmp_path / "policy")), "--game", GAME,
+                        "--checkpoint", str(take_cover_world / "run"), "--seed", "1000000", "--steps", "8",
+                        "--video", str(tmp_path / "both.mp4")])
+    report = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    assert report["dream"]["started_after_real_chunks"] == 4
+    assert 4 < report["dream"]["chunks"] <= 8 and 4 < report["real"]["chunks"] <= 8
+    import imageio
+
+    frames = imageio.mimread(tmp_path / "both.mp4", memtest=False)
+    assert len(frames) == 4 * max(report["real"]["chunks"], report["dream"]["chunks"])
+    first = frames[0][:200].astype(int)  # the top of the first frame, above the captions
+    left, right = first[:, : first.shape[1] // 2], first[:, first.shape[1] // 2:]
+    assert left.shape == right.shape and np.abs(left - right).mean() < 8  # the real start on both sides
+
+
+def test_death_odds_undo_oversampled_ends_and_set_the_dreams_hardness(take_cover_world):
+    """The fixture's world was trained with --oversample-ends 4: by default the world scales the
+    odds of a death by 1/4, on the words it writes and on its end head; death_odds sets it."""
+    import torch
+
+    from tv2tv_env.world import WorldModel
+
+    world = WorldModel(take_cover_world / "run", game=GAME, imagined_events=True)
+    assert world.trained_end_oversampling == 4.0 and world.death_odds == 0.25
+    death = world.death_tokens()
+    words = {w.lstrip("Ġ") for w in world.tokenizer.convert_ids_to_tokens(death)}
+    assert death and words <= {"die", "killed"}, words
+    assert set(world.sampler.logit_bias) == set(death)
+    texts = ["strafe left; health 100"] * 2
+    assert np.allclose(world.end_probability(np.array([0.5, 0.2]), texts), [0.2, 0.05 / 0.85])
+    def deaths_written(odds):
+        world.set_sampling(death_odds=odds)
+        world.reset([0] * 8)
+        generators = [torch.Generator().manual_seed(i) for i in range(8)]
+        return sum(bool(set(world.encode_text(t)) & set(death)) for _ in range(3)
+                   for t in world.step(["strafe left"] * 8, generators, last_frame_only=True).texts)
+
+    assert deaths_written(1e-12) == 0 < deaths_written(1e12)  # a dream where nobody dies; one where all do
+    world.set_sampling(death_odds=1.0)
+    assert world.sampler.logit_bias == {} and world.end_probability(np.array([0.5]), texts[:1])[0] == 0.5
+    with pytest.raises(UserError, match="death_odds"):
+        world.set_sampling(death_odds=0.0)

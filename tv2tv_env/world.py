@@ -34,7 +34,7 @@ from model.tokenizer import load_tokenizer, special_ids
 from model.vae import decode, encode
 
 from .commands import EVENT_TAIL, MAX_COMMAND_LENGTH, check_command, normalize_command
-from .data.contexts import CONTEXT_FILE, load_contexts
+from .data.contexts import CONTEXT_FILE, Contexts, load_contexts
 from .errors import UserError
 from .games import CARD_FILE, CARDS, DEFAULT_GAME, env_id, get_card, register_card_file
 from .paraphrase import NearestWording
@@ -135,6 +135,21 @@ class ChunkBatch:
     read_as: list  # how each command was read (`CommandReading.read_as`)
 
 
+def trained_end_oversampling(paths: CheckpointPaths) -> float:
+    """How many times as often training drew windows holding an episode end (`--oversample-ends`):
+    from an exported model's train_progress.json, or a run's sampling.json; 1 where neither says."""
+    for f, key in [(paths.model / "train_progress.json", "sampling"), (paths.root / "sampling.json", None)]:
+        if f.is_file():
+            try:
+                drawn = json.loads(f.read_text())
+            except json.JSONDecodeError as e:
+                raise _damaged(f, e) from None
+            drawn = drawn.get(key, {}) if key else drawn
+            if "oversample_ends" in drawn:
+                return float(drawn["oversample_ends"])
+    return 1.0
+
+
 def says_died(text: str, game: str) -> bool:
     """Whether a chunk's text reports the player's death in the game's recorded words ("strafe
     left; you are killed"): one of the card's "died" event phrases after the event tail."""
@@ -187,6 +202,9 @@ class WorldOptions:
     distilled: str | Path | None = None  # a student directory (`tv2tv distill`) that draws each chunk
     decoder: str = "auto"  # latents -> frames: "tiny" (CKPT/tiny_decoder/), "full" (the VAE's), "auto": tiny where shipped
     end_from: str = "head"  # what ends an episode (END_FROM): the end head, the model's text saying it died, either
+    # the dream's hardness: scales the odds that the model writes a death and that its end head calls one;
+    # None: 1 / the oversampling of episode ends the model was trained with (`--oversample-ends`), which undoes it
+    death_odds: float | None = None
 
     def __post_init__(self):
         if self.cache not in CACHE_MODES:
@@ -197,6 +215,8 @@ class WorldOptions:
             raise UserError(f"decoder={self.decoder!r}; choose one of {', '.join(DECODERS)}")
         if self.end_from not in END_FROM:
             raise UserError(f"end_from={self.end_from!r}; choose one of {', '.join(END_FROM)}")
+        if self.death_odds is not None and not self.death_odds > 0:
+            raise UserError(f"death_odds={self.death_odds!r}; give a positive factor (1: as the model learned)")
 
     @classmethod
     def from_kwargs(cls, kwargs: dict, owner: str = "WorldModel", own_options=()) -> "WorldOptions":
@@ -261,17 +281,8 @@ class WorldModel:
         if len(self.tokenizer) > self.model.config.vocab_size:
             raise UserError(f"the tokenizer in {self.paths.tokenizer} has {len(self.tokenizer)} tokens but the model "
                             f"only {self.model.config.vocab_size}: they come from different runs")
-        contexts = o.contexts or self.paths.contexts
-        self.contexts = load_contexts(contexts)
-        if self.contexts.game != game:
-            raise UserError(f"{contexts} holds {self.contexts.game} contexts, not {game}")
-        ctx_shape = self.contexts.latents.shape[2:]
         c = self.model.config
-        want = (c.frames_per_chunk, c.latent_channels, c.latent_size, c.latent_size)
-        if tuple(ctx_shape) != want:
-            raise UserError(f"{contexts} holds latents shaped {tuple(ctx_shape)} but the model expects "
-                            f"{want}; make the contexts again with this checkpoint's VAE")
-        self.frame_shape = tuple(self.contexts.frames.shape[2:])  # (H, W, 3)
+        self.use_contexts(load_contexts(o.contexts or self.paths.contexts), o.contexts or self.paths.contexts)
         self.frames_per_chunk = c.frames_per_chunk
         self.encoder = self.nearest = None
         command_fn = None  # token ids -> the language prior's command vectors
@@ -293,7 +304,22 @@ class WorldModel:
                                         guidance=guidance, context_chunks=o.context_chunks, temperature=o.temperature,
                                         command_fn=command_fn, cache=o.cache, student=student,
                                         event_openers=self.event_openers() if o.imagined_events else None)
-        self._context_ids = [[self.encode_text(t) for t in row] for row in self.contexts.texts]
+        self.trained_end_oversampling = trained_end_oversampling(self.paths)
+        self._set_death_odds(o.death_odds)
+
+    def use_contexts(self, contexts: Contexts, name="these contexts"):
+        """Start episodes from `contexts` from now on (what `contexts=FILE` loads; or real chunks
+        just played, encoded with `encode_frames`: agents/dream_vs_real.py). `name` names them in errors."""
+        if contexts.game != self.game:
+            raise UserError(f"{name} holds {contexts.game} contexts, not {self.game}")
+        c = self.model.config
+        want = (c.frames_per_chunk, c.latent_channels, c.latent_size, c.latent_size)
+        if tuple(contexts.latents.shape[2:]) != want:
+            raise UserError(f"{name} holds latents shaped {tuple(contexts.latents.shape[2:])} but the model expects "
+                            f"{want}; make the contexts again with this checkpoint's VAE")
+        self.contexts = contexts
+        self.frame_shape = tuple(contexts.frames.shape[2:])  # (H, W, 3)
+        self._context_ids = [[self.encode_text(t) for t in row] for row in contexts.texts]
 
     def __len__(self):
         return len(self.contexts)
@@ -361,6 +387,8 @@ class WorldModel:
                 "context_chunks": self.sampler.context_chunks, "cache": self.sampler.cache,
                 "distilled_steps": self.sampler.student_steps,
                 "decoder": "tiny" if self.tiny_decoder is not None else "full",
+                "temperature": self.sampler.temperature, "end_from": self.options.end_from,
+                "imagined_events": self.sampler.event_openers is not None, "death_odds": self.death_odds,
                 **precision.describe(self.device, self.dtype)}
 
     # --- batched streams ------------------------------------------------------------------
@@ -423,9 +451,31 @@ class WorldModel:
         return ChunkBatch(frames, texts, list(res.thought), res.reward.cpu().numpy(),
                           self.end_probability(res.end_prob.cpu().numpy(), texts), [None] * len(text_ids))
 
+    def death_tokens(self) -> list[int]:
+        """The token ids that only the card's "died" event phrases use (" killed", " die"): where
+        the model writes one, it writes a death."""
+        card = get_card(self.game)
+
+        def tokens(phrases):
+            return {t for ph in phrases for text in (ph, f"x; {ph}") for t in self.encode_text(text.replace("{n}", "0"))}
+
+        died = tokens(card.event_phrases.get("died", ()))
+        other = tokens([ph for name, phrases in card.event_phrases.items() if name != "died" for ph in phrases])
+        return sorted(died - other - tokens([ph for phrases in card.phrases.values() for ph in phrases] + ["x"]))
+
+    def _set_death_odds(self, odds: float | None):
+        """`death_odds` (WorldOptions): the sampler's logit bias on the death tokens, and the factor
+        on the end head's odds in `end_probability`."""
+        self.death_odds = 1.0 / self.trained_end_oversampling if odds is None else float(odds)
+        bias = float(np.log(self.death_odds))
+        self.sampler.logit_bias = {t: bias for t in self.death_tokens()} if bias else {}
+
     def end_probability(self, head: np.ndarray, texts: list[str]) -> np.ndarray:
         """The probability that each stream's episode ended in its chunk, as `end_from` says: the
-        end head's, 1 where the chunk's text says the player died (0 elsewhere), or the larger."""
+        end head's (its odds scaled by `death_odds`), 1 where the chunk's text says the player
+        died (0 elsewhere), or the larger."""
+        if self.death_odds != 1.0:
+            head = head * self.death_odds / (head * self.death_odds + 1 - head)
         if self.options.end_from == "head":
             return head
         said = np.array([says_died(t, self.game) for t in texts], np.float32)
@@ -438,9 +488,11 @@ class WorldModel:
 
     def set_sampling(self, guidance: float | None = None, steps: int | None = None,
                      imagined_events: bool | None = None, cache: str | None = None, distilled=None,
-                     end_from: str | None = None, temperature: float | None = None):
+                     end_from: str | None = None, temperature: float | None = None,
+                     death_odds: float | None = None):
         """Change how chunks are drawn between rollouts (sweeps over guidance, Euler steps,
-        cache modes, what ends an episode and the temperature of the text the model writes).
+        cache modes, what ends an episode, the temperature of the text the model writes and the
+        odds of a death).
         A new cache mode applies from the next time the oldest chunk drops out.
         `distilled`: a student directory to draw with from now on, or False to draw with the
         model's own steps and guidance again."""
@@ -461,6 +513,9 @@ class WorldModel:
                                                                        ("temperature", temperature)] if v is not None})
         if temperature is not None:
             self.sampler.temperature = temperature
+        if death_odds is not None:
+            self.options = replace(self.options, death_odds=death_odds)  # checked there
+            self._set_death_odds(death_odds)
 
     @torch.no_grad()
     def encode_frames(self, frames: np.ndarray, batch: int = 256) -> torch.Tensor:

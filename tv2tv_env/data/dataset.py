@@ -166,7 +166,7 @@ def _canonical(ep: Episode) -> Episode:
 
 
 def write_episode(root, index: int, ep: Episode, compression="gzip") -> Path:
-    """Write an episode atomically: to `ep_NNNNNN.h5.tmp`, then rename."""
+    """Write an episode atomically: to `ep_NNNNNN.h5.PID.tmp`, then rename."""
     path = Path(root) / EPISODE_DIR / f"ep_{index:06d}.h5"
     ep = _canonical(ep)  # the checksums are over exactly what is stored
     T, F, H, W, _ = ep.frames.shape

@@ -4,7 +4,7 @@ Training the world model reads latents, not pixels, so the frame VAE runs over t
 dataset once (`tv2tv encode`) and its output is kept next to the episodes:
 
     DIR/latents/<key>/cache.json        format, VAE path, latent shape, storage dtype
-    DIR/latents/<key>/ep_000000.h5      one file per episode, written as *.h5.tmp and renamed
+    DIR/latents/<key>/ep_000000.h5      one file per episode, written as *.tmp and renamed
 
 `<key>` is a short hash of the VAE's config.json and weight files, so latents of another
 VAE (retrained, recalibrated, different shape) are never reused. `tv2tv encode --mirror` also

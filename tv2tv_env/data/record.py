@@ -222,7 +222,8 @@ def _record_in_workers(jobs: list[Job], workers: int, init: tuple, out, retries:
                 if path.exists():  # written (atomically) just before the worker died
                     on_episode(_chunks_on_disk(path))
                     continue
-                path.with_name(path.name + ".tmp").unlink(missing_ok=True)  # its unfinished file
+                for unfinished in path.parent.glob(path.name + ".*tmp"):  # its unfinished file (atomic_file's)
+                    unfinished.unlink(missing_ok=True)
                 tries[job.index] += 1
                 if tries[job.index] > retries:
                     lost.append((job, why))

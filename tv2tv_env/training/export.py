@@ -2,7 +2,7 @@
 
 fp16 halves the size and loads on every device (`TV2TVModel.from_pretrained(OUT)` returns fp16
 weights; call `.float()` on a CPU). Beside them goes `train_progress.json` (step, elapsed time,
-the run's target steps and conditioning): what `tv2tv train --init-from OUT` needs to continue
+the run's target steps and conditioning, and how its training windows were drawn): what `tv2tv train --init-from OUT` needs to continue
 an unfinished run on another machine, where only these weights were kept (no optimizer state).
 `tv2tv export-weights RUN OUT` runs it; `tv2tv build-world` does in its export stage.
 """
@@ -37,6 +37,8 @@ def export_weights(run, out) -> dict:
                     "conditioning": state["config"]["conditioning"]}
         progress["finished"] = progress["step"] >= progress["max_steps"] or (
             progress["max_minutes"] is not None and state["elapsed"] >= 60 * progress["max_minutes"])
+        if (run / "sampling.json").is_file():  # how windows were drawn (--oversample-ends): the world undoes it
+            progress["sampling"] = json.loads((run / "sampling.json").read_text())
         (out / "train_progress.json").write_text(json.dumps(progress, indent=1) + "\n")
         info.update(step=progress["step"], max_steps=progress["max_steps"])
     return info
