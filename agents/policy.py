@@ -11,14 +11,13 @@ engine (`TV2TV/RealDoomTakeCover-v0`, or `TV2TV/RealDoom-v0` with scenarios=["ta
     obs, info = env.reset(seed=0)
     obs, reward, terminated, truncated, info = env.step(agent.act(obs, info))
 
-Play one in the real game and in the dream, each into a captioned video (both start at the
-beginning of an episode: the real one from engine seed --seed, the dream from one of the
-checkpoint's start contexts, the first chunks of a held-out episode):
+Play one in the real game into a captioned video (`--real`; without it, in the dream from one of
+the checkpoint's start contexts), or both from the same start, side by side:
 
     python -m agents.policy --policy checkpoints/doom-takecover-small/policy --game doom_take_cover \
         --real --steps 200 --video runs/policy-real.mp4
-    python -m agents.policy --policy checkpoints/doom-takecover-small/policy --game doom_take_cover \
-        --steps 200 --video runs/policy-dream.mp4
+    python -m agents.dream_vs_real --policy checkpoints/doom-takecover-small/policy \
+        --game doom_take_cover --video runs/dream-vs-real.mp4
 
 Needs stable-baselines3 (the `rl` extra: pip install -e ".[rl]").
 """

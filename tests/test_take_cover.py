@@ -60,6 +60,29 @@ def test_a_take_cover_life_is_told_with_its_health_and_ends_in_death():
     assert tics == sorted(tics) and tics[-1] <= 8 * len(chunks) + 9
 
 
+def test_the_recording_player_mixes_dodging_holds_and_stubborn_stretches():
+    """The player's modes over many episodes: dodging, short holds and switches, and stretches of
+    10-40 chunks of one command (pinned at a wall, standing still) that an agent will try."""
+    from types import SimpleNamespace
+
+    from tv2tv_env.games.doom_take_cover import ACTION_NAMES, TakeCoverPlayer
+
+    game = SimpleNamespace(last_events={"blocked": False})
+    runs, modes = [], set()
+    for seed in range(40):
+        player = TakeCoverPlayer(np.random.default_rng(seed))
+        actions = []
+        for _ in range(200):
+            actions.append(ACTION_NAMES[player.act(game)])
+            modes.add(player.mode)
+        run = 1
+        for a, b in zip(actions, actions[1:]):
+            run = run + 1 if a == b else 1
+            runs.append(run)
+    assert modes == {"dodge", *TakeCoverPlayer.MODES}
+    assert max(runs) >= 10 and sum(r == 1 for r in runs) > 100  # long stretches and many switches
+
+
 @pytest.fixture(scope="module")
 def take_cover_world(tmp_path_factory):
     """A tiny take_cover world: 3 recorded episodes, its own tokenizer, the shipped Doom VAE."""

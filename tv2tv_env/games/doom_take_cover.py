@@ -75,10 +75,13 @@ class TakeCoverPlayer(Player):
     long lives and quick deaths, held strafes and switches, hits and deaths.
 
     Each episode draws a skill in [0, 1]: the share of modes spent dodging (`_dodge`); the other
-    modes hold one strafe for 2-8 chunks (sometimes swapping sides half-way), stand still, or
-    press random keys."""
+    modes hold one strafe for 2-8 chunks (sometimes swapping sides half-way), stand still, press
+    random keys, or stubbornly keep one command for 10-40 chunks: pinned against a wall or
+    standing still, where the game kills a player soon. An agent in the dream tries exactly that,
+    and a world that never saw it rated it too well (docs/take_cover.md, "Levers")."""
 
-    MODES = ("hold", "idle", "random")
+    MODES = ("hold", "idle", "random", "stubborn")
+    MODE_SHARES = (0.4, 0.15, 0.25, 0.2)
 
     def __init__(self, rng: np.random.Generator):
         self.rng = rng
@@ -90,9 +93,9 @@ class TakeCoverPlayer(Player):
         if r.random() < self.skill:
             self.mode = "dodge"
         else:
-            self.mode = self.MODES[int(r.choice(3, p=[0.5, 0.2, 0.3]))]
-        self.left = int(r.integers(2, 9))
-        self.side = "strafe_left" if r.random() < 0.5 else "strafe_right"
+            self.mode = self.MODES[int(r.choice(len(self.MODES), p=self.MODE_SHARES))]
+        self.left = int(r.integers(10, 41) if self.mode == "stubborn" else r.integers(2, 9))
+        self.side = ("strafe_left", "strafe_right", "idle")[int(r.integers(3 if self.mode == "stubborn" else 2))]
         self.switch_at = self.left // 2 if r.random() < 1 / 3 else -1
 
     def act(self, game) -> int:
@@ -103,6 +106,8 @@ class TakeCoverPlayer(Player):
             return int(self.rng.integers(len(ACTION_NAMES)))
         if self.mode == "idle":
             return ACTION_NAMES.index("idle")
+        if self.mode == "stubborn":
+            return ACTION_NAMES.index(self.side)
         if self.mode == "hold":
             if self.left == self.switch_at:
                 self.side = "strafe_right" if self.side == "strafe_left" else "strafe_left"
