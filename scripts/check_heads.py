@@ -40,7 +40,7 @@ def main():
     p.add_argument("--out", default=None, help="also write the JSON here")
     a = p.parse_args()
     who = WorldContestant("TV2TV", a.checkpoint)
-    result = {"checkpoint": a.checkpoint, "data": a.data, "guidance": a.guidance}
+    result = {"checkpoint": a.checkpoint, "data": a.data, "guidance": a.guidance, "end_from": a.end_from}
     for way in a.ways:
         for end_from in a.end_from:
             key = way if len(a.end_from) == 1 else f"{way}, end from {end_from}"

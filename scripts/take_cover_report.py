@@ -76,6 +76,8 @@ def heads_rows(heads: dict) -> list[str]:
     for key, v in heads.items():
         if isinstance(v, dict) and "episode_end" in v:
             e = v["episode_end"]
+            if ", end from" not in key and heads.get("end_from"):  # one end_from: the key is the way alone
+                key = f"{key}, end from {heads['end_from'][0]}"
             rows.append(f"| {key} | {100 * e['recall']:.1f}% of {e['events']} | {100 * e['false_alarm']:.1f}% of "
                         f"{e['quiet_chunks']} | {e['auroc']:.2f} |")
     return rows

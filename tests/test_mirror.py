@@ -117,7 +117,8 @@ def test_train_with_mirror_records_it_and_resume_keeps_it(mirrored_data, tmp_pat
     out = train_world(data, run, config="tiny", max_steps=2, batch_size=4, eval_every=1000, samples=False,
                       mirror=0.5, language_prior=False)
     assert out["mirror"] == 0.5
-    assert json.loads((run / "sampling.json").read_text()) == {"balance_actions": 0.0, "mirror": 0.5}
+    assert json.loads((run / "sampling.json").read_text()) == {"balance_actions": 0.0, "mirror": 0.5,
+                                                                   "oversample_ends": 1.0}
     with pytest.raises(UserError, match="--mirror 0.5"):
         train_world(data, run, config="tiny", max_steps=4, batch_size=4, eval_every=1000, samples=False,
                     resume=True, language_prior=False)

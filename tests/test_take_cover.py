@@ -18,7 +18,7 @@ GAME = "doom_take_cover"
 
 def test_take_cover_ids_are_registered_with_the_worlds_defaults():
     spec = gym.spec("TV2TV/DoomTakeCover-v0")
-    assert spec.kwargs == {"game": GAME, "imagined_events": True, "end_from": "either"}
+    assert spec.kwargs == {"game": GAME, "imagined_events": True, "end_from": "either", "guidance": 1.0}
     assert gym.spec("TV2TV/RealDoomTakeCover-v0").kwargs == {"game": GAME}
 
 
