@@ -74,13 +74,18 @@ def dream_options(a) -> dict:
     `world_defaults`: take_cover's episodes end on a written death) hold."""
     options = {"checkpoint": a.checkpoint, "contexts": a.contexts, "frames": "last",
                "imagined_events": not a.no_imagined_events}
-    if a.temperature is not None:
-        options["temperature"] = a.temperature
-    if a.death_odds is not None:
-        options["death_odds"] = a.death_odds
-    if a.guidance is not None:
-        options["guidance"] = a.guidance
+    for knob in ("temperature", "death_odds", "guidance"):  # the dream's hardness; None: the world's default
+        if getattr(a, knob) is not None:
+            options[knob] = getattr(a, knob)
     return options
+
+
+def dream_vec_env(a, n: int):
+    """`n` dream envs as one batched world model (agents/sb3_vec.py), made with `dream_options`."""
+    from .sb3_vec import WorldVecEnv
+
+    return WorldVecEnv(gym.make_vec(env_id(a.game), num_envs=n, vectorization_mode="vector_entry_point",
+                                    max_episode_steps=a.episode_steps, **dream_options(a)))
 
 
 def episode_returns(env, policy, episodes: int, seed: int) -> np.ndarray:
@@ -133,12 +138,9 @@ def dream_survival(a, policy, episodes: int) -> dict:
     episodes are not favoured). A dream episode starts after its start context's real chunks
     (the first chunks of an episode, for contexts made with --per-episode 1): its length is
     counted from the episode's start, those chunks included, as a real episode's is."""
-    from .sb3_vec import WorldVecEnv
-
     n = max(1, a.n_envs)
     per_env = -(-episodes // n)
-    env = WorldVecEnv(gym.make_vec(env_id(a.game), num_envs=n, vectorization_mode="vector_entry_point",
-                                   max_episode_steps=a.episode_steps, **dream_options(a)))
+    env = dream_vec_env(a, n)
     env.seed(a.seed + 500_000)  # not the training envs' starts
     played_before = env.venv.unwrapped.world.contexts.latents.shape[1]  # the start context's chunks
     obs = env.reset()
@@ -191,11 +193,7 @@ def make_training_env(world: str, a):
         from stable_baselines3.common.vec_env import DummyVecEnv
 
         return DummyVecEnv([lambda i=i: make_env("real", a.game, a.episode_steps, a.seed + i) for i in range(a.n_envs)])
-    from .sb3_vec import WorldVecEnv
-
-    return WorldVecEnv(gym.make_vec(env_id(a.game), num_envs=a.n_envs, vectorization_mode="vector_entry_point",
-                                    max_episode_steps=a.episode_steps,
-                                    **dream_options(a)))
+    return dream_vec_env(a, a.n_envs)
 
 
 def train_and_track(world: str, a, real_env, eval_seed: int) -> dict:

@@ -282,7 +282,8 @@ class WorldModel:
             raise UserError(f"the tokenizer in {self.paths.tokenizer} has {len(self.tokenizer)} tokens but the model "
                             f"only {self.model.config.vocab_size}: they come from different runs")
         c = self.model.config
-        self.use_contexts(load_contexts(o.contexts or self.paths.contexts), o.contexts or self.paths.contexts)
+        contexts = o.contexts or self.paths.contexts
+        self.use_contexts(load_contexts(contexts), contexts)
         self.frames_per_chunk = c.frames_per_chunk
         self.encoder = self.nearest = None
         command_fn = None  # token ids -> the language prior's command vectors
@@ -508,13 +509,12 @@ class WorldModel:
             self.sampler.steps = steps
         if imagined_events is not None:
             self.sampler.event_openers = self.event_openers() if imagined_events else None
-        if end_from is not None or temperature is not None:
-            self.options = replace(self.options, **{k: v for k, v in [("end_from", end_from),
-                                                                       ("temperature", temperature)] if v is not None})
+        given = {k: v for k, v in [("end_from", end_from), ("temperature", temperature), ("death_odds", death_odds)]
+                 if v is not None}
+        self.options = replace(self.options, **given)  # WorldOptions checks each
         if temperature is not None:
             self.sampler.temperature = temperature
         if death_odds is not None:
-            self.options = replace(self.options, death_odds=death_odds)  # checked there
             self._set_death_odds(death_odds)
 
     @torch.no_grad()
