@@ -41,7 +41,8 @@ def test_cli_train_tiny_loss_falls(doom_latent_data, tmp_path):
     with pytest.raises(UserError, match="--resume"):  # an existing run is never overwritten by accident
         train_world(doom_latent_data, run, config="tiny", max_steps=10)
     # the run says how its windows were drawn, and a resume that would draw them otherwise is refused
-    assert json.loads((run / "sampling.json").read_text()) == {"balance_actions": 0.0, "mirror": 0.0}
+    assert json.loads((run / "sampling.json").read_text()) == {"balance_actions": 0.0, "mirror": 0.0,
+                                                                   "oversample_ends": 1.0}
     with pytest.raises(UserError, match="--balance-actions 0.0"):
         train_world(doom_latent_data, run, config="tiny", max_steps=10, resume=True, balance_actions=1.0)
 
