@@ -58,6 +58,11 @@ class TV2TVConfig:
     loss_text: float = 0.1
     loss_reward: float = 0.1
     loss_end: float = 0.05
+    # With an action reader (model/action_reader.py, `tv2tv train --action-reader`): the weight of
+    # the cross-entropy of each target chunk's recorded action, read from the model's predicted
+    # clean chunk beside the real chunk before it (weighted by 1 - flow time: a prediction from
+    # pure noise says little yet).
+    loss_action: float = 0.0
     # sampling
     sampling_steps: int = 6
     guidance: float = 3.0
@@ -90,7 +95,7 @@ class TV2TVConfig:
 # Fields that only shape the training objective: weights trained with other values of these
 # may start a run (`--init-from`) that changes them, since they change no weight's meaning.
 TRAINING_ONLY_FIELDS = ("text_dropout", "context_noise_max", "clean_flip", "loss_flow", "loss_text", "loss_reward",
-                        "loss_end")
+                        "loss_end", "loss_action")
 
 
 CONFIGS = {

@@ -81,12 +81,13 @@ def draw_randomness(cfg, B: int, K: int, gen: torch.Generator) -> dict:
 def training_loss(model, latents: torch.Tensor, texts: list[list[list[int]]], reward: torch.Tensor,
                   terminated: torch.Tensor, special: dict, gen: torch.Generator | None = None,
                   rand: dict | None = None, prompts: list | None = None, prompt_loss: bool = True,
-                  commands: torch.Tensor | None = None):
+                  commands: torch.Tensor | None = None, action_reader=None, actions: torch.Tensor | None = None):
     """latents: (B, K, F, C, h, w) normalised VAE latents; texts[b][k]: token ids;
     commands: (B, K, command_dim) sentence vectors of the chunks' commands (a dropped chunk
     loses its vector with its text), or None.
     prompts[b]: token ids before the first chunk (baselines); `prompt_loss=False` gives the
-    prompt no next-token loss (it is given, not written). Returns (loss, dict of float parts). The random parts (text dropout `drop`, context noise
+    prompt no next-token loss (it is given, not written). `action_reader` (model/action_reader.py)
+    with `actions` (B, K) recorded action ids adds `config.loss_action` x `action_consistency`. Returns (loss, dict of float parts). The random parts (text dropout `drop`, context noise
     level `s`, flow time `t`, noises `n_clean`, `n_flow`, clean-copy flips `flip`) come from
     `rand`, or are drawn from `gen`."""
     cfg = model.module.config if hasattr(model, "module") else model.config
@@ -137,7 +138,38 @@ def training_loss(model, latents: torch.Tensor, texts: list[list[list[int]]], re
     loss_end = F.binary_cross_entropy_with_logits(e_logit.float(), terminated.float())
     loss = (cfg.loss_flow * loss_flow + cfg.loss_text * loss_text + cfg.loss_reward * loss_reward
             + cfg.loss_end * loss_end)
+    more = {}
+    if action_reader is not None and cfg.loss_action > 0:
+        loss_action = action_consistency(cfg, lay, out.velocity, x_t, t, latents, actions.to(dev), action_reader)
+        loss = loss + cfg.loss_action * loss_action
+        more["loss_action"] = loss_action.item()
     parts = {"loss_flow": loss_flow.item(), "loss_text": loss_text.item(),
-             "loss_reward": loss_reward.item(), "loss_end": loss_end.item(),
+             "loss_reward": loss_reward.item(), "loss_end": loss_end.item(), **more,
              "tokens": int((lay.kind != 0).sum()), "predicted_chunks": int(noisy.sum()) // cfg.tokens_per_chunk}
     return loss, parts
+
+
+def predicted_clean_chunks(cfg, lay, velocity: torch.Tensor, x_t: torch.Tensor, t: torch.Tensor) -> torch.Tensor:
+    """The clean target chunks the model's velocity points to, x0 = x_t - t * v, as latents
+    (B, K - first_target_chunk, F, C, h, w). Noisy tokens come in the sequence's order: window by
+    window, chunk by chunk, token by token, as the flow loss pairs them with their targets."""
+    noisy = lay.kind == NOISY
+    B, K = x_t.shape[:2]
+    x0 = scatter_video(lay, x_t)[noisy].float() - scatter_chunk_scalar(lay, t)[noisy][:, None] * velocity[noisy].float()
+    x0 = x0.view(B, K - cfg.first_target_chunk, cfg.tokens_per_chunk, cfg.patch_dim)
+    return unpatchify(x0, cfg.frames_per_chunk, cfg.latent_channels, cfg.latent_size, cfg.patch)
+
+
+def action_consistency(cfg, lay, velocity, x_t, t, latents, actions, reader) -> torch.Tensor:
+    """Cross-entropy of each target chunk's recorded action as `reader` reads it from the model's
+    predicted clean chunk beside the real chunk before it, weighted by 1 - t (from pure noise a
+    prediction is the average chunk and says little). The gradient reaches the world model
+    through its velocity; the reader is frozen."""
+    f = cfg.first_target_chunk
+    if f < 1:
+        raise ValueError("the action reader reads a chunk beside the one before it: first_target_chunk must be >= 1")
+    pred = predicted_clean_chunks(cfg, lay, velocity, x_t, t)
+    prev = latents[:, f - 1:-1].to(pred.dtype)
+    logits = reader(prev.flatten(0, 1), pred.flatten(0, 1)).float()
+    ce = F.cross_entropy(logits, actions[:, f:].flatten(), reduction="none")
+    return ((1 - t[:, f:].flatten().float()) * ce).mean()

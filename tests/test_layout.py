@@ -26,7 +26,8 @@ LAYERS = [  # prefixes, lowest first; a module belongs to the layer of its longe
     ["tv2tv_env.data"],
     ["tv2tv_env.world", "tv2tv_env.conditioning", "tv2tv_env.render", "tv2tv_env.strip"],
     ["tv2tv_env.training.distill"],  # trains a student against a loaded WorldModel
-    ["tv2tv_env.training.tiny_decoder"],  # reads recorded frames and their cached latents
+    ["tv2tv_env.training.tiny_decoder",  # reads recorded frames and their cached latents
+     "tv2tv_env.training.action_reader"],  # reads cached latents as training windows
     ["tv2tv_env", "tv2tv_env.env", "tv2tv_env.vector_env", "tv2tv_env.wrappers", "tv2tv_env.real_env"],
     ["tv2tv_env.bench"],
     ["agents"],

@@ -51,6 +51,24 @@ def add_commands(sub):
     d.add_argument("--quiet", action="store_true")
     d.set_defaults(func=cmd_train_tiny_decoder)
 
+    r = sub.add_parser("train-action-reader", help="train an action reader on latents (for `tv2tv train "
+                       "--action-reader`)",
+                       description="Train an inverse-dynamics model on the cached latents of DATA's train split "
+                       "(model/action_reader.py): which action turned one chunk into the next. `tv2tv train "
+                       "--action-reader OUT --loss-action W` then adds its cross-entropy on the world model's "
+                       "predicted clean chunks to the loss. Writes OUT and reports held-out accuracy per action.")
+    r.add_argument("--data", required=True, help="recording with a latent cache for the VAE (`tv2tv encode`)")
+    r.add_argument("--out", required=True, help="output directory")
+    r.add_argument("--vae", default=None, help="VAE directory (default: the shipped checkpoints/doom-small/vae)")
+    r.add_argument("--tokenizer", default=None, help="tokenizer directory (default: the shipped one)")
+    r.add_argument("--width", type=int, default=128, help="channels of its convolutions (default 128)")
+    from tv2tv_env.training.args import ACTION_READER_ARGS
+
+    add_train_flags(r, ACTION_READER_ARGS)
+    r.add_argument("--resume", action="store_true", help="continue a stopped run from OUT")
+    r.add_argument("--quiet", action="store_true")
+    r.set_defaults(func=cmd_train_action_reader)
+
     e = sub.add_parser("encode", help="encode every recorded frame with a trained VAE (the latent cache)",
                        description="Encode every frame of a dataset once with a trained VAE and keep the latents in "
                        "DATA/latents/<key>/ (key: a hash of the VAE's files). Episodes already cached are skipped.")
@@ -112,6 +130,19 @@ def cmd_train_tiny_decoder(a):
                                  max_frames=a.max_frames, width=a.width, blocks=a.blocks, resume=a.resume,
                                  progress=not a.quiet)
     print(json.dumps({"out": str(out), **summary}))
+    return 0
+
+
+def cmd_train_action_reader(a):
+    from tv2tv_env.training.action_reader import train_action_reader
+    from tv2tv_env.training.args import ACTION_READER_ARGS, train_args_from
+
+    from .train_world import DEFAULT_TOKENIZER, DEFAULT_VAE
+
+    summary = train_action_reader(a.data, a.out, a.vae or DEFAULT_VAE, a.tokenizer or DEFAULT_TOKENIZER,
+                                  train_args_from(a, ACTION_READER_ARGS), width=a.width, resume=a.resume,
+                                  progress=not a.quiet)
+    print(json.dumps({"out": str(a.out), **summary}))
     return 0
 
 

@@ -43,6 +43,12 @@ def add_commands(sub):
                     help="share of training windows mirrored left-right, frames flipped and 'left'/'right' swapped "
                          "in text and action (games whose card says they are mirror-symmetric: Doom; run `tv2tv "
                          "encode --mirror` first; default 0: off)")
+    tr.add_argument("--action-reader", default=None, metavar="DIR",
+                    help="a trained action reader (`tv2tv train-action-reader`): the cross-entropy of each target "
+                         "chunk's recorded action, read from the model's predicted clean chunk, joins the loss "
+                         "(with --loss-action; the run keeps a copy, which --resume reads)")
+    tr.add_argument("--loss-action", type=float, default=0.0, metavar="W",
+                    help="weight of that cross-entropy beside the flow loss's 1 (default 0: off)")
     tr.add_argument("--no-language-prior", action="store_true",
                     help="TV2TV without the frozen sentence encoder's command vectors (the model before 2026-12); "
                          "baselines never use it")
@@ -85,7 +91,9 @@ def cmd_train(a):
                          balance_actions=a.balance_actions, mirror=a.mirror, oversample_ends=a.oversample_ends,
                          language_prior=not a.no_language_prior,
                          samples=not a.no_samples, init_from=a.init_from,
-                         overrides={"clean_flip": a.clean_flip} if a.clean_flip else None)
+                         action_reader=a.action_reader,
+                         overrides={k: v for k, v in [("clean_flip", a.clean_flip), ("loss_action", a.loss_action)]
+                                    if v} or None)
     result = run_training(a.data, a.out, recipe, train_args_from(a, WORLD_MODEL_ARGS), resume=a.resume,
                           progress=not a.quiet)
     if int(os.environ.get("RANK", 0)) == 0:  # under torchrun, one process reports

@@ -6,6 +6,7 @@ A run directory holds everything needed to use it:
     RUN/ckpt/train_state.pt   raw weights, optimizer, EMA, step (for --resume)
     RUN/vae/ RUN/tokenizer/   copies of the VAE and tokenizer the run was trained with
     RUN/contexts.npz     real start contexts from held-out episodes (what the env starts from)
+    RUN/action_reader/   the frozen action reader of --action-reader, copied (a resume reads this copy)
     RUN/sampling.json    how training windows are drawn ({"balance_actions": POWER, "mirror": P,
                          "oversample_ends": W})
     RUN/metrics.jsonl    one JSON object per logged step (loss, loss_flow, loss_text, lr, chunks_per_s...)
@@ -21,7 +22,7 @@ from pathlib import Path
 
 import torch
 
-from model.atomic import atomic_file
+from model.atomic import atomic_dir, atomic_file
 from model.config import get_config
 from model.tokenizer import load_tokenizer, special_ids
 
@@ -96,7 +97,9 @@ class WorldRecipe:
     language_prior: bool = True  # TV2TV only: each command also as a frozen sentence vector (LANGUAGE_PRIOR)
     samples: bool = True  # draw held-out rollouts into RUN/samples while training
     init_from: str | None = None  # exported weights to continue from when the run has no checkpoint
-    overrides: dict | None = None  # config fields to change (e.g. {"clean_flip": 0.1})
+    overrides: dict | None = None  # config fields to change (e.g. {"clean_flip": 0.1, "loss_action": 0.1})
+    action_reader: str | None = None  # a trained action reader (`tv2tv train-action-reader`): its
+    # cross-entropy on the predicted clean chunks joins the loss with weight config.loss_action
 
 
 def run_training(data, out, recipe: WorldRecipe = WorldRecipe(), args: TrainArgs = WORLD_MODEL_ARGS,
@@ -118,6 +121,7 @@ def run_training(data, out, recipe: WorldRecipe = WorldRecipe(), args: TrainArgs
     except (ValueError, TypeError) as e:
         raise UserError(str(e)) from None
     cfg = _fit_config_to_data(vae, cfg, meta)
+    reader = _action_reader(run, r.action_reader, cfg, resume, len(meta["action_names"]))
     if run_checkpoint(run) is not None and not resume:
         raise UserError(f"{run} already holds a checkpoint; pass --resume to continue it or choose another --out")
     # how windows are drawn is part of the run: a resume with another --balance-actions would not be exact
@@ -155,12 +159,39 @@ def run_training(data, out, recipe: WorldRecipe = WorldRecipe(), args: TrainArgs
         command_fn = token_command_fn(tok) if cfg.command_dim else None
         sample_fn = make_sampler_strip(run, vae, held, special, captions, command_fn)
     result = train_world_model(cfg, batch_fn, run, special, args, resume=resume, init_from=r.init_from,
-                               eval_batches=eval_batches, sample_fn=sample_fn, progress=progress)
+                               eval_batches=eval_batches, sample_fn=sample_fn, progress=progress, action_reader=reader)
     result.update(train_windows=len(train_set), heldout_windows=len(held), config=r.config,
                   conditioning=r.conditioning, balance_actions=r.balance_actions, mirror=r.mirror,
                   oversample_ends=r.oversample_ends,
                   language_prior=bool(cfg.command_dim))
     return result
+
+
+def _action_reader(run: Path, source, cfg, resume: bool, n_actions: int):
+    """The frozen reader of the action-consistency loss, or None. A run keeps its own copy
+    (RUN/action_reader), so that a resume reads the reader it started with."""
+    from tv2tv_env.training.action_reader import load_action_reader
+
+    kept = run / "action_reader"
+    if resume and kept.is_dir():
+        if source and Path(source).resolve() != kept.resolve():
+            raise UserError(f"{run} trains with its own copy of the action reader ({kept}); resume it without "
+                            f"--action-reader")
+        source = kept
+    if (cfg.loss_action > 0) != bool(source):
+        raise UserError("--action-reader and --loss-action go together: give both (a reader and a weight > 0) "
+                        "or neither")
+    if not source:
+        return None
+    reader = load_action_reader(source)
+    if reader.config.n_actions != n_actions:
+        raise UserError(f"the action reader at {source} reads {reader.config.n_actions} actions; this recording "
+                        f"has {n_actions}: train one on this game's recording")
+    if Path(source).resolve() != kept.resolve():
+        run.mkdir(parents=True, exist_ok=True)
+        with atomic_dir(kept) as tmp:
+            reader.save_pretrained(tmp)
+    return reader
 
 
 def _prepare_run(run: Path, data, vae, tokenizer, drawn: dict):

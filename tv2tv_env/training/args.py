@@ -94,3 +94,7 @@ DISTILL_ARGS = TrainArgs(max_steps=2000, batch_size=16, lr=1e-4, min_lr_ratio=0.
 TINY_DECODER_ARGS = TrainArgs(max_steps=100_000, max_minutes=20.0, batch_size=64, lr=2e-3, min_lr_ratio=0.05,
                               warmup_steps=200, weight_decay=0.0, beta2=0.99, clip=1.0, ema_decay=0.999, log_every=50,
                               eval_every=500, save_every_minutes=2.0)
+# the action reader (inverse dynamics on latents): a few minutes on the CPU, EMA weights
+ACTION_READER_ARGS = TrainArgs(max_steps=100_000, max_minutes=6.0, batch_size=128, lr=2e-3, min_lr_ratio=0.05,
+                               warmup_steps=100, weight_decay=0.01, beta2=0.99, clip=1.0, ema_decay=0.995,
+                               log_every=50, eval_every=500, save_every_minutes=2.0)

@@ -47,9 +47,9 @@ class WorldModelTask(Task):
     name = "train"
 
     def __init__(self, cfg, batch_fn: Callable[[int], dict], special: dict, eval_batches: list | None = None,
-                 sample_fn: Callable | None = None, init_from=None, seed: int = 0):
+                 sample_fn: Callable | None = None, init_from=None, seed: int = 0, action_reader=None):
         torch.manual_seed(seed)  # the initial weights
-        self.cfg, self.batch_fn, self.special = cfg, batch_fn, special
+        self.cfg, self.batch_fn, self.special, self.action_reader = cfg, batch_fn, special, action_reader
         self.eval_batches, self.sample_fn, self.init_from, self.seed = eval_batches, sample_fn, init_from, seed
         self.model = TV2TVModel(cfg)
         self._step = None
@@ -62,9 +62,15 @@ class WorldModelTask(Task):
         mb, mr = _rows(self._batch, rows), _rows(self._rand, rows)
         loss, parts = training_loss(net, mb["latents"].to(self.device), mb["texts"], mb["reward"].to(self.device),
                                     mb["terminated"].to(self.device), self.special, rand=mr, prompts=mb.get("prompts"),
-                                    prompt_loss=self.cfg.conditioning != "prompt", commands=mb.get("commands"))
+                                    prompt_loss=self.cfg.conditioning != "prompt", commands=mb.get("commands"),
+                                    action_reader=self._reader(), actions=mb.get("actions"))
         parts["chunks"] = parts.pop("predicted_chunks")  # logged as chunks_per_s: the figure the budget counts
         return loss, parts
+
+    def _reader(self):
+        if self.action_reader is not None and next(self.action_reader.parameters()).device != self.device:
+            self.action_reader.to(self.device)
+        return self.action_reader
 
     def config(self):
         return asdict(self.cfg)
@@ -75,7 +81,8 @@ class WorldModelTask(Task):
     def evaluate(self, weights, step):
         if not self.eval_batches:
             return {}
-        out = heldout_losses(weights, self.eval_batches, self.special, self.device, self.dtype, self.seed)
+        out = heldout_losses(weights, self.eval_batches, self.special, self.device, self.dtype, self.seed,
+                             self._reader())
         if self.sample_fn:
             self.sample_fn(weights, step)
         return out
@@ -88,9 +95,11 @@ class WorldModelTask(Task):
 
 def train_world_model(cfg, batch_fn: Callable[[int], dict], run, special: dict, args: TrainArgs = WORLD_MODEL_ARGS,
                       resume: bool = False, eval_batches: list | None = None, sample_fn: Callable | None = None,
-                      on_step: Callable | None = None, progress: bool = True, init_from=None) -> dict:
-    """Train a world model of config `cfg` on `batch_fn` into run directory `run`."""
-    task = WorldModelTask(cfg, batch_fn, special, eval_batches, sample_fn, init_from, args.seed)
+                      on_step: Callable | None = None, progress: bool = True, init_from=None,
+                      action_reader=None) -> dict:
+    """Train a world model of config `cfg` on `batch_fn` into run directory `run`; `action_reader`
+    (frozen, model/action_reader.py) with `cfg.loss_action` > 0 adds the action-consistency loss."""
+    task = WorldModelTask(cfg, batch_fn, special, eval_batches, sample_fn, init_from, args.seed, action_reader)
     run = Path(run)
     if not torch.distributed.is_initialized() or torch.distributed.get_rank() == 0:
         run.mkdir(parents=True, exist_ok=True)
@@ -100,7 +109,7 @@ def train_world_model(cfg, batch_fn: Callable[[int], dict], run, special: dict, 
 
 
 @torch.no_grad()
-def heldout_losses(model, batches: list, special: dict, dev, dtype, seed: int) -> dict:
+def heldout_losses(model, batches: list, special: dict, dev, dtype, seed: int, action_reader=None) -> dict:
     """Held-out losses with fixed randomness, so that numbers compare across steps and runs."""
     from model import precision
 
@@ -116,7 +125,8 @@ def heldout_losses(model, batches: list, special: dict, dev, dtype, seed: int) -
             loss, parts = training_loss(model, b["latents"].to(dev), b["texts"], b["reward"].to(dev),
                                         b["terminated"].to(dev), special, rand=rand, prompts=b.get("prompts"),
                                         prompt_loss=model.config.conditioning != "prompt",
-                                        commands=b.get("commands"))
+                                        commands=b.get("commands"), action_reader=action_reader,
+                                        actions=b.get("actions"))
         parts["loss"] = loss.item()
         for k, v in parts.items():
             if k.startswith("loss"):

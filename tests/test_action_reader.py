@@ -1,0 +1,97 @@
+"""The action reader (inverse dynamics on latents) and the action-consistency loss it gives
+world-model training: the predicted clean chunks are the right ones, the reader trains and loads
+frozen, its loss reaches the world model's weights, and a run keeps and resumes with its copy."""
+import json
+from dataclasses import replace
+
+import pytest
+import torch
+
+from conftest import SHIPPED, train_world
+from model.action_reader import ActionReader
+from model.config import get_config
+from model.flow import patchify, predicted_clean_chunks, scatter_video, training_loss
+from model.mot import TV2TVModel
+from model.sequence import build_layout
+from model.tokenizer import load_tokenizer, special_ids
+from tv2tv_env.errors import UserError
+from tv2tv_env.training.action_reader import load_action_reader, train_action_reader
+from tv2tv_env.training.args import ACTION_READER_ARGS
+
+TOK = SHIPPED / "tokenizer"
+
+
+def _tiny(**kw):
+    tok = load_tokenizer(TOK)
+    return get_config("tiny", vocab_size=len(tok), **kw), special_ids(tok)
+
+
+def test_predicted_clean_chunks_are_the_targets_under_the_true_velocity():
+    cfg, special = _tiny()
+    B, K, f = 3, cfg.window_chunks, cfg.first_target_chunk
+    gen = torch.Generator().manual_seed(0)
+    latents = torch.randn(B, K, cfg.frames_per_chunk, cfg.latent_channels, cfg.latent_size, cfg.latent_size,
+                          generator=gen)
+    texts = [[[5 + k, 6] for k in range(K)] for _ in range(B)]
+    lay = build_layout(texts, cfg.tokens_per_chunk, special, [[k >= f for k in range(K)] for _ in range(B)])
+    x0 = patchify(latents, cfg.patch)
+    t = torch.rand(B, K, generator=gen)
+    noise = torch.randn(x0.shape, generator=gen)
+    x_t = t[..., None, None] * noise + (1 - t[..., None, None]) * x0
+    pred = predicted_clean_chunks(cfg, lay, scatter_video(lay, noise - x0), x_t, t)
+    assert pred.shape == latents[:, f:].shape
+    torch.testing.assert_close(pred, latents[:, f:], atol=1e-5, rtol=1e-5)
+    # a velocity off by one chunk's tokens would land elsewhere: the order is checked, not only the shape
+    wrong = predicted_clean_chunks(cfg, lay, scatter_video(lay, (noise - x0).roll(1, 1)), x_t, t)
+    assert not torch.allclose(wrong, latents[:, f:], atol=1e-3)
+
+
+def test_action_loss_reaches_the_world_model_and_not_the_reader():
+    cfg, special = _tiny(loss_action=0.5)
+    B, K = 2, cfg.window_chunks
+    model = TV2TVModel(cfg)
+    reader = ActionReader(n_actions=16, frames=cfg.frames_per_chunk, latent_channels=cfg.latent_channels,
+                          latent_size=cfg.latent_size).requires_grad_(False)
+    latents = torch.randn(B, K, cfg.frames_per_chunk, cfg.latent_channels, cfg.latent_size, cfg.latent_size)
+    texts = [[[5, 6] for _ in range(K)] for _ in range(B)]
+    actions = torch.randint(16, (B, K))
+    args = (model, latents, texts, torch.zeros(B, K), torch.zeros(B, K), special)
+    loss, parts = training_loss(*args, gen=torch.Generator().manual_seed(1), action_reader=reader, actions=actions)
+    plain, plain_parts = training_loss(*args, gen=torch.Generator().manual_seed(1))
+    assert parts["loss_action"] > 0 and "loss_action" not in plain_parts
+    assert loss.item() == pytest.approx(plain.item() + 0.5 * parts["loss_action"], rel=1e-4)
+    (loss - plain).backward()  # the action term alone
+    assert any(p.grad is not None and p.grad.abs().sum() > 0 for p in model.parameters())
+    assert all(p.grad is None for p in reader.parameters())
+
+
+@pytest.mark.slow
+def test_reader_trains_loads_frozen_and_a_run_keeps_its_copy(doom_latent_data, tmp_path):
+    out = tmp_path / "reader"
+    summary = train_action_reader(doom_latent_data, out, SHIPPED / "vae", TOK,
+                                  replace(ACTION_READER_ARGS, max_steps=30, max_minutes=None, eval_every=0),
+                                  width=32, progress=False)
+    assert summary["step"] == 30 and 0 <= summary["heldout_accuracy"] <= 1
+    assert set(summary["heldout_per_action"]) and json.loads((out / "training.json").read_text())["step"] == 30
+    reader = load_action_reader(out)
+    assert not any(p.requires_grad for p in reader.parameters()) and reader.config.width == 32
+    with pytest.raises(UserError, match="action reader"):
+        load_action_reader(tmp_path / "none")
+
+    run = tmp_path / "run"
+    with pytest.raises(UserError, match="go together"):  # a weight without a reader, or a reader without one
+        train_world(doom_latent_data, run, config="tiny", max_steps=2, batch_size=4, samples=False,
+                    overrides={"loss_action": 0.1})
+    res = train_world(doom_latent_data, run, config="tiny", max_steps=4, batch_size=4, eval_every=2, log_every=1,
+                      samples=False,
+                      action_reader=str(out), overrides={"loss_action": 0.1})
+    assert res["step"] == 4 and (run / "action_reader" / "config.json").is_file()
+    metrics = [json.loads(line) for line in open(run / "metrics.jsonl")]
+    assert any("loss_action" in m for m in metrics) and any("heldout_loss_action" in m for m in metrics)
+    # a resume reads the run's own copy, and refuses another reader
+    res = train_world(doom_latent_data, run, resume=True, config="tiny", max_steps=6, batch_size=4, eval_every=2,
+                      samples=False, overrides={"loss_action": 0.1})
+    assert res["step"] == 6
+    with pytest.raises(UserError, match="own copy"):
+        train_world(doom_latent_data, run, resume=True, config="tiny", max_steps=8, batch_size=4, samples=False,
+                    action_reader=str(out), overrides={"loss_action": 0.1})
