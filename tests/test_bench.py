@@ -320,3 +320,37 @@ def test_check_heads_script_reports_the_three_ways(doom_latent_data, tiny_run, t
     r = json.loads(out.read_text())
     for way in ["command", "imagined_events", "recorded_events"]:
         assert r[way]["random_chunks"] == 4 and np.isfinite(r[way]["reward_mae"]) and r[way]["seconds"] >= 0
+
+
+@pytest.mark.slow
+def test_diagnose_actions_script_reads_what_the_judge_reads(doom_latent_data, tiny_run, judge, tmp_path, monkeypatch):
+    """scripts/diagnose_actions.py: the real chunk's figure is the judge on the real pair, the
+    one-step figure the judge on the chunk the world draws from the real context under the
+    recorded wording, and every probe command's velocity figure is there per flow time."""
+    import runpy
+    import sys
+
+    from tv2tv_env.bench.contestants import WorldContestant
+    from tv2tv_env.commands import command_part
+
+    out = tmp_path / "diag.json"
+    monkeypatch.setattr(sys, "argv", ["diagnose_actions.py", "--checkpoint", str(tiny_run), "--judge", str(JUDGE),
+                                      "--data", str(doom_latent_data), "--per-action", "3", "--per-switch", "2",
+                                      "--velocity-starts", "1", "--out", str(out)])
+    script = runpy.run_path(str(SHIPPED.parents[1] / "scripts" / "diagnose_actions.py"), run_name="__main__")
+    report = json.loads(out.read_text())
+    assert report["held"] and set(report["held"]) <= set(DOOM.probe)
+    assert abs(sum(r["share"] for r in report["recorded"].values()) - 1) < 1e-3
+    who = WorldContestant("TV2TV", tiny_run)
+    held = script["held_starts"](doom_latent_data, who.world.context_chunks, list(DOOM.probe), 3,
+                                 np.random.default_rng(0))
+    a, ctx = next(iter(held.items()))
+    want = ACTION_NAMES.index(a)
+    real = judge.predict_actions(ctx.frames[:, -1], ctx.next_frames[:, 0]) == want
+    assert report["held"][a]["real"] == pytest.approx(real.mean())
+    gen = who.rollout(ctx, [[command_part(t[0])] * 3 for t in ctx.next_texts], np.full((len(ctx), 3), want), 0)
+    one = judge.predict_actions(ctx.frames[:, -1], gen[:, 0]) == want
+    assert report["held"][a]["one_step"] == pytest.approx(one.mean())
+    rows = report["velocity"]["per_sigma"]
+    assert len(rows) == who.world.sampler.steps and set(rows[0]["pull"]) == set(DOOM.probe)
+    assert all(v >= 0 for r in rows for v in r["pull"].values())
