@@ -87,7 +87,8 @@ def training_loss(model, latents: torch.Tensor, texts: list[list[list[int]]], re
     loses its vector with its text), or None.
     prompts[b]: token ids before the first chunk (baselines); `prompt_loss=False` gives the
     prompt no next-token loss (it is given, not written). `action_reader` (model/action_reader.py)
-    with `actions` (B, K) recorded action ids adds `config.loss_action` x `action_consistency`. Returns (loss, dict of float parts). The random parts (text dropout `drop`, context noise
+    with `actions` (B, K) recorded action ids adds `config.loss_action` x `action_consistency`.
+    Returns (loss, dict of float parts). The random parts (text dropout `drop`, context noise
     level `s`, flow time `t`, noises `n_clean`, `n_flow`, clean-copy flips `flip`) come from
     `rand`, or are drawn from `gen`."""
     cfg = model.module.config if hasattr(model, "module") else model.config

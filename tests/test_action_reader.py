@@ -92,6 +92,8 @@ def test_reader_trains_loads_frozen_and_a_run_keeps_its_copy(doom_latent_data, t
     res = train_world(doom_latent_data, run, resume=True, config="tiny", max_steps=6, batch_size=4, eval_every=2,
                       samples=False, overrides={"loss_action": 0.1})
     assert res["step"] == 6
+    with pytest.raises(UserError, match="same --loss-action"):
+        train_world(doom_latent_data, run, resume=True, config="tiny", max_steps=8, batch_size=4, samples=False)
     with pytest.raises(UserError, match="own copy"):
         train_world(doom_latent_data, run, resume=True, config="tiny", max_steps=8, batch_size=4, samples=False,
                     action_reader=str(out), overrides={"loss_action": 0.1})

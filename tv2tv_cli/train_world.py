@@ -177,6 +177,8 @@ def _action_reader(run: Path, source, cfg, resume: bool, n_actions: int):
         if source and Path(source).resolve() != kept.resolve():
             raise UserError(f"{run} trains with its own copy of the action reader ({kept}); resume it without "
                             f"--action-reader")
+        if cfg.loss_action <= 0:
+            raise UserError(f"{run} was trained with an action reader; resume it with the same --loss-action")
         source = kept
     if (cfg.loss_action > 0) != bool(source):
         raise UserError("--action-reader and --loss-action go together: give both (a reader and a weight > 0) "
