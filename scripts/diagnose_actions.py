@@ -34,7 +34,7 @@ import torch
 
 from model import precision
 from model.flow import patchify
-from tv2tv_env.bench.benchmark import concat_starts
+from tv2tv_env.bench.benchmark import concat_starts, starts_at
 from tv2tv_env.bench.contestants import StartContexts, WorldContestant
 from tv2tv_env.bench.judge import action_button_table, load_judge
 from tv2tv_env.commands import command_part
@@ -47,58 +47,44 @@ PROBE_WORDS = {"idle": "stand still", "forward": "move forward", "backward": "mo
                "shoot": "shoot"}
 
 
-def held_starts(data, Kc: int, actions: list[str], per_action: int, rng) -> dict[str, StartContexts]:
+def held_starts(episodes, Kc: int, names: list[str], actions: list[str], per_action: int, rng) -> dict:
     """Per action: starts whose last context chunk and next chunk both hold it."""
     found = {a: [] for a in actions}
-    names = read_meta(data)["action_names"]
-    for path, ep in iter_episodes(data, "heldout"):
+    for path, ep in episodes:
         for i in range(Kc, len(ep)):
             a = names[int(ep.action[i])]
             if a in found and ep.action[i - 1] == ep.action[i]:
-                found[a].append((path.name, ep, i))
-    return {a: _starts([rows[j] for j in sorted(rng.choice(len(rows), min(per_action, len(rows)), replace=False))],
-                       Kc, 1)
-            for a, rows in found.items() if rows}
+                found[a].append((path, ep, i))
+    return {a: _pick(rows, per_action, Kc, rng) for a, rows in found.items() if rows}
 
 
-def run_lengths(data) -> dict:
+def switch_starts(episodes, Kc: int, names: list[str], pairs, per_pair: int, rng) -> dict:
+    """Per (A, B): starts whose last two context chunks hold A and whose next chunk holds B."""
+    found = {p: [] for p in pairs}
+    for path, ep in episodes:
+        for i in range(Kc, len(ep)):
+            p = (names[int(ep.action[i - 1])], names[int(ep.action[i])])
+            if p in found and ep.action[i - 2] == ep.action[i - 1]:
+                found[p].append((path, ep, i))
+    return {p: _pick(rows, per_pair, Kc, rng) for p, rows in found.items() if rows}
+
+
+def _pick(rows, k: int, Kc: int, rng) -> StartContexts:
+    """k of the candidate (path, episode, chunk) rows, drawn without replacement, in their order."""
+    return starts_at([rows[j] for j in sorted(rng.choice(len(rows), min(k, len(rows)), replace=False))], Kc)
+
+
+def run_lengths(episodes, names: list[str]) -> dict:
     """Each action's share of the held-out chunks and how many chunks in a row it is held."""
-    names = read_meta(data)["action_names"]
     runs = {a: [] for a in names}
     total = 0
-    for _, ep in iter_episodes(data, "heldout", frames=False):
+    for _, ep in episodes:
         total += len(ep)
         cut = np.flatnonzero(np.diff(ep.action)) + 1
         for seg in np.split(ep.action, cut):
             runs[names[int(seg[0])]].append(len(seg))
     return {a: {"share": round(sum(r) / total, 4), "mean_run": round(float(np.mean(r)), 2),
                 "runs_2_or_more": int(sum(x >= 2 for x in r)), "runs": len(r)} for a, r in runs.items() if r}
-
-
-def switch_starts(data, Kc: int, pairs, per_pair: int, rng) -> dict[tuple, StartContexts]:
-    """Per (A, B): starts whose last two context chunks hold A and whose next chunk holds B."""
-    names = read_meta(data)["action_names"]
-    found = {p: [] for p in pairs}
-    for path, ep in iter_episodes(data, "heldout"):
-        for i in range(Kc, len(ep)):
-            p = (names[int(ep.action[i - 1])], names[int(ep.action[i])])
-            if p in found and ep.action[i - 2] == ep.action[i - 1]:
-                found[p].append((path.name, ep, i))
-    return {p: _starts([rows[j] for j in sorted(rng.choice(len(rows), min(per_pair, len(rows)), replace=False))],
-                       Kc, 1)
-            for p, rows in found.items() if rows}
-
-
-def _starts(rows, Kc: int, H: int) -> StartContexts:
-    c = lambda ep, i: slice(i - Kc, i)  # noqa: E731
-    n = lambda ep, i: slice(i, i + H)  # noqa: E731
-    return StartContexts(np.stack([ep.frames[c(ep, i)] for _, ep, i in rows]),
-                         [list(ep.text[c(ep, i)]) for _, ep, i in rows],
-                         np.stack([ep.action[c(ep, i)].astype(np.int64) for _, ep, i in rows]),
-                         np.stack([ep.frames[n(ep, i)] for _, ep, i in rows]),
-                         [list(ep.text[n(ep, i)]) for _, ep, i in rows],
-                         np.stack([ep.action[n(ep, i)].astype(np.int64) for _, ep, i in rows]),
-                         [f"{name}:{i}" for name, _, i in rows])
 
 
 def held_measure(judge, who, starts: dict, names: list[str], seed: int) -> dict:
@@ -185,12 +171,14 @@ def main():
     who = WorldContestant("tv2tv", a.checkpoint, game=game)
     judge = load_judge(a.judge or Path(a.checkpoint) / "judge")
     Kc = who.world.context_chunks
-    report = {"checkpoint": a.checkpoint, "data": a.data, "run": who.info, "recorded": run_lengths(a.data)}
-    held = held_starts(a.data, Kc, list(PROBE_WORDS), a.per_action, rng)
+    episodes = list(iter_episodes(a.data, "heldout"))  # read once: the three selections share them
+    report = {"checkpoint": a.checkpoint, "data": a.data, "run": who.info, "recorded": run_lengths(episodes, names)}
+    held = held_starts(episodes, Kc, names, list(PROBE_WORDS), a.per_action, rng)
     report["held"] = held_measure(judge, who, held, names, a.seed)
     print(json.dumps({"held": report["held"]}), flush=True)
-    switches = switch_starts(a.data, Kc, list(card.switches) + [("strafe_left", "turn_right"),
-                                                                ("turn_left", "strafe_right")], a.per_switch, rng)
+    switches = switch_starts(episodes, Kc, names, list(card.switches) + [("strafe_left", "turn_right"),
+                                                                         ("turn_left", "strafe_right")],
+                             a.per_switch, rng)
     report["switch"] = switch_measure(judge, who, switches, names, action_button_table(names, list(card.button_names)),
                                       a.seed)
     print(json.dumps({"switch": report["switch"]}), flush=True)

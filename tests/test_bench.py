@@ -342,8 +342,10 @@ def test_diagnose_actions_script_reads_what_the_judge_reads(doom_latent_data, ti
     assert report["held"] and set(report["held"]) <= set(DOOM.probe)
     assert abs(sum(r["share"] for r in report["recorded"].values()) - 1) < 1e-3
     who = WorldContestant("TV2TV", tiny_run)
-    held = script["held_starts"](doom_latent_data, who.world.context_chunks, list(DOOM.probe), 3,
-                                 np.random.default_rng(0))
+    from tv2tv_env.data.dataset import iter_episodes
+
+    held = script["held_starts"](list(iter_episodes(doom_latent_data, "heldout")), who.world.context_chunks,
+                                 ACTION_NAMES, list(DOOM.probe), 3, np.random.default_rng(0))
     a, ctx = next(iter(held.items()))
     want = ACTION_NAMES.index(a)
     real = judge.predict_actions(ctx.frames[:, -1], ctx.next_frames[:, 0]) == want

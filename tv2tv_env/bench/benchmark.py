@@ -168,18 +168,25 @@ def load_outcome_starts(data_dir, context_chunks: int, random_chunks: int = 256,
     chosen = rng.choice(len(everything), size=min(random_chunks, len(everything)), replace=False)
     random_draw = [False] * len(picks) + [True] * len(chosen)
     picks += [everything[j] for j in sorted(chosen)]
-    rows = {k: [] for k in ["frames", "texts", "actions", "next_frames", "next_texts", "next_actions", "source"]}
     for e, i in picks:
-        path, ep = eps[e]
+        reward.append(float(eps[e][1].reward[i])), term.append(bool(eps[e][1].terminated[i]))
+    ctx = starts_at([(*eps[e], i) for e, i in picks], context_chunks)
+    return (ctx, np.array(reward, np.float32), np.array(term), np.array(random_draw),
+            {"event": n_event / n_all, "end": n_end / n_all, "chunks": n_all})
+
+
+def starts_at(picks, context_chunks: int) -> StartContexts:
+    """One start per (episode path, episode, chunk i): the `context_chunks` real chunks before
+    chunk i as context, chunk i as the one real chunk that follows."""
+    rows = {k: [] for k in ["frames", "texts", "actions", "next_frames", "next_texts", "next_actions", "source"]}
+    for path, ep, i in picks:
         c, n = slice(i - context_chunks, i), slice(i, i + 1)
         rows["frames"].append(ep.frames[c]), rows["texts"].append(list(ep.text[c]))
         rows["actions"].append(ep.action[c].astype(np.int64)), rows["next_frames"].append(ep.frames[n])
         rows["next_texts"].append(list(ep.text[n])), rows["next_actions"].append(ep.action[n].astype(np.int64))
         rows["source"].append(f"{path.name}:{i}")
-        reward.append(float(ep.reward[i])), term.append(bool(ep.terminated[i]))
     arr = {k: (np.stack(v) if k in ("frames", "actions", "next_frames", "next_actions") else v) for k, v in rows.items()}
-    return (StartContexts(**arr), np.array(reward, np.float32), np.array(term), np.array(random_draw),
-            {"event": n_event / n_all, "end": n_end / n_all, "chunks": n_all})
+    return StartContexts(**arr)
 
 
 def starts_to_skip(card, names=None) -> tuple[list[str], list[int]]:

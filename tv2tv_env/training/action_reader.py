@@ -109,7 +109,7 @@ def train_action_reader(data, out, vae_dir, tokenizer_dir, args: TrainArgs = ACT
     summary = {"data": str(data), "vae": str(vae_dir), "train_pairs": len(pairs), "heldout_pairs": len(h_pairs),
                "step": result["step"], "minutes": round(result["elapsed_s"] / 60, 1), "balance": BALANCE,
                "params": sum(p.numel() for p in reader.parameters()),
-               **heldout_accuracy(task.weights, h_pairs, h_actions, list(meta["action_names"])),
+               **{k: result[k] for k in ("heldout_accuracy", "heldout_per_action")},  # fit's last evaluation
                "device": result["device"], "dtype": result["dtype"], "cpu_capability": result["cpu_capability"]}
     if not result["stopped_by_signal"]:  # finished: OUT keeps the reader alone
         with atomic_dir(out) as tmp:
