@@ -60,9 +60,11 @@ class TV2TVConfig:
     loss_end: float = 0.05
     # With an action reader (model/action_reader.py, `tv2tv train --action-reader`): the weight of
     # the cross-entropy of each target chunk's recorded action, read from the model's predicted
-    # clean chunk beside the real chunk before it (weighted by 1 - flow time: a prediction from
-    # pure noise says little yet).
+    # clean chunk beside the real chunk before it, weighted by (1 - flow time) ** loss_action_power:
+    # a prediction from pure noise says little yet, and a larger power leaves the early, coarse
+    # sampling steps more to the flow loss alone.
     loss_action: float = 0.0
+    loss_action_power: float = 1.0
     # sampling
     sampling_steps: int = 6
     guidance: float = 3.0
@@ -95,7 +97,7 @@ class TV2TVConfig:
 # Fields that only shape the training objective: weights trained with other values of these
 # may start a run (`--init-from`) that changes them, since they change no weight's meaning.
 TRAINING_ONLY_FIELDS = ("text_dropout", "context_noise_max", "clean_flip", "loss_flow", "loss_text", "loss_reward",
-                        "loss_end", "loss_action")
+                        "loss_end", "loss_action", "loss_action_power")
 
 
 CONFIGS = {

@@ -163,8 +163,8 @@ def predicted_clean_chunks(cfg, lay, velocity: torch.Tensor, x_t: torch.Tensor, 
 
 def action_consistency(cfg, lay, velocity, x_t, t, latents, actions, reader) -> torch.Tensor:
     """Cross-entropy of each target chunk's recorded action as `reader` reads it from the model's
-    predicted clean chunk beside the real chunk before it, weighted by 1 - t (from pure noise a
-    prediction is the average chunk and says little). The gradient reaches the world model
+    predicted clean chunk beside the real chunk before it, weighted by (1 - t) ** loss_action_power
+    (from pure noise a prediction is the average chunk and says little). The gradient reaches the world model
     through its velocity; the reader is frozen."""
     f = cfg.first_target_chunk
     if f < 1:
@@ -173,4 +173,4 @@ def action_consistency(cfg, lay, velocity, x_t, t, latents, actions, reader) -> 
     prev = latents[:, f - 1:-1].to(pred.dtype)
     logits = reader(prev.flatten(0, 1), pred.flatten(0, 1)).float()
     ce = F.cross_entropy(logits, actions[:, f:].flatten(), reduction="none")
-    return ((1 - t[:, f:].flatten().float()) * ce).mean()
+    return ((1 - t[:, f:].flatten().float()) ** cfg.loss_action_power * ce).mean()

@@ -10,12 +10,12 @@ import torch
 from conftest import SHIPPED, train_world
 from model.action_reader import ActionReader
 from model.config import get_config
-from model.flow import patchify, predicted_clean_chunks, scatter_video, training_loss
+from model.flow import action_consistency, patchify, predicted_clean_chunks, scatter_video, training_loss
 from model.mot import TV2TVModel
 from model.sequence import build_layout
 from model.tokenizer import load_tokenizer, special_ids
 from tv2tv_env.errors import UserError
-from tv2tv_env.training.action_reader import load_action_reader, train_action_reader
+from tv2tv_env.training.action_reader import ActionReaderTask, load_action_reader, train_action_reader
 from tv2tv_env.training.args import ACTION_READER_ARGS
 
 TOK = SHIPPED / "tokenizer"
@@ -65,13 +65,56 @@ def test_action_loss_reaches_the_world_model_and_not_the_reader():
     assert all(p.grad is None for p in reader.parameters())
 
 
+def test_action_loss_weights_each_chunk_by_one_minus_t_to_the_power():
+    cfg, special = _tiny()
+    B, K, f = 4, cfg.window_chunks, cfg.first_target_chunk
+    gen = torch.Generator().manual_seed(2)
+    latents = torch.randn(B, K, cfg.frames_per_chunk, cfg.latent_channels, cfg.latent_size, cfg.latent_size,
+                          generator=gen)
+    texts = [[[5, 6] for _ in range(K)] for _ in range(B)]
+    lay = build_layout(texts, cfg.tokens_per_chunk, special, [[k >= f for k in range(K)] for _ in range(B)])
+    t = torch.rand(B, K, generator=gen)
+    x_t = patchify(latents, cfg.patch)
+    velocity = torch.randn(scatter_video(lay, x_t).shape, generator=gen)
+    reader = ActionReader(n_actions=5, frames=cfg.frames_per_chunk, latent_channels=cfg.latent_channels,
+                          latent_size=cfg.latent_size).requires_grad_(False)
+    actions = torch.randint(5, (B, K), generator=gen)
+    pred = predicted_clean_chunks(cfg, lay, velocity, x_t, t)
+    ce = torch.nn.functional.cross_entropy(reader(latents[:, f - 1:-1].flatten(0, 1), pred.flatten(0, 1)),
+                                           actions[:, f:].flatten(), reduction="none")
+    for power in (1.0, 2.0):
+        got = action_consistency(replace(cfg, loss_action_power=power), lay, velocity, x_t, t, latents, actions,
+                                 reader)
+        torch.testing.assert_close(got, ((1 - t[:, f:].flatten()) ** power * ce).mean())
+    assert not torch.isclose(action_consistency(cfg, lay, velocity, x_t, t, latents, actions, reader),
+                             action_consistency(replace(cfg, loss_action_power=2.0), lay, velocity, x_t, t, latents,
+                                                actions, reader))
+
+
+def test_reader_task_adds_input_noise_only_when_asked():
+    pairs = torch.randn(20, 2, 4, 8, 8, 8)
+    actions = torch.arange(20) % 4
+    reader = ActionReader(n_actions=4, width=16)
+    seen = []
+    reader.register_forward_hook(lambda m, inp, out: seen.append(inp[1].clone()))
+    for noise in (0.0, 0.5):
+        task = ActionReaderTask(reader, pairs, actions, (pairs, actions), ["a", "b", "c", "d"], batch_size=6,
+                                input_noise=noise)
+        task.device = "cpu"
+        task.loss(reader, 0, torch.Generator().manual_seed(3), slice(None))
+    idx = torch.multinomial(task.draw_weights, 6, replacement=True, generator=torch.Generator().manual_seed(3))
+    torch.testing.assert_close(seen[0], pairs[idx, 1])  # clean: the recorded pairs themselves
+    assert not torch.allclose(seen[1], pairs[idx, 1], atol=1e-3)  # noisy: the same pairs, moved
+    assert (seen[1] - pairs[idx, 1]).std() < 0.5
+
+
 @pytest.mark.slow
 def test_reader_trains_loads_frozen_and_a_run_keeps_its_copy(doom_latent_data, tmp_path):
     out = tmp_path / "reader"
     summary = train_action_reader(doom_latent_data, out, SHIPPED / "vae", TOK,
                                   replace(ACTION_READER_ARGS, max_steps=30, max_minutes=None, eval_every=0),
-                                  width=32, progress=False)
-    assert summary["step"] == 30 and 0 <= summary["heldout_accuracy"] <= 1
+                                  width=32, input_noise=0.3, progress=False)
+    assert summary["step"] == 30 and 0 <= summary["heldout_accuracy"] <= 1 and summary["input_noise"] == 0.3
     assert set(summary["heldout_per_action"]) and json.loads((out / "training.json").read_text())["step"] == 30
     reader = load_action_reader(out)
     assert not any(p.requires_grad for p in reader.parameters()) and reader.config.width == 32
@@ -82,6 +125,9 @@ def test_reader_trains_loads_frozen_and_a_run_keeps_its_copy(doom_latent_data, t
     with pytest.raises(UserError, match="go together"):  # a weight without a reader, or a reader without one
         train_world(doom_latent_data, run, config="tiny", max_steps=2, batch_size=4, samples=False,
                     overrides={"loss_action": 0.1})
+    with pytest.raises(UserError, match="shapes the action loss"):
+        train_world(doom_latent_data, run, config="tiny", max_steps=2, batch_size=4, samples=False,
+                    overrides={"loss_action_power": 2.0})
     res = train_world(doom_latent_data, run, config="tiny", max_steps=4, batch_size=4, eval_every=2, log_every=1,
                       samples=False,
                       action_reader=str(out), overrides={"loss_action": 0.1})

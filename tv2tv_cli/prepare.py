@@ -30,44 +30,7 @@ def add_commands(sub):
     t.add_argument("--resume", action="store_true", help="continue a stopped run from OUT (its train_state.pt)")
     t.add_argument("--quiet", action="store_true")
     t.set_defaults(func=cmd_train_vae)
-
-    d = sub.add_parser("train-tiny-decoder", help="distil a checkpoint's VAE decoder into a tiny fast one",
-                       description="Train a tiny frame decoder (model/tiny_decoder.py) on the cached latents of DATA's "
-                       "train split to draw what CHECKPOINT's VAE decoder draws (and the real frames); writes OUT "
-                       "(default CHECKPOINT/tiny_decoder, which the envs then decode with) and reports its PSNR "
-                       "against the full decoder and the real frames on held-out latents.")
-    d.add_argument("--checkpoint", default=None, help="checkpoint or run directory: its vae/ is the teacher and "
-                   "CHECKPOINT/tiny_decoder the default --out")
-    d.add_argument("--vae", default=None, help="or the teacher VAE directory itself (then --out is needed)")
-    d.add_argument("--data", required=True, help="recording with a latent cache for that VAE (`tv2tv encode`)")
-    d.add_argument("--out", default=None, help="output directory (default CHECKPOINT/tiny_decoder)")
-    d.add_argument("--max-frames", type=int, default=32768, help="training frames held in memory (default 32768)")
-    d.add_argument("--width", type=int, default=128, help="channels at the latent's resolution (default 128)")
-    d.add_argument("--blocks", type=int, default=2, help="residual blocks there (default 2)")
-    from tv2tv_env.training.args import TINY_DECODER_ARGS
-
-    add_train_flags(d, TINY_DECODER_ARGS)
-    d.add_argument("--resume", action="store_true", help="continue a stopped run from OUT")
-    d.add_argument("--quiet", action="store_true")
-    d.set_defaults(func=cmd_train_tiny_decoder)
-
-    r = sub.add_parser("train-action-reader", help="train an action reader on latents (for `tv2tv train "
-                       "--action-reader`)",
-                       description="Train an inverse-dynamics model on the cached latents of DATA's train split "
-                       "(model/action_reader.py): which action turned one chunk into the next. `tv2tv train "
-                       "--action-reader OUT --loss-action W` then adds its cross-entropy on the world model's "
-                       "predicted clean chunks to the loss. Writes OUT and reports held-out accuracy per action.")
-    r.add_argument("--data", required=True, help="recording with a latent cache for the VAE (`tv2tv encode`)")
-    r.add_argument("--out", required=True, help="output directory")
-    r.add_argument("--vae", default=None, help="VAE directory (default: the shipped checkpoints/doom-small/vae)")
-    r.add_argument("--tokenizer", default=None, help="tokenizer directory (default: the shipped one)")
-    r.add_argument("--width", type=int, default=128, help="channels of its convolutions (default 128)")
-    from tv2tv_env.training.args import ACTION_READER_ARGS
-
-    add_train_flags(r, ACTION_READER_ARGS)
-    r.add_argument("--resume", action="store_true", help="continue a stopped run from OUT")
-    r.add_argument("--quiet", action="store_true")
-    r.set_defaults(func=cmd_train_action_reader)
+    _add_latent_trainers(sub)
 
     e = sub.add_parser("encode", help="encode every recorded frame with a trained VAE (the latent cache)",
                        description="Encode every frame of a dataset once with a trained VAE and keep the latents in "
@@ -94,6 +57,51 @@ def add_commands(sub):
     k.add_argument("--vocab-size", type=int, default=512)
     k.set_defaults(func=cmd_tokenizer)
 
+
+
+def _add_latent_trainers(sub):
+    """The small models trained on a recording's latent cache beside the world model: the tiny
+    decoder and the action reader."""
+    d = sub.add_parser("train-tiny-decoder", help="distil a checkpoint's VAE decoder into a tiny fast one",
+                       description="Train a tiny frame decoder (model/tiny_decoder.py) on the cached latents of DATA's "
+                       "train split to draw what CHECKPOINT's VAE decoder draws (and the real frames); writes OUT "
+                       "(default CHECKPOINT/tiny_decoder, which the envs then decode with) and reports its PSNR "
+                       "against the full decoder and the real frames on held-out latents.")
+    d.add_argument("--checkpoint", default=None, help="checkpoint or run directory: its vae/ is the teacher and "
+                   "CHECKPOINT/tiny_decoder the default --out")
+    d.add_argument("--vae", default=None, help="or the teacher VAE directory itself (then --out is needed)")
+    d.add_argument("--data", required=True, help="recording with a latent cache for that VAE (`tv2tv encode`)")
+    d.add_argument("--out", default=None, help="output directory (default CHECKPOINT/tiny_decoder)")
+    d.add_argument("--max-frames", type=int, default=32768, help="training frames held in memory (default 32768)")
+    d.add_argument("--width", type=int, default=128, help="channels at the latent's resolution (default 128)")
+    d.add_argument("--blocks", type=int, default=2, help="residual blocks there (default 2)")
+    from tv2tv_env.training.args import TINY_DECODER_ARGS, add_train_flags
+
+    add_train_flags(d, TINY_DECODER_ARGS)
+    d.add_argument("--resume", action="store_true", help="continue a stopped run from OUT")
+    d.add_argument("--quiet", action="store_true")
+    d.set_defaults(func=cmd_train_tiny_decoder)
+
+    r = sub.add_parser("train-action-reader", help="train an action reader on latents (for `tv2tv train "
+                       "--action-reader`)",
+                       description="Train an inverse-dynamics model on the cached latents of DATA's train split "
+                       "(model/action_reader.py): which action turned one chunk into the next. `tv2tv train "
+                       "--action-reader OUT --loss-action W` then adds its cross-entropy on the world model's "
+                       "predicted clean chunks to the loss. Writes OUT and reports held-out accuracy per action.")
+    r.add_argument("--data", required=True, help="recording with a latent cache for the VAE (`tv2tv encode`)")
+    r.add_argument("--out", required=True, help="output directory")
+    r.add_argument("--vae", default=None, help="VAE directory (default: the shipped checkpoints/doom-small/vae)")
+    r.add_argument("--tokenizer", default=None, help="tokenizer directory (default: the shipped one)")
+    r.add_argument("--width", type=int, default=128, help="channels of its convolutions (default 128)")
+    r.add_argument("--input-noise", type=float, default=0.0, metavar="S",
+                   help="train on pairs with Gaussian noise of a standard deviation drawn from [0, S] added "
+                        "(default 0): smoother gradients for the world model, which it reads rough predictions of")
+    from tv2tv_env.training.args import ACTION_READER_ARGS
+
+    add_train_flags(r, ACTION_READER_ARGS)
+    r.add_argument("--resume", action="store_true", help="continue a stopped run from OUT")
+    r.add_argument("--quiet", action="store_true")
+    r.set_defaults(func=cmd_train_action_reader)
 
 def cmd_train_vae(a):
     import torch
@@ -140,7 +148,8 @@ def cmd_train_action_reader(a):
     from .train_world import DEFAULT_TOKENIZER, DEFAULT_VAE
 
     summary = train_action_reader(a.data, a.out, a.vae or DEFAULT_VAE, a.tokenizer or DEFAULT_TOKENIZER,
-                                  train_args_from(a, ACTION_READER_ARGS), width=a.width, resume=a.resume,
+                                  train_args_from(a, ACTION_READER_ARGS), width=a.width, input_noise=a.input_noise,
+                                  resume=a.resume,
                                   progress=not a.quiet)
     print(json.dumps({"out": str(a.out), **summary}))
     return 0

@@ -49,6 +49,9 @@ def add_commands(sub):
                          "(with --loss-action; the run keeps a copy, which --resume reads)")
     tr.add_argument("--loss-action", type=float, default=0.0, metavar="W",
                     help="weight of that cross-entropy beside the flow loss's 1 (default 0: off)")
+    tr.add_argument("--loss-action-power", type=float, default=None, metavar="P",
+                    help="each predicted chunk's cross-entropy is weighted by (1 - flow time) ** P (default 1; "
+                         "larger: the loss acts more on the late, fine sampling steps)")
     tr.add_argument("--no-language-prior", action="store_true",
                     help="TV2TV without the frozen sentence encoder's command vectors (the model before 2026-12); "
                          "baselines never use it")
@@ -92,7 +95,8 @@ def cmd_train(a):
                          language_prior=not a.no_language_prior,
                          samples=not a.no_samples, init_from=a.init_from,
                          action_reader=a.action_reader,
-                         overrides={k: v for k, v in [("clean_flip", a.clean_flip), ("loss_action", a.loss_action)]
+                         overrides={k: v for k, v in [("clean_flip", a.clean_flip), ("loss_action", a.loss_action),
+                                                       ("loss_action_power", a.loss_action_power)]
                                     if v} or None)
     result = run_training(a.data, a.out, recipe, train_args_from(a, WORLD_MODEL_ARGS), resume=a.resume,
                           progress=not a.quiet)

@@ -180,6 +180,8 @@ def _action_reader(run: Path, source, cfg, resume: bool, n_actions: int):
         if cfg.loss_action <= 0:
             raise UserError(f"{run} was trained with an action reader; resume it with the same --loss-action")
         source = kept
+    if cfg.loss_action <= 0 and cfg.loss_action_power != 1.0:
+        raise UserError("--loss-action-power shapes the action loss: give it with --action-reader and --loss-action")
     if (cfg.loss_action > 0) != bool(source):
         raise UserError("--action-reader and --loss-action go together: give both (a reader and a weight > 0) "
                         "or neither")

@@ -7,6 +7,12 @@ chunks, shoot 2%) are seen about twice as often as their share, without the read
 every action is equally likely. Held-out figures (accuracy, per action) come from the held-out
 split of the same recording, which the world model's training never sees either.
 
+`input_noise` S > 0 adds Gaussian noise of a standard deviation drawn from [0, S] to each pair:
+while the world model trains, the reader reads predicted clean chunks (x0 = x_t - t * v), which
+are rough, and a reader that has only seen clean latents gives gradients that fool it rather
+than draw the action (randomised smoothing makes a classifier's gradients smoother and closer to
+what the input shows).
+
 OUT is the checkpoint while it trains and holds the finished reader with `training.json`.
 """
 from __future__ import annotations
@@ -56,15 +62,21 @@ def chunk_pairs(windows: LatentWindows) -> tuple[torch.Tensor, torch.Tensor]:
 class ActionReaderTask(Task):
     name = "train action reader"
 
-    def __init__(self, reader: ActionReader, pairs, actions, held: tuple, action_names: list[str], batch_size: int):
+    def __init__(self, reader: ActionReader, pairs, actions, held: tuple, action_names: list[str], batch_size: int,
+                 input_noise: float = 0.0):
         self.model, self.pairs, self.actions, self.held = reader, pairs, actions, held
-        self.action_names, self.batch_size = action_names, batch_size
+        self.action_names, self.batch_size, self.input_noise = action_names, batch_size, input_noise
         counts = torch.bincount(actions, minlength=len(action_names)).float().clamp(min=1)
         self.draw_weights = counts[actions] ** -BALANCE  # (`weights` is fit's: the EMA)
 
     def loss(self, net, step, gen, rows):
-        idx = torch.multinomial(self.draw_weights, self.batch_size, replacement=True, generator=gen)[rows]
-        x = self.pairs[idx].to(self.device)
+        idx = torch.multinomial(self.draw_weights, self.batch_size, replacement=True, generator=gen)
+        x = self.pairs[idx[rows]].to(self.device)
+        if self.input_noise > 0:  # the whole step's noise, then this micro-batch's rows of it
+            sd = torch.rand(self.batch_size, 2, 1, 1, 1, 1, generator=gen) * self.input_noise
+            noise = sd * torch.randn((self.batch_size, *x.shape[1:]), generator=gen)
+            x = x + noise[rows].to(x.device)
+        idx = idx[rows]
         loss = F.cross_entropy(net(x[:, 0], x[:, 1]).float(), self.actions[idx].to(self.device))
         return loss, {"loss_ce": loss.item()}
 
@@ -89,7 +101,7 @@ def heldout_accuracy(reader, pairs, actions, action_names: list[str]) -> dict:
 
 
 def train_action_reader(data, out, vae_dir, tokenizer_dir, args: TrainArgs = ACTION_READER_ARGS, width: int = 128,
-                        resume: bool = False, progress: bool = True) -> dict:
+                        input_noise: float = 0.0, resume: bool = False, progress: bool = True) -> dict:
     """Train a reader on recording `data` (with a latent cache for the VAE in `vae_dir`) into OUT.
     Returns the summary written to OUT/training.json."""
     out = Path(out)
@@ -104,10 +116,12 @@ def train_action_reader(data, out, vae_dir, tokenizer_dir, args: TrainArgs = ACT
     _, _, F_, C, h, _ = pairs.shape
     torch.manual_seed(args.seed)
     reader = ActionReader(n_actions=len(meta["action_names"]), frames=F_, latent_channels=C, latent_size=h, width=width)
-    task = ActionReaderTask(reader, pairs, actions, (h_pairs, h_actions), list(meta["action_names"]), args.batch_size)
+    task = ActionReaderTask(reader, pairs, actions, (h_pairs, h_actions), list(meta["action_names"]), args.batch_size,
+                             input_noise)
     result = fit(task, args, out, out.with_suffix(".metrics.jsonl"), resume=resume, progress=progress)
     summary = {"data": str(data), "vae": str(vae_dir), "train_pairs": len(pairs), "heldout_pairs": len(h_pairs),
                "step": result["step"], "minutes": round(result["elapsed_s"] / 60, 1), "balance": BALANCE,
+               "input_noise": input_noise,
                "params": sum(p.numel() for p in reader.parameters()),
                **{k: result[k] for k in ("heldout_accuracy", "heldout_per_action")},  # fit's last evaluation
                "device": result["device"], "dtype": result["dtype"], "cpu_capability": result["cpu_capability"]}
