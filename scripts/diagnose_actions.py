@@ -1,7 +1,7 @@
 """Where is a commanded action lost? Three measurements on held-out episodes (issue 42).
 
     python scripts/diagnose_actions.py --data runs/doom-fresh-80000 [--checkpoint checkpoints/doom-small] \
-        [--per-action 32] [--velocity-starts 2] [--out runs/diagnose.json]
+        [--per-action 32] [--velocity-starts 2] [--parts held switch velocity] [--out runs/diagnose.json]
 
 1. held: starts where the recorder held one action for the last context chunk and the next
    one (the default Doom player holds a strafe 1.2 chunks on average and never 4, so a longer
@@ -11,7 +11,11 @@
    generated chunks 2 and 3 beside the generated chunk before each (rollout, as `tv2tv bench`
    probes). A strafe already lost at one step is lost in the video tower's single prediction;
    one lost only in rollout is lost to drift, or to holds the recording never shows. Also
-   reported: each action's share of the recorded chunks and its mean run length.
+   reported: the one-step chunk's PSNR against the real one, and how much the picture moves
+   (mean absolute change of a pixel from frame to frame, 0-255, from the context's last frame
+   on) in the real chunk and the generated one: a model that draws more motion than real play
+   pays in PSNR where the judge still reads the right action. And each action's share of the
+   recorded chunks and its mean run length.
 2. velocity: how far the command moves the predicted velocity at each flow time. The real next
    chunk's latent is noised to each of the sampler's own flow times. At each one, the velocity
    is predicted under each probe command and with no text (the unconditional branch that
@@ -37,6 +41,7 @@ from model.flow import patchify
 from tv2tv_env.bench.benchmark import concat_starts, starts_at
 from tv2tv_env.bench.contestants import StartContexts, WorldContestant
 from tv2tv_env.bench.judge import action_button_table, load_judge
+from tv2tv_env.bench.metrics import psnr
 from tv2tv_env.commands import command_part
 from tv2tv_env.data.dataset import iter_episodes, read_meta
 from tv2tv_env.games import DEFAULT_GAME, get_card
@@ -87,6 +92,13 @@ def run_lengths(episodes, names: list[str]) -> dict:
                 "runs_2_or_more": int(sum(x >= 2 for x in r)), "runs": len(r)} for a, r in runs.items() if r}
 
 
+def motion(last_frame: np.ndarray, chunk: np.ndarray) -> np.ndarray:
+    """(R, H, W, 3) frame before, (R, F, H, W, 3) chunk -> (R,) mean absolute change of a pixel
+    value from one frame to the next."""
+    seq = np.concatenate([last_frame[:, None], chunk], 1).astype(np.float32)
+    return np.abs(np.diff(seq, axis=1)).mean(axis=(1, 2, 3, 4))
+
+
 def held_measure(judge, who, starts: dict, names: list[str], seed: int) -> dict:
     out = {}
     for a, ctx in starts.items():
@@ -98,7 +110,10 @@ def held_measure(judge, who, starts: dict, names: list[str], seed: int) -> dict:
         got = judge.predict_actions(prev_gen.reshape(-1, *prev_gen.shape[2:]),
                                     gen.reshape(-1, *gen.shape[2:])).reshape(len(ctx), 3) == want
         out[a] = {"starts": len(ctx), "real": float(real.mean()), "one_step": float(got[:, 0].mean()),
-                  "rollout_2_3": float(got[:, 1:].mean())}
+                  "rollout_2_3": float(got[:, 1:].mean()),
+                  "one_step_psnr": round(float(psnr(gen[:, 0], ctx.next_frames[:, 0]).mean()), 3),
+                  "motion_real": round(float(motion(ctx.frames[:, -1, -1], ctx.next_frames[:, 0]).mean()), 3),
+                  "motion_one_step": round(float(motion(ctx.frames[:, -1, -1], gen[:, 0]).mean()), 3)}
     return out
 
 
@@ -161,6 +176,8 @@ def main():
     p.add_argument("--per-action", type=int, default=32, help="held starts per probe action")
     p.add_argument("--per-switch", type=int, default=32, help="starts per switch")
     p.add_argument("--velocity-starts", type=int, default=2, help="starts per probe action for the velocity measure")
+    p.add_argument("--parts", nargs="+", default=["held", "switch", "velocity"], choices=["held", "switch", "velocity"],
+                   help="which measurements (default all three)")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--out", default=None)
     a = p.parse_args()
@@ -174,19 +191,22 @@ def main():
     episodes = list(iter_episodes(a.data, "heldout"))  # read once: the three selections share them
     report = {"checkpoint": a.checkpoint, "data": a.data, "run": who.info, "recorded": run_lengths(episodes, names)}
     held = held_starts(episodes, Kc, names, list(PROBE_WORDS), a.per_action, rng)
-    report["held"] = held_measure(judge, who, held, names, a.seed)
-    print(json.dumps({"held": report["held"]}), flush=True)
+    if "held" in a.parts:
+        report["held"] = held_measure(judge, who, held, names, a.seed)
+        print(json.dumps({"held": report["held"]}), flush=True)
     switches = switch_starts(episodes, Kc, names, list(card.switches) + [("strafe_left", "turn_right"),
                                                                          ("turn_left", "strafe_right")],
-                             a.per_switch, rng)
-    report["switch"] = switch_measure(judge, who, switches, names, action_button_table(names, list(card.button_names)),
-                                      a.seed)
-    print(json.dumps({"switch": report["switch"]}), flush=True)
-    # starts after every probe action alike, so that "no text" (which continues the context's
-    # motion) leans to none of them
-    vel_ctx = concat_starts([ctx.take(range(min(a.velocity_starts, len(ctx)))) for ctx in held.values()])
-    report["velocity"] = velocity_measure(who.world, vel_ctx, PROBE_WORDS, a.seed)
-    print(json.dumps({"velocity": report["velocity"]}), flush=True)
+                             a.per_switch, rng)  # drawn whatever runs, so each part's starts stay the same
+    if "switch" in a.parts:
+        report["switch"] = switch_measure(judge, who, switches, names,
+                                          action_button_table(names, list(card.button_names)), a.seed)
+        print(json.dumps({"switch": report["switch"]}), flush=True)
+    if "velocity" in a.parts:
+        # starts after every probe action alike, so that "no text" (which continues the context's
+        # motion) leans to none of them
+        vel_ctx = concat_starts([ctx.take(range(min(a.velocity_starts, len(ctx)))) for ctx in held.values()])
+        report["velocity"] = velocity_measure(who.world, vel_ctx, PROBE_WORDS, a.seed)
+        print(json.dumps({"velocity": report["velocity"]}), flush=True)
     if a.out:
         Path(a.out).parent.mkdir(parents=True, exist_ok=True)
         Path(a.out).write_text(json.dumps(report, indent=1))

@@ -353,6 +353,13 @@ def test_diagnose_actions_script_reads_what_the_judge_reads(doom_latent_data, ti
     gen = who.rollout(ctx, [[command_part(t[0])] * 3 for t in ctx.next_texts], np.full((len(ctx), 3), want), 0)
     one = judge.predict_actions(ctx.frames[:, -1], gen[:, 0]) == want
     assert report["held"][a]["one_step"] == pytest.approx(one.mean())
+    from tv2tv_env.bench.metrics import psnr
+
+    assert report["held"][a]["one_step_psnr"] == pytest.approx(psnr(gen[:, 0], ctx.next_frames[:, 0]).mean(), abs=1e-3)
+    still = script["motion"](ctx.next_frames[:, 0, 0], np.repeat(ctx.next_frames[:, 0, :1], 4, 1))
+    assert still.shape == (len(ctx),) and not still.any()  # a picture that does not move moves 0
+    moved = script["motion"](ctx.frames[:, -1, -1], gen[:, 0])
+    assert report["held"][a]["motion_one_step"] == pytest.approx(moved.mean(), abs=1e-3)
     rows = report["velocity"]["per_sigma"]
     assert len(rows) == who.world.sampler.steps and set(rows[0]["pull"]) == set(DOOM.probe)
     assert all(v >= 0 for r in rows for v in r["pull"].values())
