@@ -26,14 +26,20 @@ def _tiny(**kw):
     return get_config("tiny", vocab_size=len(tok), **kw), special_ids(tok)
 
 
+def _window(cfg, special, B: int, gen):
+    """Random latents (B, K, F, C, h, w) of one window and its layout, every chunk with text."""
+    K, f = cfg.window_chunks, cfg.first_target_chunk
+    latents = torch.randn(B, K, cfg.frames_per_chunk, cfg.latent_channels, cfg.latent_size, cfg.latent_size,
+                          generator=gen)
+    texts = [[[5 + k, 6] for k in range(K)] for _ in range(B)]
+    return latents, build_layout(texts, cfg.tokens_per_chunk, special, [[k >= f for k in range(K)] for _ in range(B)])
+
+
 def test_predicted_clean_chunks_are_the_targets_under_the_true_velocity():
     cfg, special = _tiny()
     B, K, f = 3, cfg.window_chunks, cfg.first_target_chunk
     gen = torch.Generator().manual_seed(0)
-    latents = torch.randn(B, K, cfg.frames_per_chunk, cfg.latent_channels, cfg.latent_size, cfg.latent_size,
-                          generator=gen)
-    texts = [[[5 + k, 6] for k in range(K)] for _ in range(B)]
-    lay = build_layout(texts, cfg.tokens_per_chunk, special, [[k >= f for k in range(K)] for _ in range(B)])
+    latents, lay = _window(cfg, special, B, gen)
     x0 = patchify(latents, cfg.patch)
     t = torch.rand(B, K, generator=gen)
     noise = torch.randn(x0.shape, generator=gen)
@@ -69,10 +75,7 @@ def test_action_loss_weights_each_chunk_by_one_minus_t_to_the_power():
     cfg, special = _tiny()
     B, K, f = 4, cfg.window_chunks, cfg.first_target_chunk
     gen = torch.Generator().manual_seed(2)
-    latents = torch.randn(B, K, cfg.frames_per_chunk, cfg.latent_channels, cfg.latent_size, cfg.latent_size,
-                          generator=gen)
-    texts = [[[5, 6] for _ in range(K)] for _ in range(B)]
-    lay = build_layout(texts, cfg.tokens_per_chunk, special, [[k >= f for k in range(K)] for _ in range(B)])
+    latents, lay = _window(cfg, special, B, gen)
     t = torch.rand(B, K, generator=gen)
     x_t = patchify(latents, cfg.patch)
     velocity = torch.randn(scatter_video(lay, x_t).shape, generator=gen)
