@@ -164,8 +164,8 @@ def predicted_clean_chunks(cfg, lay, velocity: torch.Tensor, x_t: torch.Tensor, 
 def action_consistency(cfg, lay, velocity, x_t, t, latents, actions, reader) -> torch.Tensor:
     """Cross-entropy of each target chunk's recorded action as `reader` reads it from the model's
     predicted clean chunk beside the real chunk before it, weighted by (1 - t) ** loss_action_power
-    (from pure noise a prediction is the average chunk and says little). The gradient reaches the world model
-    through its velocity; the reader is frozen."""
+    (from pure noise a prediction is the average chunk and says little). The gradient reaches the
+    world model through its velocity; the reader is frozen."""
     f = cfg.first_target_chunk
     if f < 1:
         raise ValueError("the action reader reads a chunk beside the one before it: first_target_chunk must be >= 1")
