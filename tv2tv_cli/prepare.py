@@ -58,10 +58,11 @@ def add_commands(sub):
     k.set_defaults(func=cmd_tokenizer)
 
 
-
 def _add_latent_trainers(sub):
     """The small models trained on a recording's latent cache beside the world model: the tiny
     decoder and the action reader."""
+    from tv2tv_env.training.args import ACTION_READER_ARGS, TINY_DECODER_ARGS, add_train_flags
+
     d = sub.add_parser("train-tiny-decoder", help="distil a checkpoint's VAE decoder into a tiny fast one",
                        description="Train a tiny frame decoder (model/tiny_decoder.py) on the cached latents of DATA's "
                        "train split to draw what CHECKPOINT's VAE decoder draws (and the real frames); writes OUT "
@@ -75,8 +76,6 @@ def _add_latent_trainers(sub):
     d.add_argument("--max-frames", type=int, default=32768, help="training frames held in memory (default 32768)")
     d.add_argument("--width", type=int, default=128, help="channels at the latent's resolution (default 128)")
     d.add_argument("--blocks", type=int, default=2, help="residual blocks there (default 2)")
-    from tv2tv_env.training.args import TINY_DECODER_ARGS, add_train_flags
-
     add_train_flags(d, TINY_DECODER_ARGS)
     d.add_argument("--resume", action="store_true", help="continue a stopped run from OUT")
     d.add_argument("--quiet", action="store_true")
@@ -96,8 +95,6 @@ def _add_latent_trainers(sub):
     r.add_argument("--input-noise", type=float, default=0.0, metavar="S",
                    help="train on pairs with Gaussian noise of a standard deviation drawn from [0, S] added "
                         "(default 0): smoother gradients for the world model, which it reads rough predictions of")
-    from tv2tv_env.training.args import ACTION_READER_ARGS
-
     add_train_flags(r, ACTION_READER_ARGS)
     r.add_argument("--resume", action="store_true", help="continue a stopped run from OUT")
     r.add_argument("--quiet", action="store_true")

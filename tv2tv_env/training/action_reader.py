@@ -70,13 +70,12 @@ class ActionReaderTask(Task):
         self.draw_weights = counts[actions] ** -BALANCE  # (`weights` is fit's: the EMA)
 
     def loss(self, net, step, gen, rows):
-        idx = torch.multinomial(self.draw_weights, self.batch_size, replacement=True, generator=gen)
-        x = self.pairs[idx[rows]].to(self.device)
+        idx = torch.multinomial(self.draw_weights, self.batch_size, replacement=True, generator=gen)[rows]
+        x = self.pairs[idx].to(self.device)
         if self.input_noise > 0:  # the whole step's noise, then this micro-batch's rows of it
             sd = torch.rand(self.batch_size, 2, 1, 1, 1, 1, generator=gen) * self.input_noise
             noise = sd * torch.randn((self.batch_size, *x.shape[1:]), generator=gen)
             x = x + noise[rows].to(x.device)
-        idx = idx[rows]
         loss = F.cross_entropy(net(x[:, 0], x[:, 1]).float(), self.actions[idx].to(self.device))
         return loss, {"loss_ce": loss.item()}
 
