@@ -17,6 +17,9 @@
 #   CHECKPOINT=OUT/text   the TV2TV model the bench compares, e.g. checkpoints/doom-small when
 #                      the baselines get the shipped model's step budget (CONDITIONS without text)
 #   VAE=DIR TOKENIZER=DIR  other than the shipped ones; TV2TV=cmd  the tv2tv command; PYTHON=python
+#   BENCH=0            stop after training (and SHIP): bench later, e.g. on fresh episodes
+#   TRAIN_ARGS="..."   more `tv2tv train` flags, the same for every run (the recipe: e.g.
+#                      "--lr 3e-4 --loss-action 0.1 --action-reader checkpoints/doom-small/action_reader")
 #   SHIP=DIR           after the runs end, finished or stopped (SIGTERM to the script saves every
 #                      run), export each one's fp16 weights to DIR/COND/model with its step
 #                      (`tv2tv export-weights`), beside links to its VAE, tokenizer and start
@@ -41,6 +44,8 @@ CHECKPOINT=${CHECKPOINT:-$OUT/text}
 EXTRA=()
 [ -n "${VAE:-}" ] && EXTRA+=(--vae "$VAE")
 [ -n "${TOKENIZER:-}" ] && EXTRA+=(--tokenizer "$TOKENIZER")
+read -r -a MORE <<< "${TRAIN_ARGS:-}"   # word-split on purpose: one string of flags
+EXTRA+=("${MORE[@]}")
 [ "$JOBS" -gt 1 ] && export OMP_NUM_THREADS=1
 mkdir -p "$OUT"
 
@@ -89,5 +94,6 @@ FAILED=0
 for PID in $(jobs -p); do wait_for "$PID" || FAILED=1; done
 if [ -n "${SHIP:-}" ]; then for COND in $CONDITIONS; do ship "$COND"; done; fi
 [ "$FAILED" = 0 ] || { echo "!! a run failed: not benchmarking"; exit 1; }
+[ "${BENCH:-1}" = 0 ] && { echo "== trained (BENCH=0: no bench) $(date -u +%H:%M:%S)"; exit 0; }
 echo "== bench $(date -u +%H:%M:%S)"
 $TV2TV bench --checkpoint "$CHECKPOINT" --baselines "${BASELINES[@]}" --data "$DATA" --judge "$JUDGE" --out "$OUT/bench"

@@ -294,3 +294,23 @@ def test_a_damaged_training_state_is_named_not_a_raw_error(doom_latent_data, tmp
     res = train_world(doom_latent_data, run, config="tiny", max_steps=4, batch_size=4, samples=False, resume=True,
                       eval_every=1000)
     assert res["step"] == 4 and (run / "ckpt" / "train_state.pt").is_file() and not (run / "ckpt.old").exists()
+
+
+@pytest.mark.slow
+def test_baselines_script_gives_every_run_the_same_recipe(doom_latent_data, tmp_path):
+    """scripts/train_baselines.sh hands TRAIN_ARGS to each run alike, and BENCH=0 stops before the bench."""
+    import subprocess
+    import sys
+
+    repo = SHIPPED.parents[1]
+    env = dict(os.environ, CONDITIONS="text prompt", JOBS="1", BENCH="0", TV2TV=f"{sys.executable} -m tv2tv_cli",
+               TRAIN_ARGS="--lr 5e-4 --seed 7")
+    out = tmp_path / "runs"
+    done = subprocess.run(["bash", "scripts/train_baselines.sh", str(doom_latent_data), str(out), "3", "tiny"],
+                          cwd=repo, env=env, capture_output=True, text=True, timeout=600)
+    assert done.returncode == 0, done.stdout + done.stderr
+    for cond in ["text", "prompt"]:
+        args = json.loads((out / cond / "train_args.json").read_text())
+        assert (args["lr"], args["seed"], args["max_steps"]) == (5e-4, 7, 3)
+        assert json.loads((out / cond / "config.json").read_text())["conditioning"] == cond
+    assert "no bench" in done.stdout and not (out / "bench").exists()
