@@ -353,8 +353,6 @@ def test_diagnose_actions_script_reads_what_the_judge_reads(doom_latent_data, ti
     gen = who.rollout(ctx, [[command_part(t[0])] * 3 for t in ctx.next_texts], np.full((len(ctx), 3), want), 0)
     one = judge.predict_actions(ctx.frames[:, -1], gen[:, 0]) == want
     assert report["held"][a]["one_step"] == pytest.approx(one.mean())
-    from tv2tv_env.bench.metrics import psnr
-
     assert report["held"][a]["one_step_psnr"] == pytest.approx(psnr(gen[:, 0], ctx.next_frames[:, 0]).mean(), abs=1e-3)
     still = script["motion"](ctx.next_frames[:, 0, 0], np.repeat(ctx.next_frames[:, 0, :1], 4, 1))
     assert still.shape == (len(ctx),) and not still.any()  # a picture that does not move moves 0
