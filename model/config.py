@@ -54,6 +54,12 @@ class TV2TVConfig:
     # clean copy (what later chunks see) is its noisy copy instead, at the flow time it was
     # drawn with, so the model learns to go on from a context as rough as its own drafts.
     clean_flip: float = 0.0
+    # Own drafts against exposure bias (model/flow.py): the share of training windows whose
+    # target chunks are seen by later chunks as the model's own drafts of them (drawn without
+    # gradient in `own_context_steps` Euler steps from the recorded chunks before each), not as
+    # the recorded chunks; the flow targets stay recorded.
+    own_context: float = 0.0
+    own_context_steps: int = 3
     loss_flow: float = 1.0
     loss_text: float = 0.1
     loss_reward: float = 0.1
@@ -96,7 +102,8 @@ class TV2TVConfig:
 
 # Fields that only shape the training objective: weights trained with other values of these
 # may start a run (`--init-from`) that changes them, since they change no weight's meaning.
-TRAINING_ONLY_FIELDS = ("text_dropout", "context_noise_max", "clean_flip", "loss_flow", "loss_text", "loss_reward",
+TRAINING_ONLY_FIELDS = ("text_dropout", "context_noise_max", "clean_flip", "own_context", "own_context_steps",
+                        "loss_flow", "loss_text", "loss_reward",
                         "loss_end", "loss_action", "loss_action_power")
 
 

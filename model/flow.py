@@ -5,13 +5,21 @@ noise, 0 is data; x_sigma = sigma * noise + (1 - sigma) * x0; the model predicts
 velocity noise - x0. Flow times are drawn logit-normal (SD3). Clean context chunks get a
 small noise level too (context-noise augmentation, from GameNGen/DIAMOND), with the level
 given to the model, so long rollouts drift less.
+
+Own drafts (`config.own_context`): in a share of the windows, the clean copies that later chunks
+read are not the recorded chunks but the model's own drafts of them, drawn as the sampler draws
+(Euler steps from noise, no gradient) from the recorded chunks before each, while every flow
+target stays recorded. A rollout reads its own drafts as context from its second chunk on; this
+teaches the model to go on from them (what the command asks, from where the draft left off)
+instead of from recorded chunks only (exposure bias; Self Forcing and Diffusion Forcing train
+on the model's own outputs for this reason).
 """
 from __future__ import annotations
 
 import torch
 import torch.nn.functional as F
 
-from .sequence import CLEAN, NOISY, attention_mask, build_layout
+from .sequence import CLEAN, NOISY, Layout, attention_mask, build_layout
 
 
 def patchify(lat: torch.Tensor, p: int) -> torch.Tensor:
@@ -75,7 +83,41 @@ def draw_randomness(cfg, B: int, K: int, gen: torch.Generator) -> dict:
         flip = torch.rand(B, K, generator=gen) < cfg.clean_flip
         flip[:, :cfg.first_target_chunk] = False  # only chunks with a noisy copy can swap it in
     rand["flip"] = flip
+    if cfg.own_context > 0:  # drawn after the rest: a config without own drafts draws as before
+        rand["own"] = torch.rand(B, generator=gen) < cfg.own_context
+        rand["n_own"] = torch.randn(shape, generator=gen)
     return rand
+
+
+@torch.no_grad()
+def own_drafts(model, lay, rows: torch.Tensor, x_clean: torch.Tensor, tlevel_clean: torch.Tensor,
+               command, noise: torch.Tensor, steps: int) -> torch.Tensor:
+    """The model's drafts of every target chunk of windows `rows`, each drawn from the clean
+    chunks before it (as the sampler draws a chunk: `steps` Euler steps of the flow ODE from
+    `noise` (R, K, n, P), diffusers' scheduler, no guidance). All target chunks are drawn at
+    once: a noisy copy sees only clean chunks before its own. Returns (R, K - first_target, n, P)."""
+    from diffusers import FlowMatchEulerDiscreteScheduler
+
+    from .sampler import guided_euler
+
+    cfg = model.config
+    f = cfg.first_target_chunk
+    sub = Layout(**{k: v[rows] for k, v in lay.__dict__.items()})
+    noisy = sub.kind == NOISY
+    mask = attention_mask(sub.kind, sub.order, sub.chunk)
+    clean_video = scatter_video(lay, x_clean)[rows]
+    cmd = None if command is None else command[rows]
+
+    def velocity(x, t):  # x: (R, K - f, n, P) target chunks at flow time t/1000
+        full = torch.cat([noise[:, :f], x], 1)  # context-only chunks have no noisy copy: any values
+        video = torch.where(noisy[..., None], scatter_video(sub, full), clean_video)
+        tl = torch.where(noisy, (t / 1000.0).to(x.device).float(), tlevel_clean[rows])
+        out = model(sub.ids, sub.kind, sub.order, sub.spatial, video, tl, mask, cond=sub.cond, command=cmd)
+        return out.velocity[noisy].view_as(x).to(x.dtype)
+
+    scheduler = FlowMatchEulerDiscreteScheduler(num_train_timesteps=1000, shift=1.0)  # the sampler's
+    return guided_euler(velocity, noise[:, f:].clone(), scheduler, steps, 1.0)
+
 
 
 def training_loss(model, latents: torch.Tensor, texts: list[list[list[int]]], reward: torch.Tensor,
@@ -116,13 +158,21 @@ def training_loss(model, latents: torch.Tensor, texts: list[list[list[int]]], re
     n_clean, n_flow = rand["n_clean"].to(dev), rand["n_flow"].to(dev)
     x_clean = s[..., None, None] * n_clean + (1 - s[..., None, None]) * x0
     x_t = t[..., None, None] * n_flow + (1 - t[..., None, None]) * x0
+    noisy = lay.kind == NOISY
+    if "own" in rand and bool(rand["own"].any()):  # own drafts stand in for the target chunks' clean copies
+        rows, f = rand["own"].to(dev).nonzero().squeeze(1), cfg.first_target_chunk
+        tl_clean = scatter_chunk_scalar(lay, s) * (lay.kind == CLEAN)
+        drafts = own_drafts(core, lay, rows, x_clean, tl_clean, command, rand["n_own"].to(dev)[rows],
+                            cfg.own_context_steps).to(x_clean.dtype)
+        s_rows = s[rows, f:, None, None]
+        x_clean = x_clean.clone()
+        x_clean[rows, f:] = s_rows * n_clean[rows, f:] + (1 - s_rows) * drafts
     if "flip" in rand:  # clean-copy flip (config.clean_flip): later chunks see the noisy copy, at its level
         flip = rand["flip"].to(dev)
         x_clean = torch.where(flip[..., None, None], x_t, x_clean)
         s = torch.where(flip, t, s)
     v_target = n_flow - x0
 
-    noisy = lay.kind == NOISY
     video = torch.where(noisy[..., None], scatter_video(lay, x_t), scatter_video(lay, x_clean))
     tlevel = torch.where(noisy, scatter_chunk_scalar(lay, t), scatter_chunk_scalar(lay, s))
     tlevel = tlevel * ((lay.kind == CLEAN) | noisy)

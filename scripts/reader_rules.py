@@ -1,12 +1,13 @@
-"""Compare rules for reading a clause as an action (tv2tv_env/paraphrase.NearestWording) on a
-development list of wordings written for this check, kept apart from the benchmark's lists.
+"""Compare rules for reading a clause as an action (tv2tv_env/paraphrase.NearestWording) on
+development lists of wordings written for this check, kept apart from the benchmark's lists.
 
     python scripts/reader_rules.py [--bench]
 
-NearestWording reads a clause as the action of its single nearest training paraphrase ("max").
+NearestWording reads a clause by a linear classifier of sentence vectors fitted to the training
+paraphrases ("linear"; before 2026-12-07 as the action of its single nearest paraphrase, "max").
 The alternatives: the mean of the k nearest paraphrases of each action ("top2", "top3",
 "top5"), each action's mean vector ("centroid"), and a softmax vote over all paraphrases
-at temperature 0.05. Pick a rule on the development list only; `--bench` also prints the
+at temperature 0.05. Pick a rule on the development lists only; `--bench` also prints the
 benchmark's new-word lists for the record (choosing by them would tune on the test).
 One JSON line per (list, rule): correct reads and the count per action.
 """
@@ -41,10 +42,42 @@ DEV = {
  "idle": ["don't move", "stand there", "stay here", "pause", "do not do anything", "wait a moment",
           "just wait", "stand still for a bit", "take a break", "stay right there"],
 }
+# Everyday-style wordings with new words, written for this check (2026-12-07): slang, fillers and
+# verbs the sentence encoder may confuse, as players type them
+DEV2 = {
+ "forward": ["rush forward", "hurry ahead", "sprint forward", "jog ahead", "stride forward", "push on ahead"],
+ "backward": ["scurry back", "draw back", "backtrack", "recoil", "move backwards quickly", "back out slowly"],
+ "turn_left": ["whirl left", "twist left", "wheel left", "peer left", "check left", "look toward the left side"],
+ "turn_right": ["whirl right", "twist right", "wheel right", "peer right", "check right", "look toward the right side"],
+ "strafe_left": ["evade left", "hop left", "duck left", "scoot left", "crab left", "move laterally to the left"],
+ "strafe_right": ["evade right", "hop right", "duck right", "scoot right", "crab right", "move laterally to the right"],
+ "shoot": ["fire a round", "take a shot", "unload on them", "open fire on it", "take the shot", "shoot at it"],
+ "idle": ["cease all movement", "hang on", "sit tight", "don't budge", "linger here", "stay calm"],
+}
+# A harder list, written for the WordNet trials (docs/levers.md, "Everyday words"), 2026-12-07
+DEV3 = {
+ "forward": ["rush ahead", "sprint forward", "advance quickly", "keep on going", "push on ahead", "hurry ahead",
+             "walk toward the front", "go straight on", "jog forward", "move onward"],
+ "backward": ["backtrack", "step backwards slowly", "retreat quickly", "walk backwards", "move behind you",
+              "jog backward", "scoot back", "back out of here", "go back a few steps", "recede"],
+ "turn_left": ["turn the head left", "rotate counterclockwise", "look leftwards", "whirl left", "twist left",
+               "bank left", "check the left side", "wheel left", "aim to the left", "turn around left"],
+ "turn_right": ["turn the head right", "rotate clockwise", "look rightwards", "whirl right", "twist right",
+                "bank right", "check the right side", "wheel right", "aim to the right", "turn around right"],
+ "strafe_left": ["evade left", "duck left", "move laterally to the left", "sidestep over left", "crab walk left",
+                 "step aside to the left", "slide over left", "side-shift left", "jink left", "scoot left"],
+ "strafe_right": ["evade right", "duck right", "move laterally to the right", "sidestep over right",
+                  "crab walk right", "step aside to the right", "slide over right", "side-shift right",
+                  "jink right", "scoot right"],
+ "shoot": ["open fire on them", "shoot at the enemy", "fire the weapon now", "take a shot", "pull the trigger twice",
+           "fire a round", "shoot him", "kill it", "hit them with bullets", "fire at the demon"],
+ "idle": ["stop", "stay", "halt", "pause for a moment", "do not budge", "stay in place", "wait there",
+          "don't do a thing", "hold up", "stand firm"],
+}
 new = held_out_new_words("doom")
 bench = {p for d in (doom.UNSEEN_PHRASES, doom.EVERYDAY_PHRASES, doom.RECOMBINED_PHRASES) for ps in d.values() for p in ps}
 train = {p for a in doom.ACTION_NAMES for p in training_paraphrases("doom", a)}
-for a, ps in DEV.items():  # the development list shares no phrase or new word with the bench or training
+for a, ps in [*DEV.items(), *DEV2.items(), *DEV3.items()]:  # the development lists shares no phrase or new word with the bench or training
     for p in ps:
         assert not set(words(p)) & new, (p, set(words(p)) & new)
         assert p not in bench and p not in train, p
@@ -64,18 +97,20 @@ def score(vec, rule):
         return max(names, key=lambda a: sims[idx[a]].topk(min(k, len(idx[a]))).values.mean())
     if rule == "centroid":
         return max(names, key=lambda a: (nw.vectors[idx[a]].mean(0) @ vec))
+    if rule == "linear":  # what NearestWording does: a linear classifier fitted to the paraphrases
+        return nw.parts[int((vec @ nw.part_weights + nw.part_bias).argmax())]
     if rule == "softmax":
         w = torch.softmax(sims / 0.05, 0)
         return max(names, key=lambda a: w[idx[a]].sum())
 
 p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
 p.add_argument("--bench", action="store_true", help="also score the benchmark's new-word lists")
-sets = {"dev": DEV}
+sets = {"dev": DEV, "dev2": DEV2, "dev3": DEV3}
 if p.parse_args().bench:
     sets["unseen"] = doom.UNSEEN_PHRASES; sets["everyday"] = doom.EVERYDAY_PHRASES
 for name, d in sets.items():
     vecs = {p: enc.encode([p])[0] for ps in d.values() for p in ps}
-    for rule in ["max", "top2", "top3", "top5", "centroid", "softmax"]:
+    for rule in ["max", "top2", "top3", "top5", "centroid", "softmax", "linear"]:
         ok = 0; n = 0; per = {}
         for a, ps in d.items():
             for p in ps:

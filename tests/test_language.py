@@ -229,3 +229,21 @@ def test_nearest_wording_reads_each_clause():
     assert near.read("turn right and do nothing")[:2] == ("turn_right", "turn right")
     assert near.read("turn left and strafe right")[:2] == ("turn_left", "turn left")
     assert near.read("what is the weather") is None
+
+
+def test_clause_reader_is_a_classifier_fitted_to_the_paraphrases():
+    """The clause reader fits its training paraphrases (every one read as its own part), is the
+    same when made again, and reads by what sets parts apart: "move over to the left" shares
+    "over to the left" with a turn paraphrase ("look over to the left") but moves, so it strafes
+    (a development wording of scripts/reader_rules.py, in no training input)."""
+    from tv2tv_env.paraphrase import NearestWording, fit_part_classifier
+
+    near = NearestWording("doom", shared_encoder(), min_similarity=0.4)
+    logits = near.vectors @ near.part_weights + near.part_bias
+    read = [near.parts[i] for i in logits.argmax(1)]
+    assert sum(r == a for r, a in zip(read, near.actions)) >= 0.95 * len(read)
+    labels = torch.tensor([near.parts.index(a) for a in near.actions])
+    again = fit_part_classifier(near.vectors, labels, len(near.parts))
+    assert torch.allclose(again[0], near.part_weights) and torch.allclose(again[1], near.part_bias)
+    assert near.clause("move over to the left")[0] == "strafe_left"
+    assert near.clause("move laterally right")[0] == "strafe_right"

@@ -337,3 +337,40 @@ def test_sampler_may_add_events_after_a_given_command_only():
         assert r.thought[7] and r.text_ids[7] and SPECIAL["bof"] not in r.text_ids[7]
     assert all(a[0] in openers for a in added if a) and all(SPECIAL["bof"] not in a for a in added)
     assert any(added) and not all(added)  # some commands got events, some stayed as given
+
+
+def test_own_drafts_are_what_the_sampler_draws_and_later_chunks_see_them():
+    """own_context=1: each target chunk's clean copy is the model's own draft of it, drawn from the
+    recorded chunks before it exactly as the streaming sampler draws the chunk (same noise, same
+    Euler steps, no guidance); the flow targets stay recorded. own_context=0 draws as before."""
+    from model.flow import draw_randomness
+
+    model = make_model(own_context=1.0, own_context_steps=2, text_dropout=0.0, context_noise_max=0.0)
+    cfg = model.config
+    B, K, texts = 2, 3, [[[5], [6, 7], [8]]] * 2
+    lat = torch.randn(B, K, cfg.frames_per_chunk, cfg.latent_channels, cfg.latent_size, cfg.latent_size)
+    rand = draw_randomness(cfg, B, K, torch.Generator().manual_seed(4))
+    seen = []
+    handle = model.register_forward_pre_hook(lambda mod, args, kw: seen.append(args[4]), with_kwargs=True)
+    training_loss(model, lat, texts, torch.zeros(B, K), torch.zeros(B, K), SPECIAL, rand=rand)
+    handle.remove()
+    assert len(seen) == 2 + 1  # two Euler steps without gradient, then the training forward
+    lay = build_layout(texts, cfg.tokens_per_chunk, SPECIAL, [[k >= cfg.first_target_chunk for k in range(K)]] * B)
+    x0 = patchify(lat, cfg.patch)
+    for k in range(1, K):  # chunk k's draft, by the sampler from the recorded chunks before it
+        sampler = StreamingSampler(model, SPECIAL, steps=2, guidance=1.0, context_chunks=K)
+        sampler.reset(lat[:, :k], [t[:k] for t in texts])
+        drawn, _ = sampler.draw_chunk([t[k] for t in texts], [None] * B, rand["n_own"][:, k])
+        seen_clean = seen[-1][(lay.kind == CLEAN) & (lay.chunk == k)].view(B, cfg.tokens_per_chunk, -1)
+        torch.testing.assert_close(seen_clean, drawn, atol=1e-4, rtol=1e-4)
+        assert not torch.allclose(seen_clean, x0[:, k], atol=1e-2)  # not the recorded chunk
+        seen_noisy = seen[-1][(lay.kind == NOISY) & (lay.chunk == k)].view(B, cfg.tokens_per_chunk, -1)
+        t = rand["t"][:, k, None, None]
+        torch.testing.assert_close(seen_noisy, t * rand["n_flow"][:, k] + (1 - t) * x0[:, k])  # targets recorded
+    torch.testing.assert_close(seen[-1][(lay.kind == CLEAN) & (lay.chunk == 0)].view(B, cfg.tokens_per_chunk, -1),
+                               x0[:, 0])  # the context-only chunk stays recorded
+    plain = make_model(text_dropout=0.0, context_noise_max=0.0).config
+    again = draw_randomness(plain, B, K, torch.Generator().manual_seed(4))
+    assert "own" not in again
+    for key in ["drop", "s", "t", "n_clean", "n_flow", "flip"]:
+        assert torch.equal(again[key], rand[key])

@@ -121,6 +121,7 @@ def heldout_losses(model, batches: list, special: dict, dev, dtype, seed: int, a
         rand = draw_randomness(model.config, B, K, step_generator(seed + 7, i))
         rand["drop"] = torch.zeros_like(rand["drop"])  # judge the conditional model
         rand["flip"] = torch.zeros_like(rand["flip"])  # on clean contexts, comparable across runs
+        rand.pop("own", None)  # recorded contexts: no own drafts either
         with precision.autocast(dev, dtype):
             loss, parts = training_loss(model, b["latents"].to(dev), b["texts"], b["reward"].to(dev),
                                         b["terminated"].to(dev), special, rand=rand, prompts=b.get("prompts"),
