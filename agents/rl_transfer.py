@@ -30,6 +30,8 @@ Arguments:
     --temperature     the dream's hardness: the temperature of the text the model writes
     --guidance        the dream's hardness: classifier-free guidance of the frames it draws
     --death-odds      the dream's hardness: a factor on the odds of a death, written or from the end head
+    --decoder         what draws the dream's frames: auto (the checkpoint's tiny decoder where it
+                      ships one, the envs' default), tiny, or full (the VAE's decoder)
     --dream-episodes  also score the dream-trained and a random policy in the dream
     --no-real         skip the engine's PPO (a hardness sweep needs only the dream's)
 
@@ -74,7 +76,7 @@ def dream_options(a) -> dict:
     `world_defaults`: take_cover's episodes end on a written death) hold."""
     options = {"checkpoint": a.checkpoint, "contexts": a.contexts, "frames": "last",
                "imagined_events": not a.no_imagined_events}
-    for knob in ("temperature", "death_odds", "guidance"):  # the dream's hardness; None: the world's default
+    for knob in ("temperature", "death_odds", "guidance", "decoder"):  # hardness and decoder; None: the default
         if getattr(a, knob) is not None:
             options[knob] = getattr(a, knob)
     return options
@@ -358,6 +360,8 @@ def add_arguments(p: argparse.ArgumentParser):
     p.add_argument("--death-odds", type=float, default=None,
                    help="the dream's hardness: a factor on the odds that the model writes a death and that its end "
                         "head calls one; default the world's (undoing the --oversample-ends it was trained with)")
+    p.add_argument("--decoder", default=None, choices=["auto", "tiny", "full"],
+                   help="what draws the dream's frames (default auto: the tiny decoder where the checkpoint has one)")
     p.add_argument("--dream-episodes", type=int, default=0,
                    help="also score the dream-trained and a random policy in the dream, this many episodes "
                         "(dream against real survival; default 0: not)")

@@ -178,3 +178,22 @@ def test_transfer_ratio_interval():
     m = mean_ci(np.array([0.0, 2.0]))
     assert m["mean"] == 1.0 and m["ci95"][0] < 1.0 < m["ci95"][1]
     assert np.isnan(ratio_ci(a, np.zeros(4), seed=0)["ratio"])
+
+
+def test_rl_transfer_chooses_the_dream_decoder(tiny_run):
+    """`--decoder` reaches the dream's envs (the issue-43 before/after of dream PPO); without it the
+    world's default holds. A checkpoint without a tiny decoder refuses `tiny`, naming it."""
+    import argparse
+
+    from agents.rl_transfer import add_arguments, dream_options, make_env
+
+    p = argparse.ArgumentParser()
+    add_arguments(p)
+    assert "decoder" not in dream_options(p.parse_args([]))
+    opts = dream_options(p.parse_args(["--checkpoint", str(tiny_run), "--decoder", "full"]))
+    assert opts["decoder"] == "full" and opts["frames"] == "last"
+    env = make_env("dream", "doom", 2, 0, opts)
+    obs, *_ = env.step(0)
+    assert obs.shape == env.observation_space.shape
+    with pytest.raises(Exception, match="tiny_decoder"):
+        make_env("dream", "doom", 2, 0, {**opts, "decoder": "tiny"})
