@@ -22,7 +22,8 @@ from __future__ import annotations
 import torch
 import torch.nn.functional as F
 
-from .sampler import StreamingSampler, guided_euler
+from .euler import guided_euler
+from .sampler import StreamingSampler
 
 
 @torch.no_grad()

@@ -19,6 +19,7 @@ from __future__ import annotations
 import torch
 import torch.nn.functional as F
 
+from .euler import guided_euler
 from .sequence import CLEAN, NOISY, Layout, attention_mask, build_layout
 
 
@@ -98,7 +99,6 @@ def own_drafts(model, lay, rows: torch.Tensor, x_clean: torch.Tensor, tlevel_cle
     once: a noisy copy sees only clean chunks before its own. Returns (R, K - first_target, n, P)."""
     from diffusers import FlowMatchEulerDiscreteScheduler
 
-    from .sampler import guided_euler
 
     cfg = model.config
     f = cfg.first_target_chunk

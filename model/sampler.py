@@ -47,22 +47,9 @@ from dataclasses import dataclass
 import torch
 from diffusers import FlowMatchEulerDiscreteScheduler
 
+from .euler import guided_euler
 from .flow import patchify, scatter_commands, scatter_video, unpatchify
 from .sequence import CLEAN, NOISY, PAD, TEXT, attention_mask, build_layout
-
-
-def guided_euler(velocity, x: torch.Tensor, scheduler, steps: int, guidance: float) -> torch.Tensor:
-    """Flow-matching Euler steps from noise `x` (sigma 1) to a chunk (sigma 0), with classifier-
-    free guidance. `velocity(xin, t)` predicts noise - x0; when guidance is not 1 it gets `x`
-    twice, stacked (the conditional rows first, then the unconditional ones), as one batch."""
-    guided, B = guidance != 1.0, len(x)
-    scheduler.set_timesteps(steps)
-    for t in scheduler.timesteps:
-        v = velocity(torch.cat([x, x]) if guided else x, t)
-        if guided:
-            v = v[B:] + guidance * (v[:B] - v[B:])
-        x = scheduler.step(v, t, x).prev_sample
-    return x
 
 
 CACHE_MODES = ("exact", "rolling")  # what `step` does when the oldest chunk leaves the context
