@@ -99,7 +99,6 @@ def own_drafts(model, lay, rows: torch.Tensor, x_clean: torch.Tensor, tlevel_cle
     once: a noisy copy sees only clean chunks before its own. Returns (R, K - first_target, n, P)."""
     from diffusers import FlowMatchEulerDiscreteScheduler
 
-
     cfg = model.config
     f = cfg.first_target_chunk
     sub = Layout(**{k: v[rows] for k, v in lay.__dict__.items()})
@@ -117,7 +116,6 @@ def own_drafts(model, lay, rows: torch.Tensor, x_clean: torch.Tensor, tlevel_cle
 
     scheduler = FlowMatchEulerDiscreteScheduler(num_train_timesteps=1000, shift=1.0)  # the sampler's
     return guided_euler(velocity, noise[:, f:].clone(), scheduler, steps, 1.0)
-
 
 
 def training_loss(model, latents: torch.Tensor, texts: list[list[list[int]]], reward: torch.Tensor,
@@ -158,7 +156,6 @@ def training_loss(model, latents: torch.Tensor, texts: list[list[list[int]]], re
     n_clean, n_flow = rand["n_clean"].to(dev), rand["n_flow"].to(dev)
     x_clean = s[..., None, None] * n_clean + (1 - s[..., None, None]) * x0
     x_t = t[..., None, None] * n_flow + (1 - t[..., None, None]) * x0
-    noisy = lay.kind == NOISY
     if "own" in rand and bool(rand["own"].any()):  # own drafts stand in for the target chunks' clean copies
         rows, f = rand["own"].to(dev).nonzero().squeeze(1), cfg.first_target_chunk
         tl_clean = scatter_chunk_scalar(lay, s) * (lay.kind == CLEAN)
@@ -173,6 +170,7 @@ def training_loss(model, latents: torch.Tensor, texts: list[list[list[int]]], re
         s = torch.where(flip, t, s)
     v_target = n_flow - x0
 
+    noisy = lay.kind == NOISY
     video = torch.where(noisy[..., None], scatter_video(lay, x_t), scatter_video(lay, x_clean))
     tlevel = torch.where(noisy, scatter_chunk_scalar(lay, t), scatter_chunk_scalar(lay, s))
     tlevel = tlevel * ((lay.kind == CLEAN) | noisy)

@@ -42,7 +42,7 @@ def add_commands(sub):
     tr.add_argument("--own-context", type=float, default=0.0, metavar="P",
                     help="share of training windows in which later chunks see the model's own drafts of the "
                          "chunks before them (drawn without gradient, as the sampler draws) instead of the recorded "
-                         "ones, against exposure bias; costs about P x 1.5 more time a step (default 0: off)")
+                         "ones, against exposure bias; at 0.5 a step takes about a third longer (default 0: off)")
     tr.add_argument("--own-context-steps", type=int, default=None, metavar="N",
                     help="Euler steps of each own draft (default 3)")
     tr.add_argument("--mirror", type=float, default=0.0, metavar="P",
