@@ -10,6 +10,15 @@ from __future__ import annotations
 import torch
 
 
+def flow_scheduler():
+    """The Euler steps' schedule every draw uses (diffusers' `FlowMatchEulerDiscreteScheduler`):
+    sigmas evenly from 1 to 0, no shift. Imported here, not at the top, so that the training
+    loss (model/flow.py) does not load diffusers until it draws."""
+    from diffusers import FlowMatchEulerDiscreteScheduler
+
+    return FlowMatchEulerDiscreteScheduler(num_train_timesteps=1000, shift=1.0)
+
+
 def guided_euler(velocity, x: torch.Tensor, scheduler, steps: int, guidance: float) -> torch.Tensor:
     """Flow-matching Euler steps from noise `x` (sigma 1) to a chunk (sigma 0), with classifier-
     free guidance. `velocity(xin, t)` predicts noise - x0; when guidance is not 1 it gets `x`

@@ -19,7 +19,7 @@ from __future__ import annotations
 import torch
 import torch.nn.functional as F
 
-from .euler import guided_euler
+from .euler import flow_scheduler, guided_euler
 from .sequence import CLEAN, NOISY, Layout, attention_mask, build_layout
 
 
@@ -91,31 +91,27 @@ def draw_randomness(cfg, B: int, K: int, gen: torch.Generator) -> dict:
 
 
 @torch.no_grad()
-def own_drafts(model, lay, rows: torch.Tensor, x_clean: torch.Tensor, tlevel_clean: torch.Tensor,
-               command, noise: torch.Tensor, steps: int) -> torch.Tensor:
-    """The model's drafts of every target chunk of windows `rows`, each drawn from the clean
-    chunks before it (as the sampler draws a chunk: `steps` Euler steps of the flow ODE from
-    `noise` (R, K, n, P), diffusers' scheduler, no guidance). All target chunks are drawn at
-    once: a noisy copy sees only clean chunks before its own. Returns (R, K - first_target, n, P)."""
-    from diffusers import FlowMatchEulerDiscreteScheduler
-
-    cfg = model.config
-    f = cfg.first_target_chunk
-    sub = Layout(**{k: v[rows] for k, v in lay.__dict__.items()})
-    noisy = sub.kind == NOISY
-    mask = attention_mask(sub.kind, sub.order, sub.chunk)
-    clean_video = scatter_video(lay, x_clean)[rows]
-    cmd = None if command is None else command[rows]
+def own_drafts(model, lay, x_clean: torch.Tensor, s: torch.Tensor, command, noise: torch.Tensor,
+               steps: int) -> torch.Tensor:
+    """The model's drafts of every target chunk of the windows of layout `lay` (R windows), each
+    drawn from the clean chunks before it (`x_clean` (R, K, n, P) at context noise levels `s`
+    (R, K)), as the sampler draws a chunk: `steps` Euler steps of the flow ODE from `noise`
+    (R, K, n, P), no guidance. All target chunks are drawn at once: a noisy copy sees only
+    clean chunks before its own. Returns (R, K - first_target_chunk, n, P)."""
+    f = model.config.first_target_chunk
+    noisy = lay.kind == NOISY
+    mask = attention_mask(lay.kind, lay.order, lay.chunk)
+    clean_video = scatter_video(lay, x_clean)
+    clean_level = scatter_chunk_scalar(lay, s) * (lay.kind == CLEAN)
 
     def velocity(x, t):  # x: (R, K - f, n, P) target chunks at flow time t/1000
         full = torch.cat([noise[:, :f], x], 1)  # context-only chunks have no noisy copy: any values
-        video = torch.where(noisy[..., None], scatter_video(sub, full), clean_video)
-        tl = torch.where(noisy, (t / 1000.0).to(x.device).float(), tlevel_clean[rows])
-        out = model(sub.ids, sub.kind, sub.order, sub.spatial, video, tl, mask, cond=sub.cond, command=cmd)
+        video = torch.where(noisy[..., None], scatter_video(lay, full), clean_video)
+        tl = torch.where(noisy, (t / 1000.0).to(x.device).float(), clean_level)
+        out = model(lay.ids, lay.kind, lay.order, lay.spatial, video, tl, mask, cond=lay.cond, command=command)
         return out.velocity[noisy].view_as(x).to(x.dtype)
 
-    scheduler = FlowMatchEulerDiscreteScheduler(num_train_timesteps=1000, shift=1.0)  # the sampler's
-    return guided_euler(velocity, noise[:, f:].clone(), scheduler, steps, 1.0)
+    return guided_euler(velocity, noise[:, f:].clone(), flow_scheduler(), steps, 1.0)
 
 
 def training_loss(model, latents: torch.Tensor, texts: list[list[list[int]]], reward: torch.Tensor,
@@ -158,9 +154,9 @@ def training_loss(model, latents: torch.Tensor, texts: list[list[list[int]]], re
     x_t = t[..., None, None] * n_flow + (1 - t[..., None, None]) * x0
     if "own" in rand and bool(rand["own"].any()):  # own drafts stand in for the target chunks' clean copies
         rows, f = rand["own"].to(dev).nonzero().squeeze(1), cfg.first_target_chunk
-        tl_clean = scatter_chunk_scalar(lay, s) * (lay.kind == CLEAN)
-        drafts = own_drafts(core, lay, rows, x_clean, tl_clean, command, rand["n_own"].to(dev)[rows],
-                            cfg.own_context_steps).to(x_clean.dtype)
+        sub = Layout(**{k: v[rows] for k, v in lay.__dict__.items()})
+        drafts = own_drafts(core, sub, x_clean[rows], s[rows], None if command is None else command[rows],
+                            rand["n_own"].to(dev)[rows], cfg.own_context_steps).to(x_clean.dtype)
         s_rows = s[rows, f:, None, None]
         x_clean = x_clean.clone()
         x_clean[rows, f:] = s_rows * n_clean[rows, f:] + (1 - s_rows) * drafts

@@ -45,9 +45,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import torch
-from diffusers import FlowMatchEulerDiscreteScheduler
-
-from .euler import guided_euler
+from .euler import flow_scheduler, guided_euler
 from .flow import patchify, scatter_commands, scatter_video, unpatchify
 from .sequence import CLEAN, NOISY, PAD, TEXT, attention_mask, build_layout
 
@@ -87,7 +85,7 @@ class StreamingSampler:
         self.context_chunks = context_chunks or cfg.context_chunks
         self.max_text_tokens, self.temperature = max_text_tokens, temperature
         self.logit_bias = logit_bias or {}  # token id -> added to its logit wherever the model writes
-        self.scheduler = FlowMatchEulerDiscreteScheduler(num_train_timesteps=1000, shift=1.0)
+        self.scheduler = flow_scheduler()
         self.history = None
 
     @property
@@ -487,6 +485,6 @@ def sample_without_cache(sampler: StreamingSampler, text_ids: list, generators: 
                     cond=lay.cond, command=command)
         return out.velocity[noisy].view(R, n, P)
 
-    scheduler = FlowMatchEulerDiscreteScheduler(num_train_timesteps=1000, shift=1.0)
+    scheduler = flow_scheduler()
     x = guided_euler(velocity, x, scheduler, sampler.steps, sampler.guidance)
     return unpatchify(x[:, None], cfg.frames_per_chunk, cfg.latent_channels, cfg.latent_size, cfg.patch)[:, 0]

@@ -77,7 +77,8 @@ DEV3 = {
 new = held_out_new_words("doom")
 bench = {p for d in (doom.UNSEEN_PHRASES, doom.EVERYDAY_PHRASES, doom.RECOMBINED_PHRASES) for ps in d.values() for p in ps}
 train = {p for a in doom.ACTION_NAMES for p in training_paraphrases("doom", a)}
-for a, ps in [*DEV.items(), *DEV2.items(), *DEV3.items()]:  # the development lists shares no phrase or new word with the bench or training
+# the development lists share no phrase or new word with the bench or training
+for a, ps in [*DEV.items(), *DEV2.items(), *DEV3.items()]:
     for p in ps:
         assert not set(words(p)) & new, (p, set(words(p)) & new)
         assert p not in bench and p not in train, p
