@@ -40,6 +40,11 @@ class TV2TVConfig:
     n_layers: int = 4
     n_heads: int = 4
     mlp_ratio: float = 4.0
+    # Hidden channels of a residual 3x3 conv block on each chunk's latent grid (its frames stacked
+    # on channels) before the patch embedding and after the velocity head: local, nonlinear
+    # mixing at the latent's own resolution and across patch borders, which the linear patch
+    # maps cannot do. 0: none. Its last convolutions start at zero, so a model gains it unchanged.
+    video_conv: int = 0
     # training
     window_chunks: int = 4  # chunks per training sample
     first_target_chunk: int = 1  # chunks before this are context only (no flow target)

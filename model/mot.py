@@ -11,6 +11,8 @@ the mask of `model/sequence.py`. Read top to bottom:
   text tower has just read the chunk's command, so this is a direct path from the words to
   every video layer, beside the shared attention (an action-modulated conv model learned
   turn direction where attention alone did not, MEASURED.md).
+- `LatentConv`: with `video_conv` > 0, a residual 3x3 conv block on each chunk's latent grid
+  before the patch embedding and another after the velocity head (off in the shipped models).
 - `TV2TVModel`: embeddings, the blocks, and the heads: next-token logits (text tower),
   velocity (video tower), reward and episode end (at <eof>). With `command_dim` > 0 the
   frozen sentence vector of each chunk's command (the language prior,
@@ -32,6 +34,7 @@ import torch.nn.functional as F
 from huggingface_hub import PyTorchModelHubMixin
 
 from .config import TV2TVConfig
+from .flow import patchify, unpatchify
 from .sequence import CLEAN, NOISY, TEXT
 
 
@@ -135,6 +138,29 @@ class MoTBlock(nn.Module):
         return flat.view(B, L, d), new_kv
 
 
+class LatentConv(nn.Module):
+    """x + conv(silu(conv(x))) on a chunk's latent grid, frames stacked on channels (`video_conv`).
+    Takes and gives video tokens (N, patch_dim) whose rows are whole chunks in spatial order."""
+
+    def __init__(self, cfg: TV2TVConfig):
+        super().__init__()
+        self.cfg, ch = cfg, cfg.frames_per_chunk * cfg.latent_channels
+        self.net = nn.Sequential(nn.Conv2d(ch, cfg.video_conv, 3, padding=1), nn.SiLU(),
+                                 nn.Conv2d(cfg.video_conv, ch, 3, padding=1))
+        nn.init.zeros_(self.net[-1].weight), nn.init.zeros_(self.net[-1].bias)
+
+    def forward(self, tokens, spatial):
+        c, n = self.cfg, self.cfg.tokens_per_chunk
+        if spatial.numel() % n or not torch.equal(spatial.view(-1, n), torch.arange(n, device=spatial.device).expand(
+                spatial.numel() // n, n)):
+            raise ValueError("video_conv needs each chunk's video tokens whole and in spatial order")
+        x = unpatchify(tokens.reshape(1, -1, c.tokens_per_chunk, c.patch_dim), c.frames_per_chunk,
+                       c.latent_channels, c.latent_size, c.patch)[0]  # (n, F, C, h, w)
+        grid = x.flatten(1, 2)
+        grid = grid + self.net(grid)
+        return patchify(grid.view_as(x)[None], c.patch).reshape(tokens.shape)
+
+
 @dataclass
 class Output:
     hidden: torch.Tensor  # (B, L, d) final hidden states (before the heads)
@@ -168,6 +194,8 @@ class TV2TVModel(nn.Module, PyTorchModelHubMixin, model_card_template=WEIGHTS_RE
         self.tok_emb = nn.Embedding(cfg.vocab_size, d)
         # the language prior's entry; zero at init, so a model starts as if it had none
         self.command_proj = nn.Linear(cfg.command_dim, d, bias=False) if cfg.command_dim else None
+        self.conv_in = LatentConv(cfg) if cfg.video_conv else None
+        self.conv_out = LatentConv(cfg) if cfg.video_conv else None
         self.patch_in = nn.Linear(cfg.patch_dim, d)
         self.spatial_emb = nn.Parameter(torch.zeros(cfg.tokens_per_chunk, d))
         self.time_mlp = nn.Sequential(nn.Linear(d, d), nn.SiLU(), nn.Linear(d, d))
@@ -216,7 +244,10 @@ class TV2TVModel(nn.Module, PyTorchModelHubMixin, model_card_template=WEIGHTS_RE
         x_text = self.tok_emb(ids.reshape(-1)[ti])
         if self.command_proj is not None and command is not None:
             x_text = x_text + self.command_proj(command.reshape(B * L, -1)[ti].to(x_text.dtype))
-        x_vid = self.patch_in(video.reshape(B * L, -1)[vi]) + self.spatial_emb[spatial.reshape(-1)[vi]]
+        x_vid, sp = video.reshape(B * L, -1)[vi], spatial.reshape(-1)[vi]
+        if self.conv_in is not None:
+            x_vid = self.conv_in(x_vid, sp)
+        x_vid = self.patch_in(x_vid) + self.spatial_emb[sp]
         h = merge(B * L, ti, x_text, vi, x_vid).view(B, L, d)
         if cond is None and ext_cond is None:
             if len(vi):
@@ -238,6 +269,8 @@ class TV2TVModel(nn.Module, PyTorchModelHubMixin, model_card_template=WEIGHTS_RE
         src = ext_cond[-1][source] if ext_cond is not None else h.reshape(B * L, d)[source]
         shift, scale = self.v_ada_f(src + temb)[group].chunk(2, -1)
         vel = self.v_out(self.v_norm_f(h.reshape(B * L, d)[vi]) * (1 + scale) + shift)
+        if self.conv_out is not None:
+            vel = self.conv_out(vel, sp)
         velocity = torch.zeros(B * L, self.config.patch_dim, device=h.device, dtype=vel.dtype).index_copy(0, vi, vel)
         if states is not None:
             states.append(h[torch.arange(B, device=h.device), keep_states])

@@ -70,3 +70,25 @@ def test_demo_plays_the_default_model_headless(tmp_path):
 def test_bad_checkpoint_is_a_one_line_error(tmp_path):
     r = tv2tv("speed", "--checkpoint", tmp_path / "none", "--num-envs", 1)
     assert r.returncode == 2 and "does not exist" in r.stderr and "Traceback" not in r.stderr
+
+
+def test_train_flags_reach_the_config(monkeypatch):
+    """`tv2tv train`'s config flags (CONFIG_FLAGS) become the recipe's overrides, by field name;
+    flags left out change nothing."""
+    import tv2tv_cli.train_world as train_world
+    from tv2tv_cli import build_parser
+
+    seen = {}
+
+    def fake_run(data, out, recipe, args, resume=False, progress=True):
+        seen["overrides"] = recipe.overrides
+        return {"stopped_by_signal": False, "step": 0}
+
+    monkeypatch.setattr(train_world, "run_training", fake_run)
+    a = build_parser().parse_args(["train", "--data", "d", "--out", "o", "--n-layers", "6", "--video-conv", "64",
+                                   "--loss-action", "0.1", "--quiet"])
+    assert a.func(a) == 0
+    assert seen["overrides"] == {"n_layers": 6, "video_conv": 64, "loss_action": 0.1}
+    a = build_parser().parse_args(["train", "--data", "d", "--out", "o", "--quiet"])
+    a.func(a)
+    assert seen["overrides"] is None

@@ -1,5 +1,6 @@
 """The world model: attention rules, KV-cache equivalence, gradient routing, save/load."""
 import random
+from dataclasses import replace
 
 import pytest
 import torch
@@ -103,9 +104,10 @@ def full_forward_velocity(model, latents, texts, sigma, x_noisy):
     return out.velocity[noisy].view(B, cfg.tokens_per_chunk, -1), out, lay
 
 
-def test_kv_cache_streaming_equals_full_forward():
+@pytest.mark.parametrize("kw", [{}, {"video_conv": 16}], ids=["plain", "video_conv"])
+def test_kv_cache_streaming_equals_full_forward(kw):
     torch.manual_seed(1)
-    model = make_model()
+    model = make_model(**kw)
     cfg = model.config
     B, K = 2, 3
     lat = torch.randn(B, K, cfg.frames_per_chunk, cfg.latent_channels, cfg.latent_size, cfg.latent_size)
@@ -131,6 +133,39 @@ def test_kv_cache_streaming_equals_full_forward():
     s2 = StreamingSampler(model, SPECIAL, guidance=1.0, context_chunks=8)
     s2.reset(lat[:, :-1], [t[:-1] for t in texts])
     assert torch.allclose(model.text_logits(s2.last_hidden), model.text_logits(eof_full), atol=1e-5)
+
+
+def test_a_grown_model_computes_what_the_trained_one_did():
+    """model/grow.py and `video_conv`: a 2-layer model's weights in a 5-layer model with conv
+    blocks around its video tower (identity blocks between the trained ones, convolutions whose
+    last layer starts at zero) give the same velocity, text logits and heads; the new parts learn."""
+    from model.grow import deepen_weights, old_block_positions
+
+    assert old_block_positions(4, 6) == [0, 1, 3, 4] and old_block_positions(2, 2) == [0, 1]
+    with pytest.raises(ValueError, match="cannot grow"):
+        old_block_positions(4, 3)
+    torch.manual_seed(2)
+    small = make_model()
+    deep = TV2TVModel(replace(small.config, n_layers=5, video_conv=8)).eval()
+    weights = deepen_weights(small.state_dict(), deep, small.config.n_layers)
+    deep.load_state_dict({**deep.state_dict(), **weights})
+    cfg = small.config
+    lat = torch.randn(2, 3, cfg.frames_per_chunk, cfg.latent_channels, cfg.latent_size, cfg.latent_size)
+    texts = [[[5, 6, 7], [8], [9, 10]], [[11], [12, 13, 14, 15], []]]
+    x_noisy = torch.randn(2, cfg.tokens_per_chunk, cfg.patch_dim)
+    v_small, out_small, lay = full_forward_velocity(small, lat, texts, 0.6, x_noisy)
+    v_deep, out_deep, _ = full_forward_velocity(deep, lat, texts, 0.6, x_noisy)
+    assert torch.allclose(v_deep, v_small, atol=1e-5) and v_small.abs().max() > 0.1
+    assert torch.allclose(deep.text_logits(out_deep.hidden), small.text_logits(out_small.hidden), atol=1e-5)
+    eof = lay.eof[:, -2]
+    for a, b in zip(deep.reward_end(out_deep.hidden[torch.arange(2), eof]),
+                    small.reward_end(out_small.hidden[torch.arange(2), eof])):
+        assert torch.allclose(a, b, atol=1e-5)
+    (v_deep.square().mean() + deep.text_logits(out_deep.hidden).logsumexp(-1).mean()).backward()
+    assert old_block_positions(2, 5) == [0, 2]
+    new_block = deep.blocks[1]
+    assert new_block.t_proj.weight.grad.abs().sum() > 0 and new_block.v_ada[-1].weight.grad.abs().sum() > 0
+    assert deep.conv_in.net[-1].weight.grad.abs().sum() > 0 and deep.conv_out.net[-1].weight.grad.abs().sum() > 0
 
 
 def test_grouped_modulation_equals_one_per_token(monkeypatch):

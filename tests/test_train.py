@@ -137,7 +137,13 @@ def test_a_run_continues_from_exported_weights_alone(doom_latent_data, tmp_path)
     assert logged[0]["lr"] == pytest.approx(args.lr * 0.55 / warmup)  # warm-up again, mid-cosine
     assert logged[0]["loss"] < read_metrics(tmp_path / "a")[1]["loss"]  # not a fresh model
 
-    other = replace(cfg, n_layers=cfg.n_layers + 1)
+    # a deeper config with conv blocks around the video tower may start from them: the same model at first
+    grown = replace(cfg, n_layers=cfg.n_layers + 1, video_conv=8)
+    train(grown, fn, tmp_path / "i", special, replace(args, max_steps=8), progress=False, init_from=export)
+    state = torch.load(tmp_path / "i" / "ckpt" / "train_state.pt", weights_only=False)["model"]
+    assert not state["conv_out.net.2.weight"].any() and not state[f"blocks.{cfg.n_layers}.t_proj.weight"].any()
+    assert torch.equal(state["blocks.0.t_qkv.weight"], shipped["blocks.0.t_qkv.weight"].float())
+    other = replace(cfg, n_layers=cfg.n_layers - 1)  # shallower may not
     with pytest.raises(UserError, match=r"another config \(n_layers"):
         train(other, fn, tmp_path / "d", special, args, progress=False, init_from=export)
     # a field that only shapes the objective (the clean-copy flip) may change on the way; a resume may not

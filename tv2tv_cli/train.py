@@ -36,15 +36,6 @@ def add_commands(sub):
     tr.add_argument("--oversample-ends", type=float, default=1.0, metavar="W",
                     help="draw windows that hold a real episode end (a death) W times as often, so the end head "
                          "and the text of dying are seen more (default 1: off)")
-    tr.add_argument("--clean-flip", type=float, default=0.0, metavar="P",
-                    help="the paper's clean-copy flip against exposure bias: chance that a chunk's clean copy, "
-                         "which later chunks see, is its noisy copy (default 0: off)")
-    tr.add_argument("--own-context", type=float, default=0.0, metavar="P",
-                    help="share of training windows in which later chunks see the model's own drafts of the "
-                         "chunks before them (drawn without gradient, as the sampler draws) instead of the recorded "
-                         "ones, against exposure bias; at 0.5 a step takes about a third longer (default 0: off)")
-    tr.add_argument("--own-context-steps", type=int, default=None, metavar="N",
-                    help="Euler steps of each own draft (default 3)")
     tr.add_argument("--mirror", type=float, default=0.0, metavar="P",
                     help="share of training windows mirrored left-right, frames flipped and 'left'/'right' swapped "
                          "in text and action (games whose card says they are mirror-symmetric: Doom; run `tv2tv "
@@ -53,11 +44,7 @@ def add_commands(sub):
                     help="a trained action reader (`tv2tv train-action-reader`): the cross-entropy of each target "
                          "chunk's recorded action, read from the model's predicted clean chunk, joins the loss "
                          "(with --loss-action; the run keeps a copy, which --resume reads)")
-    tr.add_argument("--loss-action", type=float, default=0.0, metavar="W",
-                    help="weight of that cross-entropy beside the flow loss's 1 (default 0: off)")
-    tr.add_argument("--loss-action-power", type=float, default=None, metavar="P",
-                    help="each predicted chunk's cross-entropy is weighted by (1 - flow time) ** P (default 1; "
-                         "larger: the loss acts more on the late, fine sampling steps)")
+    _add_config_flags(tr)
     tr.add_argument("--no-language-prior", action="store_true",
                     help="TV2TV without the frozen sentence encoder's command vectors (the model before 2026-12); "
                          "baselines never use it")
@@ -91,6 +78,35 @@ def add_commands(sub):
     x.set_defaults(func=cmd_export_weights)
 
 
+# Flags that each override one field of the model's config (model/config.py), by the same name.
+CONFIG_FLAGS = ("n_layers", "video_conv", "clean_flip", "own_context", "own_context_steps", "loss_action",
+                "loss_action_power")
+
+
+def _add_config_flags(tr):
+    """`tv2tv train`'s CONFIG_FLAGS: model size and training-objective fields."""
+    tr.add_argument("--n-layers", type=int, default=None, metavar="N",
+                    help="layers of the model instead of the config's; with --init-from from fewer, the trained "
+                         "blocks are spread among new ones that start as the identity (model/grow.py)")
+    tr.add_argument("--video-conv", type=int, default=None, metavar="C",
+                    help="residual 3x3 conv blocks of C channels on each chunk's latent grid around the video tower "
+                         "(config video_conv; they start as the identity, so --init-from may add them)")
+    tr.add_argument("--clean-flip", type=float, default=0.0, metavar="P",
+                    help="the paper's clean-copy flip against exposure bias: chance that a chunk's clean copy, "
+                         "which later chunks see, is its noisy copy (default 0: off)")
+    tr.add_argument("--own-context", type=float, default=0.0, metavar="P",
+                    help="share of training windows in which later chunks see the model's own drafts of the "
+                         "chunks before them (drawn without gradient, as the sampler draws) instead of the recorded "
+                         "ones, against exposure bias; at 0.5 a step takes about a third longer (default 0: off)")
+    tr.add_argument("--own-context-steps", type=int, default=None, metavar="N",
+                    help="Euler steps of each own draft (default 3)")
+    tr.add_argument("--loss-action", type=float, default=0.0, metavar="W",
+                    help="weight of the --action-reader's cross-entropy beside the flow loss's 1 (default 0: off)")
+    tr.add_argument("--loss-action-power", type=float, default=None, metavar="P",
+                    help="each predicted chunk's cross-entropy is weighted by (1 - flow time) ** P (default 1; "
+                         "larger: the loss acts more on the late, fine sampling steps)")
+
+
 def cmd_train(a):
     from tv2tv_env.training.args import WORLD_MODEL_ARGS, train_args_from
 
@@ -101,11 +117,7 @@ def cmd_train(a):
                          language_prior=not a.no_language_prior,
                          samples=not a.no_samples, init_from=a.init_from,
                          action_reader=a.action_reader,
-                         overrides={k: v for k, v in [("clean_flip", a.clean_flip), ("loss_action", a.loss_action),
-                                                       ("loss_action_power", a.loss_action_power),
-                                                       ("own_context", a.own_context),
-                                                       ("own_context_steps", a.own_context_steps)]
-                                    if v} or None)
+                         overrides={k: getattr(a, k) for k in CONFIG_FLAGS if getattr(a, k)} or None)
     result = run_training(a.data, a.out, recipe, train_args_from(a, WORLD_MODEL_ARGS), resume=a.resume,
                           progress=not a.quiet)
     if int(os.environ.get("RANK", 0)) == 0:  # under torchrun, one process reports

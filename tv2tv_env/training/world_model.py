@@ -25,6 +25,7 @@ import torch
 
 from model.config import TRAINING_ONLY_FIELDS
 from model.flow import draw_randomness, training_loss
+from model.grow import deepen_weights
 from model.mot import TV2TVModel
 
 from ..errors import UserError
@@ -137,26 +138,41 @@ def heldout_losses(model, batches: list, special: dict, dev, dtype, seed: int, a
     return {f"heldout_{k}": v / n for k, v in sums.items()}
 
 
+def _grown_fields(was: dict, want: dict) -> set:
+    """The config fields by which `want` adds parts to `was` that start as nothing, so the model
+    starts as it was (a language prior: its projection starts at zero; more layers: identity
+    blocks; video_conv: its last convolutions start at zero); empty if it differs otherwise."""
+    grown = set()
+    if not was["command_dim"] and want["command_dim"]:
+        grown |= set(PRIOR_FIELDS)
+    if was["n_layers"] < want["n_layers"]:
+        grown.add("n_layers")
+    if not was.get("video_conv") and want.get("video_conv"):
+        grown.add("video_conv")
+    same = all(was.get(k) == v for k, v in want.items() if k not in grown)
+    return grown if same else set()
+
+
 def load_exported_weights(src: Path, cfg, model, ema) -> tuple[int, float]:
     """Start from exported weights (`tv2tv export`): returns (step, elapsed_s).
-    Weights of a model without a language prior may start a run that adds one (same config
-    otherwise): the prior's projection starts at zero, so the model starts as it was. Fields
-    that only shape the training objective (`TRAINING_ONLY_FIELDS`) may differ."""
+    A config may add to the weights parts that start as nothing (`_grown_fields`: a language
+    prior, more layers, conv blocks around the video tower), so the model starts as it was.
+    Fields that only shape the training objective (`TRAINING_ONLY_FIELDS`) may differ."""
     if not (src / "model.safetensors").is_file():
         raise UserError(f"{src} holds no exported weights (model.safetensors); make them with `tv2tv export-weights RUN {src}`")
     loaded = TV2TVModel.from_pretrained(src)
     was = {k: v for k, v in asdict(loaded.config).items() if k not in TRAINING_ONLY_FIELDS}
     want = {k: v for k, v in asdict(cfg).items() if k not in TRAINING_ONLY_FIELDS}
-    same_but_prior = ({k: v for k, v in was.items() if k not in PRIOR_FIELDS}
-                      == {k: v for k, v in want.items() if k not in PRIOR_FIELDS})
-    adds_prior = not was["command_dim"] and want["command_dim"] and same_but_prior
-    if was != want and not adds_prior:
-        diff = ", ".join(f"{k} {was[k]} -> {v}" for k, v in want.items() if was.get(k) != v)
+    grown = _grown_fields(was, want)
+    if was != want and not grown:
+        diff = ", ".join(f"{k} {was.get(k)} -> {v}" for k, v in want.items() if was.get(k) != v)
         raise UserError(f"the weights in {src} were trained with another config ({diff}); use the same --config "
-                        f"and data")
+                        f"and data (a config may only add a language prior, more n_layers or video_conv)")
     weights = {k: v.float() for k, v in loaded.state_dict().items()}
-    if adds_prior:  # a model without a language prior gains one: its projection starts at zero
-        weights["command_proj.weight"] = torch.zeros_like(model.command_proj.weight)
+    if "n_layers" in grown:  # identity blocks between the trained ones (model/grow.py)
+        weights = deepen_weights(weights, model, was["n_layers"])
+    # the new parts (the prior's projection, conv blocks) as initialised: they start at zero
+    weights = {**{k: v.detach().clone() for k, v in model.state_dict().items()}, **weights}
     model.load_state_dict(weights)
     if ema is not None:
         ema.load_state_dict(weights)
