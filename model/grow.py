@@ -1,7 +1,7 @@
 """Deepen a trained world model: its blocks spread among new ones that start as the identity.
 
 A capacity lever that does not throw away hours of training: a 4-layer model's weights start a
-6-layer run (`tv2tv train --init-from OLD --config DEEPER.json`) that computes exactly what
+6-layer run (`tv2tv train --init-from OLD --n-layers 6`) that computes exactly what
 the old model did at its first step. Each new block's outputs into the residual stream start at
 zero (the text tower's attention projection and last MLP layer; the video tower's adaLN gates
 are zero from init, adaLN-Zero), so it adds nothing until training moves those weights; its
