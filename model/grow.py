@@ -30,16 +30,13 @@ def zero_block_outputs(block) -> None:
 def deepen_weights(weights: dict, model, old_layers: int) -> dict:
     """`weights` of an `old_layers`-deep model -> a state dict for `model` (deeper, otherwise the
     same config): old blocks moved to `old_block_positions`, identity blocks between them."""
-    new_layers = len(model.blocks)
-    positions = old_block_positions(old_layers, new_layers)
-    for j, block in enumerate(model.blocks):
-        if j not in positions:
-            zero_block_outputs(block)
+    positions = old_block_positions(old_layers, len(model.blocks))
     out = {k: v for k, v in weights.items() if not k.startswith("blocks.")}
     for j, block in enumerate(model.blocks):
-        if j not in positions:
+        if j in positions:
+            prefix = f"blocks.{positions.index(j)}."
+            out.update({f"blocks.{j}.{k[len(prefix):]}": v for k, v in weights.items() if k.startswith(prefix)})
+        else:
+            zero_block_outputs(block)
             out.update({f"blocks.{j}.{k}": v.detach().clone().float() for k, v in block.state_dict().items()})
-    for i, j in enumerate(positions):
-        prefix = f"blocks.{i}."
-        out.update({f"blocks.{j}.{k[len(prefix):]}": v for k, v in weights.items() if k.startswith(prefix)})
     return out

@@ -154,7 +154,7 @@ class LatentConv(nn.Module):
         if spatial.numel() % n or not torch.equal(spatial.view(-1, n), torch.arange(n, device=spatial.device).expand(
                 spatial.numel() // n, n)):
             raise ValueError("video_conv needs each chunk's video tokens whole and in spatial order")
-        x = unpatchify(tokens.reshape(1, -1, c.tokens_per_chunk, c.patch_dim), c.frames_per_chunk,
+        x = unpatchify(tokens.reshape(1, -1, n, c.patch_dim), c.frames_per_chunk,
                        c.latent_channels, c.latent_size, c.patch)[0]  # (n, F, C, h, w)
         grid = x.flatten(1, 2)
         grid = grid + self.net(grid)

@@ -138,6 +138,11 @@ def heldout_losses(model, batches: list, special: dict, dev, dtype, seed: int, a
     return {f"heldout_{k}": v / n for k, v in sums.items()}
 
 
+# The weights a config field adds when it grows (besides the blocks of more n_layers): taken from
+# the fresh model, whose init makes them add nothing. Any other missing weight stays an error.
+NEW_PARTS = {"command_dim": ("command_proj.",), "video_conv": ("conv_in.", "conv_out.")}
+
+
 def _grown_fields(was: dict, want: dict) -> set:
     """The config fields by which `want` adds parts to `was` that start as nothing, so the model
     starts as it was (a language prior: its projection starts at zero; more layers: identity
@@ -171,8 +176,10 @@ def load_exported_weights(src: Path, cfg, model, ema) -> tuple[int, float]:
     weights = {k: v.float() for k, v in loaded.state_dict().items()}
     if "n_layers" in grown:  # identity blocks between the trained ones (model/grow.py)
         weights = deepen_weights(weights, model, was["n_layers"])
-    # the new parts (the prior's projection, conv blocks) as initialised: they start at zero
-    weights = {**{k: v.detach().clone() for k, v in model.state_dict().items()}, **weights}
+    fresh = model.state_dict()
+    for field, prefixes in NEW_PARTS.items():  # as initialised: they start at zero
+        if field in grown:
+            weights.update({k: v.detach().clone() for k, v in fresh.items() if k.startswith(prefixes)})
     model.load_state_dict(weights)
     if ema is not None:
         ema.load_state_dict(weights)
