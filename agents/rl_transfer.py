@@ -10,7 +10,7 @@ uniform random policy. Needs the `rl` extra (`pip install -e ".[rl]"`).
 
     tv2tv rl-transfer [--game doom] [--steps 4096] [--episode-steps 32] [--eval-episodes 16] \
         [--evals 4] [--n-steps 128] [--n-envs 1] [--checkpoint DIR] [--contexts FILE] \
-        [--no-imagined-events] [--seed 0] [--out runs/rl-transfer]
+        [--no-imagined-events] [--no-real | --no-dream] [--seed 0] [--out runs/rl-transfer]
 
 Arguments:
     --steps           env steps of PPO training in each world (one step = one 4-frame chunk)
@@ -34,6 +34,7 @@ Arguments:
                       ships one, the envs' default), tiny, or full (the VAE's decoder)
     --dream-episodes  also score the dream-trained and a random policy in the dream
     --no-real         skip the engine's PPO (a hardness sweep needs only the dream's)
+    --no-dream        skip the dream's PPO (how far the same PPO gets on the engine alone)
 
 Writes OUT/report.json (real returns and survival in chunks and engine tics with sd and 95%
 confidence intervals, the transfer ratio (a)/(b) and each policy's ratio to random with
@@ -298,9 +299,11 @@ def run(a) -> dict:
         import stable_baselines3  # noqa: F401
     except ImportError:
         raise SystemExit("tv2tv rl-transfer needs stable-baselines3: pip install -e \".[rl]\"") from None
-    if a.n_envs < 1 or a.n_steps % a.n_envs:
-        from tv2tv_env.errors import UserError
+    from tv2tv_env.errors import UserError
 
+    if a.no_dream and a.no_real:
+        raise UserError("--no-dream and --no-real leave nothing to train: drop one of them")
+    if a.n_envs < 1 or a.n_steps % a.n_envs:
         raise UserError(f"--n-steps ({a.n_steps}) must be a multiple of --n-envs ({a.n_envs}): "
                         f"each env collects n-steps / n-envs steps per update")
     out = Path(a.out)
@@ -320,12 +323,12 @@ def run(a) -> dict:
         r["random_in_dream"] = dream_survival(a, random_policy(real_env.action_space.n, a.seed), a.dream_episodes)
         print(f"rl-transfer: random policy survives {r['random_in_dream']['chunks']['mean']:.1f} chunks in the dream, "
               f"{r['random']['survival']['chunks']['mean']:.1f} in the game", file=sys.stderr, flush=True)
-    for world in ["dream"] + ([] if a.no_real else ["real"]):
+    for world in ([] if a.no_dream else ["dream"]) + ([] if a.no_real else ["real"]):
         r[world] = train_and_track(world, a, real_env, eval_seed)
         r[world]["final"] = r[world]["curve"][-1]
     real_env.close()
     random_returns = np.array(r["random_returns"])
-    if "real" in r:
+    if "real" in r and "dream" in r:
         r["transfer_ratio"] = ratio_ci(np.array(r["dream"]["final_returns"]), np.array(r["real"]["final_returns"]),
                                        a.seed)
     r["ratio_to_random"] = {w: ratio_ci(np.array(r[w]["final_returns"]), random_returns, a.seed)
@@ -366,6 +369,8 @@ def add_arguments(p: argparse.ArgumentParser):
                    help="also score the dream-trained and a random policy in the dream, this many episodes "
                         "(dream against real survival; default 0: not)")
     p.add_argument("--no-real", action="store_true", help="do not train the engine's PPO (dream hardness sweeps)")
+    p.add_argument("--no-dream", action="store_true",
+                   help="do not train the dream's PPO (how far the same PPO gets on the engine alone)")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--out", default="runs/rl-transfer")
 
@@ -374,9 +379,14 @@ def main(argv=None):
     p = argparse.ArgumentParser(prog="tv2tv rl-transfer", description=__doc__,
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
     add_arguments(p)
-    r = run(p.parse_args(argv))
-    print(json.dumps({k: r[k] for k in ["random", "transfer_ratio", "ratio_to_random"] if k in r}
-                     | {w: r[w]["final"] for w in ["dream", "real"] if w in r}))
+    print(json.dumps(summary(run(p.parse_args(argv)))))
+
+
+def summary(r: dict) -> dict:
+    """What the command prints: random's score, each trained policy's final one, and the ratios
+    that both worlds' runs make (a run with --no-real or --no-dream has no transfer ratio)."""
+    return ({k: r[k] for k in ["random", "transfer_ratio", "ratio_to_random"] if k in r}
+            | {w: r[w]["final"] for w in ["dream", "real"] if w in r})
 
 
 if __name__ == "__main__":

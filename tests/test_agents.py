@@ -1,4 +1,5 @@
 """Agents that send text: scripts, random phrasing, replay, the runner and the PPO example."""
+import json
 import subprocess
 import sys
 from pathlib import Path
@@ -167,6 +168,23 @@ def test_rl_transfer_needs_whole_rollouts_per_env(tiny_run, tmp_path, capsys):
     assert main(["rl-transfer", "--checkpoint", str(tiny_run), "--n-steps", "10", "--n-envs", "4",
                  "--out", str(tmp_path / "t")]) == 2
     assert "multiple of --n-envs" in capsys.readouterr().err
+
+
+def test_rl_transfer_trains_one_world_alone(tiny_run, tmp_path, capsys):
+    """--no-dream: the engine's PPO alone (how far the learner gets without the world model);
+    the report and the printed summary then have no transfer ratio. Both flags: refused."""
+    pytest.importorskip("stable_baselines3", reason="stable-baselines3 (extra `rl`) missing")
+    from tv2tv_cli import main
+
+    out = tmp_path / "engine"
+    assert main(["rl-transfer", "--no-dream", "--steps", "8", "--n-steps", "8", "--episode-steps", "4",
+                 "--eval-episodes", "2", "--evals", "1", "--out", str(out)]) == 0
+    printed = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    report = json.loads((out / "report.json").read_text())
+    assert "real" in printed and "dream" not in printed and "transfer_ratio" not in printed
+    assert "dream" not in report and report["real"]["trained_steps"] == 8 and (out / "real-policy").is_dir()
+    assert main(["rl-transfer", "--checkpoint", str(tiny_run), "--no-dream", "--no-real", "--out", str(out)]) == 2
+    assert "leave nothing to train" in capsys.readouterr().err
 
 
 def test_transfer_ratio_interval():

@@ -261,3 +261,26 @@ def test_death_odds_undo_oversampled_ends_and_set_the_dreams_hardness(take_cover
     assert world.sampler.logit_bias == {} and world.end_probability(np.array([0.5]), texts[:1])[0] == 0.5
     with pytest.raises(UserError, match="death_odds"):
         world.set_sampling(death_odds=0.0)
+
+
+def test_rank_policies_scores_each_policy_in_both_worlds(take_cover_world, tmp_path):
+    """scripts/rank_policies.py: every policy's survival in the game and in the dream, within
+    the episode cap, with the rank correlation and a markdown table."""
+    pytest.importorskip("stable_baselines3", reason="stable-baselines3 (extra `rl`) missing")
+    import runpy
+
+    script = runpy.run_path(str(SHIPPED.parents[1] / "scripts" / "rank_policies.py"))
+    sweep = script["policy"]("sweep2", np.random.default_rng(0))
+    assert [sweep(t, 0) for t in range(6)] == [1, 1, 2, 2, 1, 1] and sweep(0, 1) == 2
+    with pytest.raises(SystemExit, match="sweepK"):
+        script["policy"]("sway", np.random.default_rng(0))
+    out = tmp_path / "rank.json"
+    script["main"](["--checkpoint", str(take_cover_world / "run"), "--policies", "stand", "sweep2", "--real-episodes",
+                    "2", "--dream-episodes", "2", "--n-envs", "2", "--max-chunks", "6", "--out", str(out)])
+    r = json.loads(out.read_text())
+    assert list(r["policies"]) == ["stand", "sweep2"]
+    for row in r["policies"].values():
+        assert len(row["real_lengths"]) == 2 and len(row["dream_lengths"]) == 2
+        assert all(1 <= n <= 6 for n in row["real_lengths"] + row["dream_lengths"])
+    assert r["best_in_dream"] in r["policies"] and (r["spearman"] is None or -1 <= r["spearman"] <= 1)
+    assert "| sweep2 |" in out.with_suffix(".md").read_text()

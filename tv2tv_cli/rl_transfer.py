@@ -19,9 +19,7 @@ def add_commands(sub):
 
 
 def cmd_rl_transfer(a):
-    from agents.rl_transfer import run
+    from agents.rl_transfer import run, summary
 
-    r = run(a)
-    print(json.dumps({"random": r["random"], "dream": r["dream"]["final"], "real": r["real"]["final"],
-                      "transfer_ratio": r["transfer_ratio"], "report": str(Path(a.out) / "report.md")}))
+    print(json.dumps(summary(run(a)) | {"report": str(Path(a.out) / "report.md")}))
     return 0
