@@ -136,28 +136,36 @@ def sb3_policy(model, deterministic: bool):
 
 
 def dream_survival(a, policy, episodes: int) -> dict:
-    """Episode lengths in the world model under `policy`: `a.n_envs` batched sub-envs (seeds
-    a.seed + i), each playing episodes/n_envs whole episodes (counting only those, so that short
-    episodes are not favoured). A dream episode starts after its start context's real chunks
-    (the first chunks of an episode, for contexts made with --per-episode 1): its length is
-    counted from the episode's start, those chunks included, as a real episode's is."""
+    """Episode lengths in the world model under `policy` (policy(obs) -> actions): see
+    `dream_episode_lengths`."""
+    flat = dream_episode_lengths(a, lambda obs, t, finished: policy(obs), episodes)
+    return {"chunks": mean_ci(np.array(flat, float)), "lengths": flat}
+
+
+def dream_episode_lengths(a, act, episodes: int) -> list[int]:
+    """Episode lengths in the world model: `a.n_envs` batched sub-envs (seeds a.seed + i), each
+    playing episodes/n_envs whole episodes (counting only those, so that short episodes are not
+    favoured). act(obs, t, finished) -> one action per sub-env: `t` each one's chunk index counted
+    from its episode's start, `finished` how many episodes each has ended. A dream episode starts
+    after its start context's real chunks (the first chunks of an episode, for contexts made with
+    --per-episode 1): its length is counted from the episode's start, those chunks included, as a
+    real episode's is."""
     n = max(1, a.n_envs)
     per_env = -(-episodes // n)
     env = dream_vec_env(a, n)
     env.seed(a.seed + 500_000)  # not the training envs' starts
     played_before = env.venv.unwrapped.world.contexts.latents.shape[1]  # the start context's chunks
     obs = env.reset()
-    lengths, steps = [[] for _ in range(n)], np.zeros(n, int)
+    lengths, steps, finished = [[] for _ in range(n)], np.zeros(n, int), np.zeros(n, int)
     while min(len(x) for x in lengths) < per_env:
-        obs, _, done, _ = env.step(np.asarray(policy(obs)).reshape(n))
+        obs, _, done, _ = env.step(np.asarray(act(obs, steps + played_before, finished)).reshape(n))
         steps += 1
         for i in np.flatnonzero(done):
             if len(lengths[i]) < per_env:
                 lengths[i].append(min(int(steps[i]) + played_before, a.episode_steps))  # the real cap
-            steps[i] = 0
+            steps[i], finished[i] = 0, finished[i] + 1
     env.close()
-    flat = [x for row in lengths for x in row]
-    return {"chunks": mean_ci(np.array(flat, float)), "lengths": flat}
+    return [x for row in lengths for x in row]
 
 
 def mean_ci(x: np.ndarray) -> dict:

@@ -29,7 +29,7 @@ from pathlib import Path
 
 import numpy as np
 
-from agents.rl_transfer import dream_vec_env, make_env, mean_ci
+from agents.rl_transfer import add_arguments, dream_episode_lengths, make_env, mean_ci
 
 GAME = "doom_take_cover"
 REAL_SEED = 2_000_000
@@ -65,27 +65,17 @@ def real_lengths(name: str, episodes: int, max_chunks: int) -> list[int]:
 
 
 def dream_lengths(name: str, episodes: int, a) -> list[int]:
-    """Chunks survived in the dream: a.n_envs batched episodes at a time, each counted from its
-    episode's start (the start context's recorded chunks included), capped as the game's."""
-    act = policy(name, np.random.default_rng(0))
-    options = argparse.Namespace(game=GAME, checkpoint=a.checkpoint, contexts=a.contexts, no_imagined_events=False,
-                                 temperature=None, death_odds=None, guidance=a.guidance, decoder=None,
-                                 episode_steps=a.max_chunks)
-    env = dream_vec_env(options, a.n_envs)
-    env.seed(500_000)  # the starts rl-transfer's dream scoring uses, not the training envs'
-    before = env.venv.unwrapped.world.contexts.latents.shape[1]
-    env.reset()
-    n, per_env = a.n_envs, -(-episodes // a.n_envs)
-    lengths, t, phase = [[] for _ in range(n)], np.zeros(n, int), np.arange(n) % 2
-    while min(len(x) for x in lengths) < per_env:
-        _, _, done, _ = env.step(np.array([act(t[i] + before, phase[i]) for i in range(n)]))
-        t += 1
-        for i in np.flatnonzero(done):
-            if len(lengths[i]) < per_env:
-                lengths[i].append(min(int(t[i]) + before, a.max_chunks))
-            t[i], phase[i] = 0, 1 - phase[i]
-    env.close()
-    return [x for row in lengths for x in row]
+    """Chunks survived in the dream, as `tv2tv rl-transfer --dream-episodes` counts them (its
+    defaults: seeds 500,000 + i, the env's hardness); a sub-env's sweeps start on alternate sides
+    from one episode to the next."""
+    p = argparse.ArgumentParser()
+    add_arguments(p)
+    options = argparse.Namespace(**{**vars(p.parse_args([])), "game": GAME, "checkpoint": a.checkpoint,
+                                    "contexts": a.contexts, "guidance": a.guidance, "episode_steps": a.max_chunks,
+                                    "n_envs": a.n_envs})
+    policy_ = policy(name, np.random.default_rng(0))
+    return dream_episode_lengths(
+        options, lambda obs, t, finished: [policy_(t[i], (i + finished[i]) % 2) for i in range(a.n_envs)], episodes)
 
 
 def spearman(x: list[float], y: list[float]) -> float | None:
